@@ -1,0 +1,1 @@
+"""Command-line layer: thin commands that parse, validate, call the layers below and print."""

@@ -1,0 +1,1 @@
+"""Device layer: RRAM resistance statistics (the ground floor)."""

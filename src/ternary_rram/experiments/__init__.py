@@ -1,0 +1,1 @@
+"""Experiments layer: studies that write data and figures, reports, design-space sweeps."""

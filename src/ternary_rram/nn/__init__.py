@@ -1,0 +1,1 @@
+"""Neural-network layer: quantizers, quantized layers, models, data, training."""
