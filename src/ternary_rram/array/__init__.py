@@ -1,1 +1,40 @@
-"""Array layer: 2T2R arrays that store weights as device pairs and read them through sense amplifiers."""
+"""Array layer: 2T2R arrays that store weights as device pairs and read them through sense amplifiers.
+
+Public names: :class:`Array2T2R`, :class:`ArrayParams`, :class:`ReadResult`, :class:`ErrorCounts`,
+:class:`ProgramResult`, :class:`WriteVerify`, :func:`check_weights`, :func:`encode`,
+:func:`count_errors`, :func:`sense_energy`; tiling: :func:`matrix_shape`, :func:`weight_matrix`,
+:func:`tile_slices`, :func:`tile_counts`, :class:`TileCounts`, :func:`network_counts`,
+:class:`NetworkCounts`, :func:`read_weights`, :func:`read_transition_matrix`. Defaults and sources: :mod:`ternary_rram.array.params`.
+"""
+
+from ternary_rram.array import params
+from ternary_rram.array.array2t2r import (
+    Array2T2R,
+    ErrorCounts,
+    ProgramResult,
+    ReadResult,
+    WriteVerify,
+    check_weights,
+    count_errors,
+    encode,
+    sense_energy,
+)
+from ternary_rram.array.params import DEFAULT_ARRAY, ArrayParams
+from ternary_rram.array.tiling import (
+    NetworkCounts,
+    TileCounts,
+    matrix_shape,
+    network_counts,
+    read_transition_matrix,
+    read_weights,
+    tile_counts,
+    tile_slices,
+    weight_matrix,
+)
+
+__all__ = [
+    "Array2T2R", "ArrayParams", "DEFAULT_ARRAY", "ErrorCounts", "NetworkCounts", "ProgramResult",
+    "ReadResult", "TileCounts", "WriteVerify", "check_weights", "count_errors", "encode",
+    "matrix_shape", "network_counts", "params", "read_transition_matrix", "read_weights", "sense_energy", "tile_counts",
+    "tile_slices", "weight_matrix",
+]

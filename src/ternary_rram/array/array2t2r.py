@@ -1,0 +1,438 @@
+"""A 2T2R RRAM array: ternary/binary weights stored as device pairs, read by one PCSA per column.
+
+Encoding [S P1, P2]: +1 = (LRS, HRS) on (BL, BLb), -1 = (HRS, LRS), 0 = (HRS, HRS).
+
+Each device has a persistent device-to-device character: a standard-normal draw ``z`` per device,
+made once (at the first programming); programmed into a state its ln R is
+``ln median + sigma_d2d * z + sigma_c2c * z_c2c`` with ``z_c2c`` redrawn at every programming pulse
+(:meth:`ternary_rram.device.DeviceModel.program`).
+
+Reads go through a :class:`ternary_rram.circuit.sensemap.SenseMap` (default: its operating point,
+its mean energy per sense) or through the transient :class:`ternary_rram.circuit.pcsa.PCSA`.
+Energy and latency laws: :mod:`ternary_rram.array.params`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ternary_rram.array.params import DEFAULT_ARRAY, MAX_PULSES, ArrayParams
+from ternary_rram.device import DeviceModel, State
+from ternary_rram.device import params as device_params
+from ternary_rram.errors import InputError, check_positive
+
+if TYPE_CHECKING:  # the circuit layer: used through its documented interface only
+    from ternary_rram.circuit.operating import OperatingPoint
+    from ternary_rram.circuit.pcsa import PCSA
+    from ternary_rram.circuit.sensemap import SenseMap
+
+
+# ----------------------------------------------------------------------------------------------
+# weights and their encoding
+# ----------------------------------------------------------------------------------------------
+def check_weights(weights: Any, name: str = "weights", *, binary: bool = False) -> torch.Tensor:
+    """Return ``weights`` as an int8 tensor (same shape) if every value is in {-1, 0, +1}.
+
+    ``binary=True`` allows only {-1, +1}. Raises :class:`InputError` naming the first bad value.
+    """
+    w = torch.as_tensor(weights)
+    if w.is_floating_point():
+        if bool(torch.any(~torch.isfinite(w))):
+            raise InputError(f"{name} contain a non-finite value: must be in {{-1, 0, +1}}")
+        ok_int = w == torch.round(w)
+        if not bool(torch.all(ok_int)):
+            bad = float(w[~ok_int].reshape(-1)[0])
+            raise InputError(f"{name} value {bad!r} is not allowed: must be in {{-1, 0, +1}}")
+    elif w.dtype == torch.bool or w.is_complex():
+        raise InputError(f"{name} dtype {w.dtype} is not allowed: must be integers in {{-1, 0, +1}}")
+    allowed = (w == 1) | (w == -1) if binary else (w >= -1) & (w <= 1)
+    if not bool(torch.all(allowed)):
+        bad = w[~allowed].reshape(-1)[0].item()
+        rng = "{-1, +1}" if binary else "{-1, 0, +1}"
+        raise InputError(f"{name} value {bad!r} is not allowed: must be in {rng}")
+    return w.to(torch.int8)
+
+
+def encode(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Device states of each pair: (BL is LRS, BLb is LRS), bool tensors of the weights' shape."""
+    return weights == 1, weights == -1
+
+
+# ----------------------------------------------------------------------------------------------
+# results
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ErrorCounts:
+    """Read errors by type.
+
+    Attributes:
+        to_zero: +-1 read as 0.
+        from_zero: 0 read as +-1.
+        sign_flip: +-1 read as -+1.
+        n_weights: weights read.
+    """
+
+    to_zero: int
+    from_zero: int
+    sign_flip: int
+    n_weights: int
+
+    @property
+    def total(self) -> int:
+        """All wrong reads."""
+        return self.to_zero + self.from_zero + self.sign_flip
+
+    @property
+    def rate(self) -> float:
+        """Fraction of weights read wrong (NaN when nothing was read)."""
+        return self.total / self.n_weights if self.n_weights else float("nan")
+
+    def __add__(self, other: "ErrorCounts") -> "ErrorCounts":
+        return ErrorCounts(self.to_zero + other.to_zero, self.from_zero + other.from_zero,
+                           self.sign_flip + other.sign_flip, self.n_weights + other.n_weights)
+
+
+def count_errors(target: torch.Tensor, read: torch.Tensor) -> ErrorCounts:
+    """Count errors of ``read`` against ``target`` (int tensors of one shape, values in {-1,0,+1})."""
+    if target.shape != read.shape:
+        raise InputError(f"read shape {tuple(read.shape)} is not allowed: must equal the target "
+                         f"shape {tuple(target.shape)}")
+    t = target.to(torch.int8)
+    r = read.to(torch.int8)
+    nz = t != 0
+    return ErrorCounts(to_zero=int(torch.count_nonzero(nz & (r == 0))),
+                       from_zero=int(torch.count_nonzero(~nz & (r != 0))),
+                       sign_flip=int(torch.count_nonzero(nz & (r == -t))),
+                       n_weights=int(t.numel()))
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Result of reading an array (or a weight matrix) once.
+
+    Attributes:
+        weights: read-out weights, int8, shape of the stored weights.
+        errors: error counts against the stored weights.
+        n_senses: sense operations (one per weight).
+        energy_sense: energy of the sense amplifiers, J.
+        energy_bitline: energy of charging the bit lines, J.
+        latency: time of the read, s (rows read one at a time; arrays in parallel).
+    """
+
+    weights: torch.Tensor
+    errors: ErrorCounts
+    n_senses: int
+    energy_sense: float
+    energy_bitline: float
+    latency: float
+
+    @property
+    def energy(self) -> float:
+        """Total read energy, J."""
+        return self.energy_sense + self.energy_bitline
+
+
+@dataclass(frozen=True)
+class WriteVerify:
+    """Write-verify settings: reprogram a cell until it passes or ``max_pulses`` attempts are spent.
+
+    A cell passes when it reads its target through ``sense`` (a sense map; None: no read check)
+    and, where given, its LRS device is <= ``r_lrs_max`` and its HRS devices >= ``r_hrs_min`` (ohm).
+    A failing cell has both devices reprogrammed (fresh cycle-to-cycle draws, d2d kept).
+
+    Attributes:
+        max_pulses: programming attempts per cell, the first included (>= 1).
+        sense: sense map used for the verify read, or None.
+        r_lrs_max: upper bound on an LRS device, ohm, or None.
+        r_hrs_min: lower bound on an HRS device, ohm, or None.
+    """
+
+    max_pulses: int = MAX_PULSES
+    sense: Any = None
+    r_lrs_max: float | None = None
+    r_hrs_min: float | None = None
+
+    def __post_init__(self) -> None:
+        mp = self.max_pulses
+        if isinstance(mp, bool) or int(mp) != mp or int(mp) < 1:
+            raise InputError(f"max_pulses={mp!r} is not allowed: must be an integer >= 1")
+        if self.r_lrs_max is not None:
+            check_positive("r_lrs_max", self.r_lrs_max, "ohm")
+        if self.r_hrs_min is not None:
+            check_positive("r_hrs_min", self.r_hrs_min, "ohm")
+        if self.sense is None and self.r_lrs_max is None and self.r_hrs_min is None:
+            raise InputError("write-verify without a check is not allowed: give sense, r_lrs_max "
+                             "or r_hrs_min")
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    """Accounting of one programming of an array.
+
+    Attributes:
+        pulses_set: SET pulses (devices programmed to LRS), all attempts.
+        pulses_reset: RESET pulses (devices programmed to HRS), all attempts.
+        energy_program: energy of the programming pulses, J.
+        verify_reads: verify sense operations (0 without a sense map in the verify).
+        energy_verify: energy of the verify reads, J.
+        attempts: programming attempts per cell, int32 (rows, cols) (1 without write-verify).
+        cells_failed: cells that still fail the verify after the last attempt (0 without verify).
+    """
+
+    pulses_set: int
+    pulses_reset: int
+    energy_program: float
+    verify_reads: int
+    energy_verify: float
+    attempts: torch.Tensor
+    cells_failed: int
+
+    @property
+    def pulses(self) -> int:
+        """All programming pulses."""
+        return self.pulses_set + self.pulses_reset
+
+    @property
+    def energy(self) -> float:
+        """Programming plus verify energy, J."""
+        return self.energy_program + self.energy_verify
+
+
+# ----------------------------------------------------------------------------------------------
+# the array
+# ----------------------------------------------------------------------------------------------
+#: Pairs per chunk when interpolating the sense map's energy (bounds the working memory).
+_ENERGY_CHUNK: int = 1 << 20
+#: Above this many pairs the read energy is estimated from a subset of pairs. [D] chosen.
+ENERGY_MAX_PAIRS: int = 1 << 16
+
+
+def _sense_values(sense: Any, r_bl: torch.Tensor, r_blb: torch.Tensor,
+                  generator: torch.Generator | None) -> torch.Tensor:
+    """Sense-map read of flat resistance tensors -> int8 (N,)."""
+    if r_bl.numel() == 0:
+        return torch.zeros(0, dtype=torch.int8)
+    return torch.as_tensor(sense.sample(r_bl, r_blb, generator)).to(torch.int8).reshape(-1)
+
+
+def sense_energy(sense: Any, r_bl: torch.Tensor, r_blb: torch.Tensor, *,
+                 max_pairs: int | None = ENERGY_MAX_PAIRS) -> float:
+    """Energy of sensing each pair once through ``sense``, J (sum over the flat pairs).
+
+    Uses ``sense.energy_per_sense(r_bl, r_blb)`` (J per pair, interpolated over the map). With more
+    than ``max_pairs`` pairs the sum is estimated as N x the mean over ``max_pairs`` evenly spaced
+    pairs (the pairs are independent draws, so the estimate is unbiased; relative error about
+    cv / sqrt(max_pairs) with cv the spread of the energy over pairs); ``max_pairs=None``: exact.
+    A map holding a scalar ``energy_per_sense`` instead is used as N x that value. NaN when the map
+    carries no energy (e.g. built from measured counts).
+    """
+    e = sense.energy_per_sense
+    n = r_bl.numel()
+    if not callable(e):
+        return n * float(e)
+    if n == 0:
+        return 0.0
+    if max_pairs is not None and n > max_pairs:
+        idx = torch.linspace(0, n - 1, int(max_pairs), dtype=torch.float64).round().to(torch.int64)
+        mean = float(torch.as_tensor(e(r_bl[idx], r_blb[idx]), dtype=torch.float64).mean())
+        return n * mean
+    total = 0.0
+    for s in range(0, n, _ENERGY_CHUNK):
+        stop = min(n, s + _ENERGY_CHUNK)
+        total += float(torch.as_tensor(e(r_bl[s:stop], r_blb[s:stop]), dtype=torch.float64).sum())
+    return total
+
+
+class Array2T2R:
+    """A rows x cols array of 2T2R cells, each storing one ternary (or binary) weight.
+
+    Args:
+        rows, cols: array size (>= 1).
+        device_model: RRAM statistics (default :class:`DeviceModel()`).
+        params: bit-line, timing and pulse parameters (``rows``/``cols`` there are ignored).
+
+    After :meth:`program`, ``r_bl`` and ``r_blb`` hold the device resistances (float64 (rows, cols),
+    ohm) and ``weights`` the stored targets (int8 (rows, cols)).
+    """
+
+    def __init__(self, rows: int, cols: int, device_model: DeviceModel | None = None,
+                 params: ArrayParams | None = None) -> None:
+        base = params if params is not None else DEFAULT_ARRAY
+        # validates rows/cols through ArrayParams
+        self.params = replace(base, rows=rows, cols=cols)
+        self.rows = self.params.rows
+        self.cols = self.params.cols
+        self.device_model = device_model if device_model is not None else DeviceModel()
+        self._z_d2d: torch.Tensor | None = None  # (2, rows, cols) standard normal, persistent
+        self.weights: torch.Tensor | None = None
+        self.r_bl: torch.Tensor | None = None
+        self.r_blb: torch.Tensor | None = None
+        self.pcsa_mismatch: torch.Tensor | None = None  # (cols, n_transistors) V, see read_transient
+
+    # -- programming -------------------------------------------------------------------------
+    def _pulse_energies(self) -> tuple[float, float]:
+        """Energy of one SET and one RESET pulse, J: |V| * I * t_pulse."""
+        prog = self.device_model.programming
+        i_c = prog.i_compliance if prog is not None else device_params.I_COMPLIANCE_REF
+        v_reset = abs(prog.v_reset) if prog is not None else device_params.V_RESET_REF
+        p = self.params
+        e_set = p.v_set * i_c * p.t_pulse_set
+        e_reset = v_reset * p.reset_current_ratio * i_c * p.t_pulse_reset
+        return e_set, e_reset
+
+    def _program_devices(self, is_lrs: torch.Tensor, z_d2d: torch.Tensor,
+                         generator: torch.Generator | None) -> torch.Tensor:
+        """One programming pulse on each device given (flat): resistances, ohm, float64."""
+        m = self.device_model
+        out = torch.empty(is_lrs.shape, dtype=torch.float64)
+        for state, mask in ((State.LRS, is_lrs), (State.HRS, ~is_lrs)):
+            if bool(mask.any()):
+                d2d = m.stats(state).sigma_d2d * z_d2d[mask]
+                out[mask] = m.program(state, d2d, generator)
+        return out
+
+    def _relax(self, r: torch.Tensor, is_lrs: torch.Tensor, t_relax: float,
+               generator: torch.Generator | None) -> torch.Tensor:
+        """Resistances ``t_relax`` s after programming (relaxation spread added, median kept)."""
+        relax = self.device_model.relaxation
+        sd = torch.where(is_lrs, torch.sqrt(relax.extra_variance(State.LRS, t_relax)),
+                         torch.sqrt(relax.extra_variance(State.HRS, t_relax)))
+        if not bool(torch.any(sd > 0)):
+            return r
+        return r * torch.exp(sd * torch.randn(r.shape, generator=generator, dtype=torch.float64))
+
+    def _cell_fails(self, idx: torch.Tensor, target: torch.Tensor, r_bl: torch.Tensor,
+                    r_blb: torch.Tensor, bl_lrs: torch.Tensor, blb_lrs: torch.Tensor,
+                    verify: WriteVerify, generator: torch.Generator | None) -> torch.Tensor:
+        """Bool (len(idx),): cells (flat indices ``idx``) failing the verify."""
+        fail = torch.zeros(idx.numel(), dtype=torch.bool)
+        a, b, la, lb = r_bl[idx], r_blb[idx], bl_lrs[idx], blb_lrs[idx]
+        if verify.r_lrs_max is not None:
+            fail |= (la & (a > verify.r_lrs_max)) | (lb & (b > verify.r_lrs_max))
+        if verify.r_hrs_min is not None:
+            fail |= (~la & (a < verify.r_hrs_min)) | (~lb & (b < verify.r_hrs_min))
+        if verify.sense is not None:
+            fail |= _sense_values(verify.sense, a, b, generator) != target[idx]
+        return fail
+
+    def program(self, weights: Any, generator: torch.Generator | None = None, *,
+                verify: WriteVerify | None = None, binary: bool = False,
+                t_relax: float = 0.0) -> ProgramResult:
+        """Program ``weights`` (int (rows, cols) in {-1,0,+1}; {-1,+1} with ``binary``).
+
+        Every device gets one pulse (SET to LRS, RESET to HRS). With ``verify``, cells failing the
+        check are reprogrammed (both devices) until they pass or ``verify.max_pulses`` attempts are
+        spent; each verify read through a sense map costs one sense. ``t_relax`` (s): the stored
+        resistances are those seen that long after the (verified) programming.
+        """
+        w = check_weights(weights, binary=binary)
+        if tuple(w.shape) != (self.rows, self.cols):
+            raise InputError(f"weights shape {tuple(w.shape)} is not allowed: must be "
+                             f"({self.rows}, {self.cols})")
+        n = self.rows * self.cols
+        if self._z_d2d is None:
+            self._z_d2d = torch.randn((2, self.rows, self.cols), generator=generator, dtype=torch.float64)
+        target = w.reshape(-1)
+        bl_lrs, blb_lrs = encode(target)
+        z_bl, z_blb = self._z_d2d[0].reshape(-1), self._z_d2d[1].reshape(-1)
+        r_bl = self._program_devices(bl_lrs, z_bl, generator)
+        r_blb = self._program_devices(blb_lrs, z_blb, generator)
+        n_lrs = int(bl_lrs.sum() + blb_lrs.sum())
+        pulses_set, pulses_reset = n_lrs, 2 * n - n_lrs
+        attempts = torch.ones(n, dtype=torch.int32)
+        verify_reads = 0
+        verify_energy = 0.0
+        cells_failed = 0
+        if verify is not None:
+            idx = torch.arange(n)
+            for attempt in range(1, verify.max_pulses + 1):
+                if verify.sense is not None:
+                    verify_reads += idx.numel()
+                    verify_energy += sense_energy(verify.sense, r_bl[idx], r_blb[idx])
+                idx = idx[self._cell_fails(idx, target, r_bl, r_blb, bl_lrs, blb_lrs, verify, generator)]
+                if idx.numel() == 0 or attempt == verify.max_pulses:
+                    break
+                r_bl[idx] = self._program_devices(bl_lrs[idx], z_bl[idx], generator)
+                r_blb[idx] = self._program_devices(blb_lrs[idx], z_blb[idx], generator)
+                attempts[idx] += 1
+                k_lrs = int(bl_lrs[idx].sum() + blb_lrs[idx].sum())
+                pulses_set += k_lrs
+                pulses_reset += 2 * idx.numel() - k_lrs
+            cells_failed = int(idx.numel())
+        if t_relax:
+            r_bl = self._relax(r_bl, bl_lrs, t_relax, generator)
+            r_blb = self._relax(r_blb, blb_lrs, t_relax, generator)
+        self.weights = w
+        self.r_bl = r_bl.reshape(self.rows, self.cols)
+        self.r_blb = r_blb.reshape(self.rows, self.cols)
+        e_set, e_reset = self._pulse_energies()
+        energy_verify = 0.0
+        if verify_reads:
+            s = verify.sense
+            energy_verify = (verify_energy
+                             + verify_reads * self.params.bitline_energy_per_column_read(s.op.vdd))
+        return ProgramResult(pulses_set=pulses_set, pulses_reset=pulses_reset,
+                             energy_program=pulses_set * e_set + pulses_reset * e_reset,
+                             verify_reads=verify_reads, energy_verify=energy_verify,
+                             attempts=attempts.reshape(self.rows, self.cols), cells_failed=cells_failed)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _require_programmed(self) -> None:
+        if self.weights is None:
+            raise InputError("reading an unprogrammed array is not allowed: call program(weights) first")
+
+    def _finish_read(self, values: torch.Tensor, energy_sense: float, vdd: float,
+                     t_sense: float) -> ReadResult:
+        read = values.to(torch.int8).reshape(self.rows, self.cols)
+        n = self.rows * self.cols
+        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
+                          energy_sense=energy_sense,
+                          energy_bitline=n * self.params.bitline_energy_per_column_read(vdd),
+                          latency=self.params.read_latency(t_sense))
+
+    def read(self, sense: "SenseMap", generator: torch.Generator | None = None) -> ReadResult:
+        """Read every row once through one PCSA per column, at the sense map's operating point.
+
+        Energy: the sense map's energy per sense of each pair (:func:`sense_energy`) + bit-line
+        charging per column read;
+        latency: rows x (t_precharge + op.t_sense).
+        """
+        self._require_programmed()
+        rb, rbb = self.r_bl.reshape(-1), self.r_blb.reshape(-1)
+        values = _sense_values(sense, rb, rbb, generator)
+        return self._finish_read(values, sense_energy(sense, rb, rbb), sense.op.vdd, sense.op.t_sense)
+
+    def read_transient(self, pcsa: "PCSA", op: "OperatingPoint",
+                       generator: torch.Generator | None = None, *, dt: float | None = None,
+                       column_mismatch: bool = True) -> ReadResult:
+        """Read every row through the transient PCSA model at ``op``.
+
+        With ``column_mismatch`` (default) the array has one PCSA per column, as in hardware: the
+        transistor mismatch of each column's PCSA is drawn once (at the first transient read, from
+        ``generator``), kept in ``pcsa_mismatch`` (cols, n_transistors) V, and used for every row and
+        every later read of that column. Without it, mismatch is redrawn for each sense (what a
+        sense map averages over). ``dt``: integration step passed to ``pcsa.sense`` (None: its
+        default). Energy of the senses is the sum of ``SenseResult.energy``; bit lines and latency
+        as in :meth:`read`.
+        """
+        self._require_programmed()
+        kw: dict[str, Any] = {} if dt is None else {"dt": dt}
+        if column_mismatch:
+            mm = self.pcsa_mismatch
+            if mm is None or mm.shape[0] != self.cols:
+                mm = torch.as_tensor(pcsa.sample_mismatch(self.cols, generator), dtype=torch.float64)
+                self.pcsa_mismatch = mm
+            kw["dvth"] = mm.repeat(self.rows, 1)  # row-major flat order: cell (r, c) -> column c
+        else:
+            kw["generator"] = generator
+        res = pcsa.sense(self.r_bl.reshape(-1), self.r_blb.reshape(-1), op, **kw)
+        energy = float(torch.sum(torch.as_tensor(res.energy, dtype=torch.float64)))
+        return self._finish_read(torch.as_tensor(res.value), energy, op.vdd, op.t_sense)
+
+    def __repr__(self) -> str:
+        state = "programmed" if self.weights is not None else "empty"
+        return f"Array2T2R(rows={self.rows}, cols={self.cols}, {state})"
+

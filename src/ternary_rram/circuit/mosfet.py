@@ -1,0 +1,133 @@
+"""EKV-style MOSFET compact model, continuous from weak to strong inversion (torch, float64).
+
+    I_D = I_spec [F((V_P - V_S)/U_T) - F((V_P - V_D)/U_T)] (1 + lambda |V_D - V_S|~)
+    F(x) = ln^2(1 + exp(x/2)),  V_P = (V_G - V_T)/n,  I_spec = 2 n mu C_ox (W/L) U_T^2
+
+Voltages are taken relative to the bulk (GND for NMOS, VDD for PMOS) and mirrored for PMOS
+(v = -(V - V_bulk)), so one formula serves both types; the model is source/drain symmetric.
+Temperature: U_T = kT/q, V_T(T) = V_T0 - k_vt (T - T0), mu(T) = mu0 (T/T0)^mu_exp.
+Mismatch: a threshold offset dvt (V) added to |V_T|; Pelgrom sigma_VT = A_VT / sqrt(W L).
+``|x|~ = sqrt(x^2 + U_T^2) - U_T`` keeps channel-length modulation smooth at V_DS = 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as tnf
+
+from ternary_rram.circuit.params import T_NOMINAL, MOSFETParams, thermal_voltage
+
+Tensor = torch.Tensor
+
+
+def ekv_f(x: Tensor) -> Tensor:
+    """F(x) = ln^2(1 + e^(x/2)), via softplus so it neither overflows nor loses the weak-inversion tail."""
+    return tnf.softplus(0.5 * x) ** 2
+
+
+def ekv_f_prime(x: Tensor) -> Tensor:
+    """dF/dx = ln(1 + e^(x/2)) * sigmoid(x/2)."""
+    return tnf.softplus(0.5 * x) * torch.sigmoid(0.5 * x)
+
+
+def threshold_at(p: MOSFETParams, temperature: float) -> float:
+    """|V_T| (V) at ``temperature`` (K), without mismatch."""
+    return p.vt0 - p.k_vt * (temperature - T_NOMINAL)
+
+
+def mobility_at(p: MOSFETParams, temperature: float) -> float:
+    """Mobility (m^2/Vs) at ``temperature`` (K)."""
+    return p.mu0 * (temperature / T_NOMINAL) ** p.mu_exp
+
+
+def specific_current(p: MOSFETParams, w: float, l: float, temperature: float) -> float:
+    """I_spec = 2 n mu C_ox (W/L) U_T^2 (A)."""
+    u_t = thermal_voltage(temperature)
+    return 2.0 * p.n * mobility_at(p, temperature) * p.cox * (w / l) * u_t * u_t
+
+
+def pelgrom_sigma(p: MOSFETParams, w: float, l: float) -> float:
+    """Threshold mismatch standard deviation A_VT / sqrt(W L) (V)."""
+    return p.a_vt / (w * l) ** 0.5
+
+
+@dataclass(frozen=True)
+class EKVCoefficients:
+    """Per-transistor coefficients at one temperature, as tensors broadcastable against voltages.
+
+    polarity (+1/-1), vt (|V_T| without mismatch, V), n, i_spec (A), lambda_clm (1/V); u_t (V) scalar.
+    """
+
+    polarity: Tensor
+    vt: Tensor
+    n: Tensor
+    i_spec: Tensor
+    lambda_clm: Tensor
+    u_t: float
+
+    @classmethod
+    def build(cls, types: tuple[MOSFETParams, ...] | list[MOSFETParams], widths, lengths,
+              temperature: float, *, device=None) -> "EKVCoefficients":
+        """Coefficients of k transistors (shape (k,)) from their types and sizes (m)."""
+        def t(values) -> Tensor:
+            return torch.tensor(list(values), dtype=torch.float64, device=device)
+        return cls(
+            polarity=t(p.polarity for p in types),
+            vt=t(threshold_at(p, temperature) for p in types),
+            n=t(p.n for p in types),
+            i_spec=t(specific_current(p, w, l, temperature) for p, w, l in zip(types, widths, lengths)),
+            lambda_clm=t(p.lambda_clm for p in types),
+            u_t=thermal_voltage(temperature),
+        )
+
+
+def ekv_current(c: EKVCoefficients, vg: Tensor, vs: Tensor, vd: Tensor, vbulk: Tensor | float,
+                dvt: Tensor | float = 0.0, *, derivatives: bool = False):
+    """Drain-to-source current (A) and optionally its partial derivatives (S).
+
+    Shapes: any, broadcast together with the coefficient tensors (e.g. (N, k) voltages, (k,)
+    coefficients). Returns ``i`` or ``(i, di/dvg, di/dvs, di/dvd)``. Positive ``i`` flows into
+    the drain terminal and out of the source terminal.
+    """
+    pol = c.polarity
+    # Bulk-referenced and mirrored (PMOS) terminal voltages.
+    g = pol * (vg - vbulk)
+    s = pol * (vs - vbulk)
+    d = pol * (vd - vbulk)
+    vp = (g - (c.vt + dvt)) / c.n
+    a = (vp - s) / c.u_t
+    b = (vp - d) / c.u_t
+    # One softplus per argument serves F and F' (softplus is the costly op here).
+    spa, spb = tnf.softplus(0.5 * a), tnf.softplus(0.5 * b)
+    i0 = c.i_spec * (spa * spa - spb * spb)
+    vds = d - s
+    root = torch.sqrt(vds * vds + c.u_t * c.u_t)
+    clm = 1.0 + c.lambda_clm * (root - c.u_t)
+    i = pol * i0 * clm
+    if not derivatives:
+        return i
+    fa, fb = spa * torch.sigmoid(0.5 * a), spb * torch.sigmoid(0.5 * b)
+    k = c.i_spec / c.u_t
+    # d/dv (mirrored) then chain rule dv/dV = pol: pol * (pol * x) = x.
+    di0_dg = k * (fa - fb) / c.n
+    di0_ds = -k * fa
+    di0_dd = k * fb
+    dclm_dd = c.lambda_clm * vds / root
+    di_dg = di0_dg * clm
+    di_ds = di0_ds * clm - i0 * dclm_dd
+    di_dd = di0_dd * clm + i0 * dclm_dd
+    return i, di_dg, di_ds, di_dd
+
+
+def drain_current(p: MOSFETParams, vg, vs, vd, *, w: float, l: float, temperature: float = T_NOMINAL,
+                  vbulk: float = 0.0, dvt: Tensor | float = 0.0) -> Tensor:
+    """Drain-to-source current (A) of one transistor type at terminal voltages (V, any shape).
+
+    ``vbulk`` is the bulk voltage (0 for NMOS, VDD for PMOS); ``dvt`` a threshold offset (V).
+    """
+    c = EKVCoefficients.build([p], [w], [l], temperature)
+    as_t = lambda v: torch.as_tensor(v, dtype=torch.float64)  # noqa: E731
+    return ekv_current(c, as_t(vg), as_t(vs), as_t(vd), vbulk, dvt).reshape(torch.broadcast_shapes(
+        as_t(vg).shape, as_t(vs).shape, as_t(vd).shape))

@@ -1,0 +1,106 @@
+"""Physical constants and 130 nm-class defaults of the circuit layer.
+
+Every number carries its source: [P1]..[P5] from ``docs/physics.md``, a textbook, Pelgrom, or
+``[D] chosen`` where no source gives it (exposed as a parameter so users can calibrate it).
+Units are SI (V, s, ohm, F, J, K, A, m) unless the name says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Physical constants (CODATA 2018, exact in SI since 2019).
+K_BOLTZMANN = 1.380649e-23  # J/K
+Q_ELECTRON = 1.602176634e-19  # C
+EPS_0 = 8.8541878128e-12  # F/m
+EPS_SIO2 = 3.9 * EPS_0  # F/m, textbook SiO2 permittivity
+T_NOMINAL = 300.15  # K, reference temperature of every temperature law below
+
+# Transistor order used everywhere in the PCSA (mismatch vectors, netlists): index -> name.
+TRANSISTOR_NAMES: tuple[str, ...] = ("MPC1", "MPC2", "MP1", "MN1", "MP2", "MN2", "MA1", "MA2", "MF")
+N_TRANSISTORS = len(TRANSISTOR_NAMES)
+
+
+def thermal_voltage(temperature: float) -> float:
+    """kT/q in V at ``temperature`` (K)."""
+    return K_BOLTZMANN * temperature / Q_ELECTRON
+
+
+@dataclass(frozen=True)
+class MOSFETParams:
+    """EKV-style compact model parameters of one transistor type (per-device sizes live in PCSAParams).
+
+    polarity: +1 NMOS, -1 PMOS. vt0: |threshold| at T_NOMINAL (V). n: slope factor. mu0: effective
+    low-field mobility at T_NOMINAL (m^2/Vs). cox: gate capacitance per area (F/m^2). k_vt: |Vth|
+    drop per kelvin (V/K). mu_exp: mobility temperature exponent mu ~ T^mu_exp. lambda_clm: channel
+    length modulation (1/V), 0 switches it off. a_vt: Pelgrom coefficient (V*m).
+    """
+
+    polarity: int
+    vt0: float
+    n: float
+    mu0: float
+    cox: float
+    k_vt: float = 1.0e-3  # textbook: Vth falls about 0.5-2 mV/K for bulk CMOS
+    mu_exp: float = -1.5  # textbook phonon-limited mobility law
+    lambda_clm: float = 0.05  # [D] chosen, mild CLM of a 130 nm device in the latch voltage range
+    a_vt: float = 4.0e-9  # Pelgrom et al. 1989 scaling; 130 nm processes report 3.5-5 mV*um
+
+
+# t_ox about 2.5 nm for 130 nm core devices (textbook / ITRS 2001): cox = 3.9 eps0 / 2.5 nm.
+_COX_130NM = EPS_SIO2 / 2.5e-9
+
+# [D] physics.md 1.7: |Vth| 0.35-0.45 V, n 1.3-1.5. mu0 are effective (field-degraded) values
+# [D] chosen so that a 0.5/0.13 um NMOS drives about 0.3 mA at 1.2 V, a 130 nm-class current.
+NMOS_130 = MOSFETParams(polarity=+1, vt0=0.40, n=1.35, mu0=0.025, cox=_COX_130NM)
+PMOS_130 = MOSFETParams(polarity=-1, vt0=0.40, n=1.40, mu0=0.008, cox=_COX_130NM, a_vt=4.5e-9)
+
+
+@dataclass(frozen=True)
+class PCSAParams:
+    """Sizes, capacitances and read-out settings of the precharge sense amplifier (physics.md 1.3).
+
+    widths/lengths: per transistor in the order of TRANSISTOR_NAMES (m). Capacitances to ground (F):
+    c_out (OUT and OUTb each), c_bl (BL and BLb each), c_mid (node between RRAM and access NMOS),
+    c_foot (common footer node F). t_rise: SEN 0 -> VDD ramp at the start of evaluation (s).
+    readout_fraction: an output reads "high" when V > readout_fraction * VDD.
+    decision_fraction: decided once |OUT - OUTb| > decision_fraction * VDD.
+    steps_per_tau: time steps per characteristic time of the operating point (accuracy knob).
+    """
+
+    nmos: MOSFETParams = NMOS_130
+    pmos: MOSFETParams = PMOS_130
+    # [D] chosen: precharge PMOS 0.4/0.13, latch PMOS 0.3/0.13, latch NMOS 0.5/0.13 (the size used
+    # in the physics.md 2.6 probe), access NMOS 0.6/0.13 (passes the LRS read current), footer 1.0/0.13.
+    widths: tuple[float, ...] = (0.4e-6, 0.4e-6, 0.3e-6, 0.5e-6, 0.3e-6, 0.5e-6, 0.6e-6, 0.6e-6, 1.0e-6)
+    lengths: tuple[float, ...] = (0.13e-6,) * N_TRANSISTORS
+    c_out: float = 3.0e-15  # [D] physics.md 1.7: node capacitances of a few fF
+    c_bl: float = 10.0e-15  # [D] physics.md 1.7: grows with rows; about 64 rows of 130 nm metal
+    c_mid: float = 0.5e-15  # [D] access-transistor drain junction + RRAM via
+    c_foot: float = 2.0e-15  # [D] footer drain + two access sources + wiring
+    t_rise: float = 20.0e-12  # [D] SEN edge of a 130 nm driver
+    readout_fraction: float = 0.5  # [D] physics.md 1.5: threshold made explicit; mid-rail
+    decision_fraction: float = 0.5  # [D] |OUT - OUTb| > VDD/2 counts as decided
+    steps_per_tau: float = 4.0  # [D] accuracy: see tests/circuit/test_pcsa.py (dt halving)
+    max_steps: int = 20000  # guard against a window far longer than the dynamics
+
+    def __post_init__(self) -> None:
+        if len(self.widths) != N_TRANSISTORS or len(self.lengths) != N_TRANSISTORS:
+            raise ValueError(f"widths and lengths need {N_TRANSISTORS} entries ({', '.join(TRANSISTOR_NAMES)})")
+
+    def transistor_types(self) -> tuple[MOSFETParams, ...]:
+        """MOSFET parameters per transistor, in TRANSISTOR_NAMES order."""
+        p, n = self.pmos, self.nmos
+        return (p, p, p, n, p, n, n, n, n)
+
+    def sigma_vt(self) -> tuple[float, ...]:
+        """Pelgrom threshold mismatch sigma per transistor: A_VT / sqrt(W L) (V)."""
+        return tuple(t.a_vt / (w * l) ** 0.5 for t, w, l in
+                     zip(self.transistor_types(), self.widths, self.lengths))
+
+
+DEFAULT_PCSA = PCSAParams()
+
+# Fixed device resistances for circuit-level tests and the SPICE comparison ([D] physics.md 3.3).
+R_LRS = 5.0e3
+R_HRS = 100.0e3

@@ -1,0 +1,74 @@
+"""`ternary-rram evaluate`: test accuracy of a trained checkpoint, clean and under weight errors.
+
+Example::
+
+    ternary-rram evaluate runs/vgg32-ternary --ber 0.01 --error-model ternary --repeats 10 \
+        --json runs/vgg32-ternary/eval_ber0.01.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ternary_rram.cli.cmd_train import (
+    DATA_CHOICES, DEVICE_CHOICES, ERROR_MODE_CHOICES, ERROR_MODEL_CHOICES, add_data_arguments,
+    check_choice, default_error_model)
+from ternary_rram.errors import InputError
+
+NAME = "evaluate"
+HELP = "Test accuracy of a checkpoint, clean and over K draws of weight errors (mean and spread)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run folder")
+    add_data_arguments(parser, default_data=None)
+    parser.add_argument("--ber", type=float, default=0.0, help="bit error rate in the quantized weights")
+    parser.add_argument("--error-model", default=None, metavar="KIND",
+                        help=f"{', '.join(ERROR_MODEL_CHOICES)}; default: ternary for ternary weights, "
+                             "sign-flip otherwise")
+    parser.add_argument("--error-mode", default="per-forward", metavar="MODE",
+                        help=f"{', '.join(ERROR_MODE_CHOICES)} (fixed: one draw per test pass, a chip)")
+    parser.add_argument("--repeats", type=int, default=1, metavar="K", help="independent error draws")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the error draws")
+    parser.add_argument("--device", default="auto", metavar="DEV", help=", ".join(DEVICE_CHOICES))
+    parser.add_argument("--batch-size", type=int, default=1000, help="test batch size")
+    parser.add_argument("--json", default=None, metavar="FILE", help="write the result as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ternary_rram.nn.checkpoint import atomic_write_text, load_checkpoint
+    from ternary_rram.nn.data import load_dataset
+    from ternary_rram.nn.train import evaluate, resolve_device
+
+    check_choice("--device", args.device, DEVICE_CHOICES)
+    check_choice("--error-mode", args.error_mode, ERROR_MODE_CHOICES)
+    ckpt = load_checkpoint(args.checkpoint)
+    model_config = ckpt["model_config"]
+    data_name = args.data or ckpt["data"].get("name")
+    if data_name is None:
+        raise InputError(f"checkpoint {ckpt['path']} does not say its data set: pass --data")
+    check_choice("--data", data_name, DATA_CHOICES)
+    error_model = args.error_model or default_error_model(str(model_config.get("weights")))
+    check_choice("--error-model", error_model, ERROR_MODEL_CHOICES)
+    data = load_dataset(data_name, args.data_dir, limit=args.limit)
+    result = evaluate(ckpt, data, ber=args.ber, error_model=error_model, repeats=args.repeats,
+                      error_mode=args.error_mode, seed=args.seed, device=resolve_device(args.device),
+                      batch_size=args.batch_size)
+    print(f"{ckpt['path']}: {model_config.get('name')} F={model_config.get('width')} "
+          f"{model_config.get('weights')} weights, {model_config.get('activations')} activations, "
+          f"epoch {ckpt['epoch']}")
+    print(f"test accuracy ({data.name}, {data.n_test} images): {100 * result.accuracy:.2f} %")
+    if args.ber > 0:
+        print(f"with {error_model} errors at BER {args.ber:g} ({args.error_mode}, {args.repeats} draws): "
+              f"mean {100 * result.mean:.2f} %, std {100 * result.std:.2f} %, "
+              f"min {100 * min(result.accuracies):.2f} %, max {100 * max(result.accuracies):.2f} %")
+    if args.json:
+        payload = {"checkpoint": ckpt["path"], "epoch": ckpt["epoch"], "model_config": model_config,
+                   "data": data.describe(), **result.to_dict()}
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(payload, indent=1))
+        print(f"json: {path}")
+    return 0

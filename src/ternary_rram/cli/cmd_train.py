@@ -1,0 +1,162 @@
+"""`ternary-rram train`: train a quantized network with the seed recipe, checkpointing every epoch.
+
+Example (CIFAR-10, ternary VGG F=32, 50 epochs annealed in one cycle)::
+
+    ternary-rram train --data cifar10 --model vgg --width 32 --weights ternary \
+        --activations binary --epochs 50 --cycles 50 --out runs/vgg32-ternary
+
+Writes OUT/checkpoint.pt, metrics.csv, metrics.json and learning_curve.png after every epoch;
+``--resume`` continues a stopped run exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ternary_rram.errors import InputError
+
+NAME = "train"
+HELP = "Train a binary/ternary/float network (seed recipe: AdamW, cosine warm restarts) with checkpoints."
+
+DATA_CHOICES = ("cifar10", "mnist", "digits", "synthetic")
+MODEL_CHOICES = ("vgg", "mlp", "convnet")
+WEIGHT_CHOICES = ("ternary", "binary", "float")
+ACTIVATION_CHOICES = ("binary", "ternary", "float")
+ERROR_MODEL_CHOICES = ("sign-flip", "ternary")
+ERROR_MODE_CHOICES = ("per-forward", "fixed")
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+AUGMENT_CHOICES = ("auto", "none", "flip-crop", "flip", "crop")
+
+
+def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
+    """``value`` if allowed, else a one-line InputError naming the option (exit 2 in the CLI)."""
+    if value not in allowed:
+        raise InputError(f"{option} {value!r} is not allowed: must be one of {', '.join(allowed)}")
+    return value
+
+
+def parse_int_list(option: str, text: str) -> tuple[int, ...]:
+    """"100,200,400" -> (100, 200, 400); InputError on anything else."""
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        values = ()
+    if not values:
+        raise InputError(f"{option} {text!r} is not allowed: must be comma-separated integers, e.g. 100,200,400")
+    return values
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, *, default_data: str | None) -> None:
+    """--data, --data-dir, --limit (shared with `evaluate`)."""
+    parser.add_argument("--data", default=default_data, metavar="NAME",
+                        help=f"data set: {', '.join(DATA_CHOICES)}")
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
+                        help="folder of the data files (cifar10: the cifar-10-batches-py folder, default "
+                             "../shared/data/cifar-10-batches-py if it exists; mnist: the IDX .gz folder, "
+                             "default ../shared/data/mnist)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="use only the first N training and test images (quick runs, timing)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ternary_rram.nn.train import TrainConfig
+
+    d = TrainConfig()
+    add_data_arguments(parser, default_data="cifar10")
+    g = parser.add_argument_group("model")
+    g.add_argument("--model", default="vgg", metavar="NAME", help=f"network: {', '.join(MODEL_CHOICES)}")
+    g.add_argument("--width", type=int, default=None,
+                   help="width F (channels of the first conv / hidden units); default: the model's own "
+                        "(vgg 128, mlp 256, convnet 32)")
+    g.add_argument("--weights", default="ternary", metavar="KIND", help=f"weights: {', '.join(WEIGHT_CHOICES)}")
+    g.add_argument("--activations", default="binary", metavar="KIND",
+                   help=f"activations: {', '.join(ACTIVATION_CHOICES)}")
+    g = parser.add_argument_group("run")
+    g.add_argument("--out", required=True, metavar="DIR", help="output folder (checkpoint, metrics, figure)")
+    g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    g.add_argument("--seed", type=int, default=d.seed, help="seed of init, data order, augmentation, errors")
+    g.add_argument("--device", default="auto", metavar="DEV", help=f"device: {', '.join(DEVICE_CHOICES)}")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--max-batches", type=int, default=None, metavar="N",
+                   help="train at most N batches per epoch (timing, smoke tests)")
+    g = parser.add_argument_group("recipe (defaults: physics.md section 5)")
+    g.add_argument("--epochs", type=int, default=d.epochs,
+                   help="epochs in total; the cycles are NOT rescaled: a run ending inside a cycle stops "
+                        "before the learning rate anneals (use --cycles)")
+    g.add_argument("--cycles", default=",".join(map(str, d.cycles)), metavar="LIST",
+                   help="cosine cycle lengths in epochs, warm restart between them; the last repeats")
+    g.add_argument("--batch-size", type=int, default=d.batch_size)
+    g.add_argument("--lr", type=float, default=d.lr, help="learning rate at each cycle start")
+    g.add_argument("--lr-min", type=float, default=d.lr_min, help="learning rate at each cycle end")
+    g.add_argument("--decay", type=float, default=d.decay,
+                   help="normalised weight decay: AdamW decay = DECAY*sqrt(batch/(N*T_cycle))")
+    g.add_argument("--betas", default=",".join(map(str, d.betas)), metavar="B1,B2", help="Adam betas")
+    g.add_argument("--eps", type=float, default=d.eps, help="Adam epsilon")
+    g.add_argument("--no-reset-moments", action="store_true", help="keep Adam moments across restarts")
+    g.add_argument("--augment", default=d.augment, metavar="KIND",
+                   help=f"{', '.join(AUGMENT_CHOICES)} (auto: flip+crop for cifar10, none otherwise)")
+    g.add_argument("--crop-padding", type=int, default=d.crop_padding, help="edge padding before the crop")
+    g.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
+    g = parser.add_argument_group("weight errors during training")
+    g.add_argument("--ber", type=float, default=d.ber, help="bit error rate injected in quantized weights")
+    g.add_argument("--error-model", default=None, metavar="KIND",
+                   help=f"{', '.join(ERROR_MODEL_CHOICES)}; default with --ber > 0: ternary for ternary "
+                        "weights, sign-flip otherwise")
+    g.add_argument("--error-mode", default=d.error_mode, metavar="MODE", help=", ".join(ERROR_MODE_CHOICES))
+
+
+def default_error_model(weights: str) -> str:
+    """The error model matching the weight kind."""
+    return "ternary" if weights == "ternary" else "sign-flip"
+
+
+def _betas(text: str) -> tuple[float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise InputError(f"--betas {text!r} is not allowed: must be two numbers, e.g. 0.9,0.999")
+    return values  # type: ignore[return-value]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ternary_rram.nn.data import load_dataset
+    from ternary_rram.nn.train import TrainConfig, cycle_note, init_model, resolve_device, train
+
+    check_choice("--data", args.data, DATA_CHOICES)
+    check_choice("--model", args.model, MODEL_CHOICES)
+    check_choice("--weights", args.weights, WEIGHT_CHOICES)
+    check_choice("--activations", args.activations, ACTIVATION_CHOICES)
+    check_choice("--device", args.device, DEVICE_CHOICES)
+    check_choice("--augment", args.augment, AUGMENT_CHOICES)
+    check_choice("--error-mode", args.error_mode, ERROR_MODE_CHOICES)
+    error_model = args.error_model
+    if error_model is not None:
+        check_choice("--error-model", error_model, ERROR_MODEL_CHOICES)
+    elif args.ber > 0:
+        error_model = default_error_model(args.weights)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min,
+        cycles=parse_int_list("--cycles", args.cycles), decay=args.decay, betas=_betas(args.betas),
+        eps=args.eps, reset_moments=not args.no_reset_moments, augment=args.augment,
+        crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
+        error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches)
+    device = resolve_device(args.device)
+    data = load_dataset(args.data, args.data_dir, limit=args.limit)
+    model_config = {"name": args.model, "width": args.width, "weights": args.weights,
+                    "activations": args.activations, "in_channels": data.in_channels,
+                    "num_classes": data.num_classes, "image_size": data.image_size}
+    model = init_model(model_config, config.seed)
+    note = cycle_note(config)
+    if note:
+        print(f"ternary-rram train: note: {note}", file=sys.stderr)
+    result = train(model, data, config, args.out, device=device, progress=not args.no_progress,
+                   resume=args.resume)
+    if result.history:
+        last = result.history[-1]
+        print(f"epoch {last['epoch']}/{config.epochs}: train acc {100 * last['train_acc']:.2f} %, "
+              f"test acc {100 * last['test_acc']:.2f} % ({data.name}, {data.n_test} test images)")
+    print(f"checkpoint: {result.checkpoint}")
+    return 0

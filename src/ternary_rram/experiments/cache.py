@@ -1,0 +1,168 @@
+"""Result cache keyed by configuration: a rerun skips what is done, a killed run resumes.
+
+Each unit of work (one experiment point, one trained network, ...) is described by a JSON-able
+configuration dict. Its key is the SHA-256 of the canonical JSON of ``{"name": name, "config":
+config, "version": CACHE_VERSION}``; the result lives in ``<root>/<name>-<key[:16]>.json`` (plain
+JSON values) and, when it holds arrays, ``<root>/<name>-<key[:16]>.npz``. Files are written to a
+temporary file in the same folder and renamed into place (``os.replace``), NPZ first and JSON last,
+so a result is visible only when complete: a run killed at any moment leaves either no result or a
+whole one, and the next run recomputes only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ternary_rram.errors import InputError
+
+#: Bump to invalidate every cached result when the meaning of a stored result changes.
+CACHE_VERSION: int = 1
+
+
+def _jsonable(obj: Any) -> Any:
+    """Recursively convert numpy scalars, tuples and paths to plain JSON values."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+def canonical(config: Mapping[str, Any]) -> str:
+    """Canonical JSON text of a configuration (sorted keys, no spaces)."""
+    try:
+        return json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"config is not allowed: must be JSON-serialisable ({exc})") from None
+
+
+def config_key(name: str, config: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of the named configuration (64 characters)."""
+    text = canonical({"name": name, "config": config, "version": CACHE_VERSION})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """UTF-8 text version of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Result:
+    """A cached result: JSON values and named arrays.
+
+    Attributes:
+        values: JSON-able dict (numbers, strings, lists, dicts).
+        arrays: name -> numpy array (any shape/dtype numpy can save without pickling).
+    """
+
+    values: dict
+    arrays: dict
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.arrays:
+            return self.arrays[key]
+        return self.values[key]
+
+
+class Cache:
+    """Folder of cached results.
+
+    Args:
+        root: folder for the result files (created on first write).
+        enabled: False turns the cache into a pass-through (always compute, never store).
+    """
+
+    def __init__(self, root: "str | os.PathLike", enabled: bool = True) -> None:
+        self.root = Path(root)
+        self.enabled = enabled
+        self.hits = 0
+        self.misses = 0
+
+    def paths(self, name: str, config: Mapping[str, Any]) -> tuple[Path, Path]:
+        """(JSON path, NPZ path) of a configuration's result."""
+        stem = f"{name}-{config_key(name, config)[:16]}"
+        return self.root / f"{stem}.json", self.root / f"{stem}.npz"
+
+    def load(self, name: str, config: Mapping[str, Any]) -> Result | None:
+        """The stored result, or None when absent (or unreadable: it will be recomputed)."""
+        if not self.enabled:
+            return None
+        jpath, npath = self.paths(name, config)
+        if not jpath.exists():
+            return None
+        try:
+            doc = json.loads(jpath.read_text(encoding="utf-8"))
+            arrays: dict = {}
+            if doc.get("has_arrays"):
+                with np.load(npath, allow_pickle=False) as z:
+                    arrays = {k: z[k] for k in z.files}
+            return Result(values=doc["values"], arrays=arrays)
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def store(self, name: str, config: Mapping[str, Any], values: Mapping[str, Any],
+              arrays: Mapping[str, np.ndarray] | None = None) -> Result:
+        """Store a result atomically (arrays first, then the JSON that makes it visible)."""
+        arrays = {k: np.asarray(v) for k, v in (arrays or {}).items()}
+        result = Result(values=_jsonable(dict(values)), arrays=arrays)
+        if not self.enabled:
+            return result
+        jpath, npath = self.paths(name, config)
+        if arrays:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **arrays)
+            atomic_write_bytes(npath, buf.getvalue())
+        doc = {"name": name, "config": _jsonable(dict(config)), "version": CACHE_VERSION,
+               "has_arrays": bool(arrays), "values": result.values}
+        atomic_write_text(jpath, json.dumps(doc, indent=1, sort_keys=True, allow_nan=True))
+        return result
+
+    def get_or_compute(self, name: str, config: Mapping[str, Any],
+                       compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, np.ndarray]]]) -> Result:
+        """Return the stored result for ``config``, else run ``compute()`` -> (values, arrays), store it.
+
+        ``compute`` must depend only on ``config`` (and the code version): that is what makes the
+        stored result reusable.
+        """
+        hit = self.load(name, config)
+        if hit is not None:
+            self.hits += 1
+            return hit
+        self.misses += 1
+        values, arrays = compute()
+        return self.store(name, config, values, arrays)

@@ -1,0 +1,363 @@
+"""Experiments that one point of a design-space sweep runs, each with a declared parameter schema.
+
+A point function has the signature ``fn(params: dict, seed: int) -> dict[str, scalar]``: ``params``
+holds every parameter of the schema (defaults filled in, values checked), ``seed`` seeds every random
+draw, so a point is a pure function of ``(params, seed)``. The result is a flat dict of scalars
+(float, int, bool, str), one entry per declared metric.
+
+The registry maps a name ("sense", ...) to an :class:`Experiment`: the import path of its point
+function (``"package.module:function"``, so that Dask workers, separate processes, import it
+themselves), its :class:`Param` schema (names, types, allowed ranges or choices, defaults, units) and
+the metrics it returns. Specs are checked against the schema before anything runs.
+
+Adding an experiment takes a few lines::
+
+    register(Experiment(
+        name="my-study", target="my_pkg.my_module:my_point",
+        params=(Param("vdd", "float", 1.2, low=0.0, high=2.0, low_open=True, unit="V"),),
+        metrics=("accuracy", "energy_per_inference"),
+        accuracy_metric="accuracy", energy_metric="energy_per_inference"))
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ternary_rram.errors import InputError
+
+#: Column names the sweep engine adds to every result row; no parameter or metric may use them.
+RESERVED_NAMES: frozenset[str] = frozenset(
+    {"hash", "experiment", "status", "error", "traceback", "seed", "duration_s", "finished_at", "worker"})
+
+_TYPES = ("float", "int", "str", "bool")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an experiment.
+
+    Attributes:
+        name: parameter name as written in a spec.
+        type: "float", "int", "str" or "bool".
+        default: value used when a spec does not set it.
+        low, high: allowed range (numbers); either end open with ``low_open`` / ``high_open``.
+        choices: allowed values (str parameters, or any type with a closed set).
+        unit: unit of the value, for messages and docs ("V", "s", "ohm", ...).
+        log: the natural scale of the parameter is logarithmic (random sampling, grid ranges).
+        help: one line of documentation.
+    """
+
+    name: str
+    type: str
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple | None = None
+    unit: str = ""
+    log: bool = False
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type not in _TYPES:
+            raise ValueError(f"Param {self.name}: type must be one of {_TYPES}, not {self.type!r}")
+        if self.name in RESERVED_NAMES:
+            raise ValueError(f"Param name {self.name!r} is reserved for result columns")
+        self.check(self.default)  # the default itself must be allowed
+
+    def allowed(self) -> str:
+        """What the parameter allows, in words (used in error messages)."""
+        if self.choices is not None:
+            return "must be one of " + ", ".join(repr(c) for c in self.choices)
+        if self.type in ("float", "int") and (self.low is not None or self.high is not None):
+            lo = "-inf" if self.low is None else f"{self.low:g}"
+            hi = "inf" if self.high is None else f"{self.high:g}"
+            lb = "(" if self.low_open or self.low is None else "["
+            rb = ")" if self.high_open or self.high is None else "]"
+            kind = "an integer" if self.type == "int" else "a number"
+            unit = f" {self.unit}" if self.unit else ""
+            return f"must be {kind} in {lb}{lo}, {hi}{rb}{unit}"
+        return {"float": "must be a number", "int": "must be an integer", "str": "must be a string",
+                "bool": "must be true or false"}[self.type]
+
+    def check(self, value: Any, where: str = "") -> Any:
+        """Return ``value`` converted to the parameter's type, or raise :class:`InputError`.
+
+        ``where`` prefixes the name in the message (e.g. ``"grid."``).
+        """
+        bad = InputError(f"{where}{self.name}={value!r} is not allowed: {self.allowed()}")
+        if self.type == "float":
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise bad
+            v: Any = float(value)
+            if math.isnan(v):
+                raise bad
+        elif self.type == "int":
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise bad
+            if isinstance(value, numbers.Integral):
+                v = int(value)
+            elif math.isfinite(float(value)) and float(value).is_integer():
+                v = int(value)  # 1e4 in TOML is a float; accept it when it is a whole number
+            else:
+                raise bad
+        elif self.type == "str":
+            if not isinstance(value, str):
+                raise bad
+            v = value
+        else:
+            if not isinstance(value, bool):
+                raise bad
+            v = value
+        if self.choices is not None and v not in self.choices:
+            raise bad
+        if self.type in ("float", "int"):
+            if self.low is not None and (v <= self.low if self.low_open else v < self.low):
+                raise bad
+            if self.high is not None and (v >= self.high if self.high_open else v > self.high):
+                raise bad
+        return v
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment: point function (import path), parameter schema, metrics.
+
+    Attributes:
+        name: registry name, as written in a spec (``experiment = "sense"``).
+        target: ``"package.module:function"`` of the point function ``fn(params, seed) -> dict``.
+        params: the parameter schema.
+        metrics: names of the scalar results every point returns.
+        help: one line of documentation.
+        accuracy_metric / energy_metric: metrics the sweep summary plots as a Pareto front
+            (maximise accuracy, minimise energy); None when the experiment has none.
+        default_metric: metric of the heat maps when a spec does not name one.
+        version: part of every point's hash; bump it when the point function's results change, so
+            that reruns do not reuse stale results.
+    """
+
+    name: str
+    target: str
+    params: tuple[Param, ...]
+    metrics: tuple[str, ...]
+    help: str = ""
+    accuracy_metric: str | None = None
+    energy_metric: str | None = None
+    default_metric: str | None = None
+    version: int = 1
+    _by_name: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if ":" not in self.target:
+            raise ValueError(f"Experiment {self.name}: target must be 'package.module:function'")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Experiment {self.name}: duplicate parameter names")
+        clash = (set(names) | RESERVED_NAMES) & set(self.metrics)
+        if clash:
+            raise ValueError(f"Experiment {self.name}: metric names clash with parameters/columns: {sorted(clash)}")
+        for m in (self.accuracy_metric, self.energy_metric, self.default_metric):
+            if m is not None and m not in self.metrics:
+                raise ValueError(f"Experiment {self.name}: {m!r} is not one of its metrics")
+        self._by_name.update({p.name: p for p in self.params})
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def param(self, name: str, where: str = "") -> Param:
+        """The schema entry of ``name``, or :class:`InputError` naming the allowed parameters."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise InputError(f"{where}{name} is not allowed: experiment {self.name!r} has no parameter "
+                             f"{name!r}; its parameters are {', '.join(self.param_names)}") from None
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+        """Every parameter: defaults overridden by ``values`` (each checked), in schema order."""
+        for name in values:
+            self.param(name, where)
+        out = {}
+        for p in self.params:
+            out[p.name] = p.check(values[p.name], where) if p.name in values else p.default
+        return out
+
+    def load(self) -> Callable[[dict, int], dict]:
+        """Import and return the point function."""
+        return load_target(self.target)
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment, *, replace: bool = False) -> Experiment:
+    """Add ``experiment`` to the registry (``replace=True`` to overwrite a name); returns it."""
+    if experiment.name in _REGISTRY and not replace and _REGISTRY[experiment.name] != experiment:
+        raise ValueError(f"an experiment named {experiment.name!r} is already registered")
+    _REGISTRY[experiment.name] = experiment
+    return experiment
+
+
+def unregister(name: str) -> None:
+    """Remove ``name`` from the registry (no error when absent)."""
+    _REGISTRY.pop(name, None)
+
+
+def get_experiment(name: str) -> Experiment:
+    """The registered experiment ``name``, or :class:`InputError` listing the registered ones."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise InputError(f"experiment={name!r} is not allowed: must be one of "
+                         f"{', '.join(repr(n) for n in sorted(_REGISTRY))}") from None
+
+
+def experiment_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def load_target(target: str) -> Callable[[dict, int], dict]:
+    """Import ``"package.module:function"`` and return the function."""
+    module_name, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def as_scalar(name: str, value: Any) -> Any:
+    """``value`` as a plain Python scalar (numpy/torch 0-d values converted), else ``TypeError``."""
+    if not isinstance(value, (bool, str, int, float)) and hasattr(value, "item"):
+        try:
+            value = value.item()  # numpy scalar, 0-d / one-element array or tensor
+        except (ValueError, RuntimeError):
+            raise TypeError(f"result {name!r} is not a scalar: {type(value).__name__}") from None
+    if isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(f"result {name!r} is not a scalar: {type(value).__name__}")
+
+
+# ------------------------------------------------------------------------------------------------
+# "sense": transient Monte Carlo of the PCSA at one operating point
+# ------------------------------------------------------------------------------------------------
+
+#: Programmed states of one 2T2R cell as (BL device, BLb device), by stored value.
+#: +1 = (LRS, HRS) (architecture.md); -1 = (HRS, LRS); 0 = (HRS, HRS): neither branch conducts much,
+#: the PCSA resolves on mismatch alone and the two outputs together read "0" only when it has not
+#: decided within the window (the ternary read of physics.md).
+CELL_STATES: dict[int, tuple[str, str]] = {+1: ("LRS", "HRS"), -1: ("HRS", "LRS"), 0: ("HRS", "HRS")}
+STATE_SETS: dict[str, tuple[int, ...]] = {"binary": (+1, -1), "ternary": (+1, 0, -1)}
+_STATE_LABEL = {+1: "plus", -1: "minus", 0: "zero"}
+
+# Latch transistors whose area latch_area_scale multiplies (width scaled, length kept).
+_LATCH_TRANSISTORS = ("MP1", "MN1", "MP2", "MN2")
+
+SENSE_PARAMS: tuple[Param, ...] = (
+    Param("vdd", "float", 1.2, low=0.0, high=2.0, low_open=True, unit="V", help="supply voltage"),
+    Param("t_sense", "float", 2e-9, low=0.0, high=1e-6, low_open=True, unit="s", log=True,
+          help="sense (evaluation) window"),
+    Param("temperature_c", "float", 27.0, low=-73.15, high=176.85, unit="degC", help="temperature"),
+    Param("lrs_median", "float", 5e3, low=10.0, high=1e9, unit="ohm", log=True, help="LRS median resistance"),
+    Param("lrs_sigma", "float", 0.15, low=0.0, high=3.0, help="LRS spread of ln R (total)"),
+    Param("hrs_median", "float", 300e3, low=10.0, high=1e9, unit="ohm", log=True, help="HRS median resistance"),
+    Param("hrs_sigma", "float", 0.7, low=0.0, high=3.0, help="HRS spread of ln R (total)"),
+    Param("t_relax", "float", 0.0, low=0.0, high=1e9, unit="s",
+          help="time since programming (HRS relaxation spread)"),
+    Param("latch_area_scale", "float", 1.0, low=0.0, high=100.0, low_open=True, log=True,
+          help="latch transistor area multiplier (width; mismatch sigma scales as 1/sqrt)"),
+    Param("samples", "int", 1000, low=1, high=10_000_000, log=True, help="Monte Carlo samples per state"),
+    Param("states", "str", "ternary", choices=tuple(STATE_SETS), help="programmed states to sense"),
+)
+
+SENSE_METRICS: tuple[str, ...] = (
+    "p_plus_given_plus", "p_zero_given_plus", "p_minus_given_plus",
+    "p_plus_given_zero", "p_zero_given_zero", "p_minus_given_zero",
+    "p_plus_given_minus", "p_zero_given_minus", "p_minus_given_minus",
+    "error_rate_plus", "error_rate_zero", "error_rate_minus",
+    "error_rate", "accuracy", "energy_per_sense", "t_decide_mean", "undecided_rate",
+)
+
+
+def sense_point(params: dict, seed: int) -> dict:
+    """PCSA Monte Carlo at one operating point; probabilities per programmed state, energy, delay.
+
+    For each programmed state s of ``params["states"]``: ``samples`` fresh device pairs drawn from the
+    device model, each sensed once with freshly drawn transistor mismatch. Returns
+    ``p_<read>_given_<s>`` (NaN for states not in the set), ``error_rate_<s>`` = P(read != s),
+    ``error_rate`` (mean over the set), ``accuracy`` = 1 - error_rate, ``energy_per_sense`` (J, mean
+    over all senses), ``t_decide_mean`` (s, mean over decided senses, NaN if none) and
+    ``undecided_rate`` (fraction of senses that read 0).
+    """
+    import dataclasses
+
+    import torch
+
+    from ternary_rram.circuit.operating import OperatingPoint
+    from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
+    from ternary_rram.circuit.pcsa import PCSA
+    from ternary_rram.device import DeviceModel, LognormalState
+
+    p = params
+    gen = torch.Generator().manual_seed(int(seed))
+    device = DeviceModel(lrs=LognormalState.from_total(p["lrs_median"], p["lrs_sigma"]),
+                         hrs=LognormalState.from_total(p["hrs_median"], p["hrs_sigma"]),
+                         programming=None)
+    base = PCSAParams()
+    scale = float(p["latch_area_scale"])
+    widths = tuple(w * scale if name in _LATCH_TRANSISTORS else w
+                   for name, w in zip(TRANSISTOR_NAMES, base.widths))
+    pcsa = PCSA(dataclasses.replace(base, widths=widths))
+    op = OperatingPoint.from_celsius(p["vdd"], p["t_sense"], p["temperature_c"])
+    n = int(p["samples"])
+    states = STATE_SETS[p["states"]]
+
+    out: dict[str, Any] = {m: math.nan for m in SENSE_METRICS}
+    r_bl, r_blb = [], []
+    for s in states:
+        bl_state, blb_state = CELL_STATES[s]
+        r_bl.append(device.sample(bl_state, n, gen, t_relax=p["t_relax"]))
+        r_blb.append(device.sample(blb_state, n, gen, t_relax=p["t_relax"]))
+    # one batched transient for every state: the fixed cost (precharge solve, time loop) is paid once
+    res = pcsa.sense(torch.cat(r_bl), torch.cat(r_blb), op, generator=gen)
+    value = torch.as_tensor(res.value).to(torch.int64).reshape(len(states), n)
+    errors = []
+    for i, s in enumerate(states):
+        for read in (+1, 0, -1):
+            out[f"p_{_STATE_LABEL[read]}_given_{_STATE_LABEL[s]}"] = float((value[i] == read).double().mean())
+        err = float((value[i] != s).double().mean())
+        out[f"error_rate_{_STATE_LABEL[s]}"] = err
+        errors.append(err)
+    out["error_rate"] = sum(errors) / len(errors)
+    out["accuracy"] = 1.0 - out["error_rate"]
+    out["energy_per_sense"] = float(torch.as_tensor(res.energy, dtype=torch.float64).mean())
+    t = torch.as_tensor(res.t_decide, dtype=torch.float64).reshape(-1)
+    t = t[torch.isfinite(t)]
+    out["t_decide_mean"] = float(t.mean()) if t.numel() else math.nan
+    out["undecided_rate"] = float((value == 0).double().mean())
+    return out
+
+
+register(Experiment(
+    name="sense", target="ternary_rram.experiments.points:sense_point", params=SENSE_PARAMS,
+    metrics=SENSE_METRICS, accuracy_metric="accuracy", energy_metric="energy_per_sense",
+    default_metric="error_rate",
+    help="transient Monte Carlo of the precharge sense amplifier at one operating point"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Chip-level experiments ("deployed-accuracy", "energy-per-inference") are registered here once the
+# chip layer (ternary_rram.chip) provides them: a point function calling the chip API and one
+# register(Experiment(...)) call each, with parameters such as vdd, t_sense, width, error_rate.
+# ------------------------------------------------------------------------------------------------

@@ -1,0 +1,194 @@
+"""Checkpoints: atomic writes of plain containers and tensors, read back with ``weights_only=True``.
+
+A checkpoint is a dict (nothing else is pickled, so loading never runs code from the file)::
+
+    {"format": "ternary-rram-checkpoint", "version": 1,
+     "model_config": str (JSON, ``build_model(**config)`` rebuilds the network),
+     "train_config": str (JSON of TrainConfig), "data": str (JSON of ImageData.describe()),
+     "epoch": int (epochs completed), "history": str (JSON list of per-epoch metrics),
+     "model_state": state_dict, "optimizer_state": dict, "scheduler_state": dict,
+     "rng": {name: uint8 tensor}}
+
+Writes go to a temporary file in the same folder, are fsync'ed, then ``os.replace``d over the
+target, so a kill leaves either the old or the new checkpoint, never half of one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ternary_rram.errors import InputError
+
+FORMAT = "ternary-rram-checkpoint"
+VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+_REQUIRED = ("format", "version", "model_config", "epoch", "model_state")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, os.replace)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """UTF-8 text version of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Make the rename itself durable; not possible on every OS/file system, so best effort.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys (tuples become lists): equal configs give equal strings."""
+    return json.dumps(obj, sort_keys=True)
+
+
+def save_checkpoint(path: str | os.PathLike, *, model_config: dict[str, Any],
+                    model_state: dict[str, torch.Tensor], epoch: int,
+                    train_config: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+                    history: list[dict[str, Any]] | None = None,
+                    optimizer_state: dict[str, Any] | None = None,
+                    scheduler_state: dict[str, Any] | None = None,
+                    rng: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write a checkpoint atomically; tensors are moved to CPU first. Returns the path."""
+    path = Path(path)
+    obj = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": canonical_json(model_config),
+        "train_config": canonical_json(train_config or {}),
+        "data": canonical_json(data or {}),
+        "history": json.dumps(history or []),
+        "epoch": int(epoch),
+        "model_state": {k: v.detach().cpu() for k, v in model_state.items()},
+        "optimizer_state": _to_cpu(optimizer_state or {}),
+        "scheduler_state": dict(scheduler_state or {}),
+        "rng": {k: v.cpu() for k, v in (rng or {}).items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def _to_cpu(obj: Any) -> Any:
+    """Copy of nested dicts/lists with every tensor on the CPU (optimiser state may live on CUDA)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_to_cpu(v) for v in obj)
+    return obj
+
+
+def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
+    """A checkpoint file, or a run folder holding ``checkpoint.pt``."""
+    path = Path(path)
+    return path / CHECKPOINT_NAME if path.is_dir() else path
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint with ``torch.load(weights_only=True)``; JSON fields are decoded.
+
+    Returns the dict with ``model_config``, ``train_config``, ``data`` and ``history`` parsed.
+    Raises InputError (one line naming the file) when it is missing, truncated or not ours.
+    """
+    path = resolve_checkpoint_path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint {path} does not exist")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
+            OSError, AttributeError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(f"checkpoint {path} cannot be read safely: {first}") from None
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT or any(k not in obj for k in _REQUIRED):
+        raise InputError(f"checkpoint {path} is not a ternary-rram checkpoint")
+    if obj["version"] != VERSION:
+        raise InputError(f"checkpoint {path} has format version {obj['version']}, this tool reads {VERSION}")
+    try:
+        for key in ("model_config", "train_config", "data", "history"):
+            obj[key] = json.loads(obj.get(key) or ("[]" if key == "history" else "{}"))
+    except (TypeError, json.JSONDecodeError):
+        raise InputError(f"checkpoint {path} has a malformed {key} entry") from None
+    obj["path"] = str(path)
+    return obj
+
+
+def check_same_architecture(expected: dict[str, Any], found: dict[str, Any], where: str) -> None:
+    """InputError listing the model-config keys that differ (after a JSON round trip)."""
+    a, b = json.loads(canonical_json(expected)), json.loads(canonical_json(found))
+    if a == b:
+        return
+    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    diffs = ", ".join(f"{k}={b.get(k)!r} (expected {a.get(k)!r})" for k in keys)
+    raise InputError(f"checkpoint {where} holds another architecture: {diffs}")
+
+
+def model_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
+    """Rebuild the network of a loaded checkpoint and load its weights (on the CPU)."""
+    from ternary_rram.nn.models import build_model
+
+    try:
+        model = build_model(**ckpt["model_config"])
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"checkpoint {ckpt.get('path')} has a model configuration this version "
+                         f"cannot build: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+    load_model_state(model, ckpt["model_state"], ckpt.get("path", "?"))
+    return model
+
+
+def load_model_state(model: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
+    """``model.load_state_dict(state)`` with a one-line InputError when keys or shapes differ."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    extra = sorted(set(state) - set(own))
+    shapes = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing or extra or shapes:
+        parts = [f"{n} {', '.join(v[:3])}{' ...' if len(v) > 3 else ''}"
+                 for n, v in (("missing", missing), ("unexpected", extra), ("shape differs:", shapes)) if v]
+        raise InputError(f"checkpoint {where} holds another architecture: {'; '.join(parts)}")
+    model.load_state_dict(state)
+
+
+__all__ = [
+    "CHECKPOINT_NAME", "atomic_write_bytes", "atomic_write_text", "canonical_json",
+    "check_same_architecture", "load_checkpoint", "load_model_state", "model_from_checkpoint",
+    "resolve_checkpoint_path", "save_checkpoint",
+]

@@ -1,0 +1,82 @@
+"""`ternary-rram train` and `evaluate` through the CLI entry point."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ternary_rram.cli.main import main
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models on a shared machine: one thread avoids OpenMP spin-waiting (much faster)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _error_lines(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+
+
+def test_train_then_evaluate(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--data", "synthetic", "--model", "mlp", "--width", "16", "--weights", "binary",
+            "--cycles", "1", "--batch-size", "64", "--out", str(out), "--no-progress", "--device", "cpu"]
+    assert main(args + ["--epochs", "1"]) == 0
+    for name in ("checkpoint.pt", "metrics.csv", "metrics.json", "learning_curve.png"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model_config"]["weights"] == "binary" and len(metrics["history"]) == 1
+    assert "test acc" in capsys.readouterr().out
+    # Resume to epoch 2 with the same recipe.
+    assert main(args + ["--epochs", "2", "--resume"]) == 0
+    assert len(json.loads((out / "metrics.json").read_text())["history"]) == 2
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(out), "--ber", "0.1", "--repeats", "2", "--json", str(report),
+                 "--device", "cpu"]) == 0
+    result = json.loads(report.read_text())
+    assert result["error_model"] == "sign-flip" and len(result["accuracies"]) == 2
+    assert "mean" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra", [["--model", "resnet"], ["--weights", "quaternary"],
+                                   ["--device", "tpu"], ["--cycles", "a,b"]])
+def test_bad_option_value_one_line_exit_2(tmp_path: Path, capsys, extra: list[str]) -> None:
+    code = main(["train", "--data", "synthetic", "--out", str(tmp_path / "x"), *extra])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and extra[1] in err[0]
+    assert not (tmp_path / "x").exists()
+
+
+def test_truncated_data_file_exit_2(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for split in ("train", "t10k"):
+        img = struct.pack(">4I", 2051, 4, 28, 28) + np.zeros(4 * 784, np.uint8).tobytes()
+        lab = struct.pack(">2I", 2049, 4) + np.zeros(4, np.uint8).tobytes()
+        (folder / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(img))
+        (folder / f"{split}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(lab))
+    bad = folder / "train-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:40])
+    code = main(["train", "--data", "mnist", "--data-dir", str(folder), "--model", "mlp",
+                 "--out", str(tmp_path / "o"), "--epochs", "1", "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "train-images-idx3-ubyte.gz" in err[0]
+
+
+def test_evaluate_bad_checkpoint_exit_2(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "c.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert main(["evaluate", str(bad)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
