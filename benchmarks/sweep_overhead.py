@@ -52,23 +52,30 @@ def _sense_spec(n: int, samples: int, t_sense: float) -> dict:
             "grid": {"vdd": vdd}}
 
 
-def _direct(spec: dict) -> float:
+def _direct(spec: dict, repeats: int = 1) -> float:
+    """Best of ``repeats`` wall times of calling every point in this process (s)."""
     s = parse_spec(spec)
     fn = s.experiment.load()
     pts = s.points()
-    t0 = time.perf_counter()
-    for p in pts:
-        fn(dict(p.params), p.seed)
-    return time.perf_counter() - t0
-
-
-def _swept(client, spec: dict) -> float:
-    with tempfile.TemporaryDirectory() as d:
+    best = float("inf")
+    for _ in range(repeats):
         t0 = time.perf_counter()
-        rep = run_sweep(parse_spec(spec), d, client=client, progress=False, summary=False)
-        dt = time.perf_counter() - t0
-        assert rep.n_ok == rep.n_points, rep.failed
-    return dt
+        for p in pts:
+            fn(dict(p.params), p.seed)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _swept(client, spec: dict, repeats: int = 1) -> float:
+    """Best of ``repeats`` wall times of run_sweep into a fresh folder (no summary) (s)."""
+    best = float("inf")
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            rep = run_sweep(parse_spec(spec), d, client=client, progress=False, summary=False)
+            best = min(best, time.perf_counter() - t0)
+            assert rep.n_ok == rep.n_points, rep.failed
+    return best
 
 
 def _cluster(n_workers: int):
@@ -87,42 +94,54 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=16, help="points per measurement")
     ap.add_argument("--samples", type=int, default=4, help="Monte Carlo samples per state, cheap sense points")
     ap.add_argument("--heavy-points", type=int, default=8, help="points of the speed-up measurement")
-    ap.add_argument("--heavy-samples", type=int, default=64, help="samples per state, speed-up measurement")
+    ap.add_argument("--heavy-samples", type=int, default=32, help="samples per state, speed-up measurement")
     ap.add_argument("--t-sense", type=float, default=1e-9, help="sense window of the sense points (s)")
+    ap.add_argument("--repeats", type=int, default=3, help="best of this many runs per measurement")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # like a Dask worker (OMP_NUM_THREADS=1): a fair direct baseline
     _register_null()
 
     n = args.points
     null_spec = {"experiment": "bench-null", "grid": {"x": list(range(n))}}
+    null_big = {"experiment": "bench-null", "grid": {"x": list(range(1000, 1000 + 4 * n))}}
     cheap = _sense_spec(n, args.samples, args.t_sense)
     heavy = _sense_spec(args.heavy_points, args.heavy_samples, args.t_sense)
 
+    k = args.repeats
     _warm(args.samples)
-    t_null_direct = _direct(null_spec)
-    t_cheap_direct = _direct(cheap)
-    t_heavy_direct = _direct(heavy)
+    t_null_direct = _direct(null_spec, k)
+    t_cheap_direct = _direct(cheap, k)
+    t_heavy_direct = _direct(heavy, k)
 
     cluster, client, t_start1 = _cluster(1)
     try:
         client.run(_warm, args.samples)
-        t_null_1 = _swept(client, null_spec)
-        t_cheap_1 = _swept(client, cheap)
-        t_heavy_1 = _swept(client, heavy)
+        _swept(client, null_spec)  # warm-up of the client side (imports, first Parquet write)
+        t_null_1 = _swept(client, null_spec, k)
+        t_null_big = _swept(client, null_big, k)
+        t_cheap_1 = _swept(client, cheap, k)
+        t_heavy_1 = _swept(client, heavy, k)
     finally:
         client.close()
         cluster.close()
     cluster, client, t_start2 = _cluster(2)
     try:
         client.run(_warm, args.samples)
-        t_heavy_2 = _swept(client, heavy)
+        _swept(client, null_spec)
+        t_heavy_2 = _swept(client, heavy, k)
     finally:
         client.close()
         cluster.close()
 
     ms = 1e3
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) at the end")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) at the end; "
+          f"best of {k} runs per measurement")
     print(f"local cluster start-up: 1 worker {t_start1:.1f} s, 2 workers {t_start2:.1f} s (before warm-up)")
+    print()
+    marginal = (t_null_big - t_null_1) / (3 * n)
+    print(f"no-op points: {n} in {t_null_1:.2f} s, {4 * n} in {t_null_big:.2f} s -> marginal cost "
+          f"{marginal * ms:.1f} ms per point, fixed cost {t_null_1 - n * marginal:.2f} s per sweep call "
+          "(expansion, store scan, consolidation into results.parquet)")
     print()
     print("| measurement | points | direct (in process) | sweep, 1 worker | overhead per point |")
     print("|---|---|---|---|---|")

@@ -1,6 +1,7 @@
 """EKV compact model: inversion continuity, slopes, symmetry, PMOS mirror, temperature, Pelgrom."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -8,7 +9,6 @@ import torch
 from ternary_rram.circuit.mosfet import EKVCoefficients, drain_current, ekv_current, pelgrom_sigma
 from ternary_rram.circuit.params import NMOS_130, PMOS_130, T_NOMINAL, thermal_voltage
 from ternary_rram.circuit.pcsa import PCSA
-from dataclasses import replace
 
 W, L = 0.5e-6, 0.13e-6
 NO_CLM = replace(NMOS_130, lambda_clm=0.0)
@@ -44,10 +44,8 @@ def test_square_law_in_strong_inversion():
     i = _id(NO_CLM, vt + vov, vd=3.0)
     assert float(i[1] / i[0]) == pytest.approx(4.0, rel=0.08)
     # Saturation current ~ I_spec/4 * (V_P/U_T)^2, i.e. (mu Cox W/L)/(2n) Vov^2.
-    ut = thermal_voltage(T_NOMINAL)
     k = NMOS_130.mu0 * NMOS_130.cox * W / L
     assert float(i[1]) == pytest.approx(k / (2 * n) * 1.0 ** 2, rel=0.1)
-    del ut
 
 
 def test_source_drain_symmetry():

@@ -80,3 +80,10 @@ def test_evaluate_bad_checkpoint_exit_2(tmp_path: Path, capsys) -> None:
     bad.write_bytes(b"not a checkpoint")
     assert main(["evaluate", str(bad)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_missing_default_cifar_folder_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here
+    assert main(["train", "--data", "cifar10", "--out", "o", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--data-dir" in err[0]

@@ -206,3 +206,28 @@ def test_worker_killed_mid_sweep_loses_nothing(client, sense_run, tmp_path):
     got, ref = load_results(tmp_path), load_results(sense_run[1])
     assert got["hash"].is_unique and len(got) == 4
     pd.testing.assert_frame_equal(_stable(got), _stable(ref))
+
+
+# ------------------------------------------------------------------------------ chip experiments
+def test_chip_experiments_run_deterministically(tmp_path):
+    """energy-per-inference (untrained tiny MLP) and accuracy-vs-error-rate (its checkpoint), called
+    directly: deterministic given (params, seed); a missing required parameter is a spec error."""
+    from ternary_rram.nn.checkpoint import save_checkpoint
+    from ternary_rram.nn.models import build_model
+
+    exp = pts.get_experiment("energy-per-inference")
+    params = exp.resolve({"model": "mlp", "width": 4, "in_channels": 1, "image_size": 4, "num_classes": 2,
+                          "sense_grid": 3, "sense_mc": 1, "t_sense": 0.3e-9})
+    a = exp.load()(params, 11)
+    assert set(exp.metrics) <= set(a) and a["energy_per_inference"] > 0 and a["n_weights"] == 16 + 16 + 8
+    assert exp.load()(params, 11) == a
+
+    model = build_model("mlp", width=4, in_channels=1, image_size=8, num_classes=4)
+    save_checkpoint(tmp_path / "checkpoint.pt", model_config=model.config, model_state=model.state_dict(),
+                    epoch=0, data={"name": "synthetic"})
+    exp = pts.get_experiment("accuracy-vs-error-rate")
+    params = exp.resolve({"checkpoint": str(tmp_path), "n_test": 32, "ber": 0.1, "repeats": 2})
+    r = exp.load()(params, 3)
+    assert 0 <= r["accuracy"] <= 1 and r["n_images"] == 32 and exp.load()(params, 3) == r
+    with pytest.raises(InputError, match="checkpoint is missing"):
+        parse_spec({"experiment": "deployed-accuracy", "grid": {"vdd": [1.0]}})

@@ -153,3 +153,26 @@ def test_iterate_batches_cover_once() -> None:
     parts = list(D.iterate_batches(10, 4, generator=g))
     assert [len(p) for p in parts] == [4, 4, 2] == [4, 4, 2][: D.num_batches(10, 4)]
     assert sorted(torch.cat(parts).tolist()) == list(range(10))
+
+
+def test_tar_extraction_refuses_escapes_and_links(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    def archive(member: tarfile.TarInfo) -> tarfile.TarFile:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            tar.addfile(member, io.BytesIO(b"x" * member.size) if member.isfile() else None)
+        buf.seek(0)
+        return tarfile.open(fileobj=buf)
+
+    ok = tarfile.TarInfo("cifar-10-batches-py/data_batch_1")
+    ok.size = 1
+    assert [m.name for m in D._safe_members(archive(ok), tmp_path)] == [ok.name]
+    escape = tarfile.TarInfo("../outside")
+    escape.size = 1
+    link = tarfile.TarInfo("cifar-10-batches-py/link")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    for member in (escape, link):
+        with pytest.raises(InputError, match="not allowed"):
+            D._safe_members(archive(member), tmp_path)

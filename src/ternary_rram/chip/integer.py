@@ -322,6 +322,22 @@ class IntegerNetwork:
         self.stages = stages
         self.flatten_input = flatten_input
 
+    def with_weights(self, weights: dict[str, Tensor]) -> "IntegerNetwork":
+        """A copy using other int8 weights (per layer name; thresholds are weight-independent)."""
+        stages = []
+        for st in self.stages:
+            w = st.weight
+            if st.name in weights:
+                w = torch.as_tensor(weights[st.name]).to(torch.int8).contiguous()
+                if w.shape != st.weight.shape:
+                    raise InputError(f"weights[{st.name}] shape={tuple(w.shape)} is not allowed: "
+                                     f"must be {tuple(st.weight.shape)}")
+            stages.append(Stage(name=st.name, layer=st.layer, weight=w, flatten_before=st.flatten_before,
+                                pool=st.pool, pool_before_norm=st.pool_before_norm, norm=st.norm,
+                                activation=st.activation, out_quantizer=st.out_quantizer,
+                                real_input=st.real_input, sign=st.sign, t_zero=st.t_zero, t_pos=st.t_pos))
+        return IntegerNetwork(stages, flatten_input=self.flatten_input)
+
     # ---- per-stage computations --------------------------------------------------------------
     @staticmethod
     def _real_preact(st: Stage, x: Tensor) -> Tensor:

@@ -81,7 +81,7 @@ class PCSAParams:
     t_rise: float = 20.0e-12  # [D] SEN edge of a 130 nm driver
     readout_fraction: float = 0.5  # [D] physics.md 1.5: threshold made explicit; mid-rail
     decision_fraction: float = 0.5  # [D] |OUT - OUTb| > VDD/2 counts as decided
-    steps_per_tau: float = 4.0  # [D] accuracy: see tests/circuit/test_pcsa.py (dt halving)
+    steps_per_tau: float = 8.0  # [D] accuracy: see tests/circuit/test_pcsa.py (dt halving)
     max_steps: int = 20000  # guard against a window far longer than the dynamics
 
     def __post_init__(self) -> None:

@@ -18,8 +18,10 @@ linearly 0 -> VDD in ``t_rise`` from t = 0, then stays at VDD until ``t_sense``.
 
 Integrator: ROS2, the L-stable second-order Rosenbrock method (Verwer et al., SIAM J. Sci. Comput.
 1999), with the analytic Jacobian; one LU of a (N, 7, 7) batch per step. The step is fixed per
-operating point (``dt``), finer during the SEN edge, and the whole batch stops early once every
-instance has decided and no node moves by more than 1 mV in the rest of the window.
+operating point (``dt``, see ``PCSA.characteristic_time``), t_rise/8 during the SEN edge and growing
+by 1.3x per step up to dt after it; once every instance of the batch has decided, only RC settling
+is left and the step may grow to 10 dt; the batch stops early when, in addition, no node would move
+by more than 1 mV in the rest of the window.
 
 Energy per sense (J) = VDD * (Q_eval + Q_restore): Q_eval is the charge VDD delivers during the
 evaluation window (integrated supply current); Q_restore = sum_i C_i max(V_pre,i - V_end,i, 0) is
@@ -37,7 +39,7 @@ import torch
 from ternary_rram.circuit.mosfet import EKVCoefficients, ekv_current
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA, N_TRANSISTORS, PCSAParams
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_positive
 
 Tensor = torch.Tensor
 
@@ -61,7 +63,12 @@ TOPOLOGY: tuple[tuple[int, int, int, bool], ...] = (
 )
 MIRROR = (OUTB, OUT, BLB, BL, MIDB, MID, FOOT)  # state permutation that swaps the two branches
 MIRROR_TRANSISTOR_PAIRS = ((0, 1), (2, 4), (3, 5), (6, 7))
-SETTLE_TOLERANCE = 1.0e-3  # V: early stop when no node would move more than this in the rest of the window
+SETTLE_TOLERANCE = 1.0e-3
+POST_DECISION_STEP_GROWTH = 10.0
+# Pseudo-transient step sizes (s) for the precharge DC state: 1e-13 s * 2.5^k up to 1 s, then 1e3 s
+# (far past every leakage time constant); the warm start from a nominal solution needs far fewer.
+_FULL_CONTINUATION = tuple(min(1e-13 * 2.5 ** k, 1.0) for k in range(38)) + (1e3, 1e3)
+_WARM_CONTINUATION = (1e-5, 1e-3, 1e-1, 1e1, 1e3, 1e3, 1e3, 1e3, 1e3)  # max step / dt once every instance of the batch has decided  # V: early stop when no node would move more than this in the rest of the window
 
 
 @dataclass
@@ -223,34 +230,39 @@ class PCSA:
         return 1.0 / r1, 1.0 / r2, dvth
 
     def precharge_state(self, c: _Circuit, g_bl: Tensor, g_blb: Tensor, dvth: Tensor) -> Tensor:
-        """DC state with SEN = 0 (N, 7) in V, by pseudo-transient continuation (backward Euler with a
-        geometrically growing step, one Newton iteration per step)."""
+        """DC state with SEN = 0 (N, 7) in V.
+
+        Pseudo-transient continuation (backward Euler, one Newton iteration per step, growing step):
+        first for one nominal instance from OUT = OUTb = VDD, all else 0; then every instance starts
+        from that nominal state for a short continuation; instances whose last update is not below
+        1e-9 V redo the full continuation from scratch.
+        """
         n = g_bl.shape[0]
-        v = torch.zeros(n, N_STATES, dtype=torch.float64, device=g_bl.device)
-        v[:, OUT] = c.vdd
-        v[:, OUTB] = c.vdd
-        h = 1e-13
-        eye = torch.eye(N_STATES, dtype=torch.float64, device=v.device)
-        for _ in range(40):  # 1e-13 s * 2.5^40 ~ 1e3 s: far past every leakage time constant
-            cur, _, jac = _node_currents(c, v, 0.0, g_bl, g_blb, dvth, True)
-            a = eye * (c.cap / h) - jac
-            v = v + torch.linalg.solve(a, cur.unsqueeze(2)).squeeze(2)
-            v = v.clamp(-0.1 * c.vdd, 1.1 * c.vdd)
-            h = min(h * 2.5, 1.0)
+        dev = g_bl.device
+        start = torch.zeros(1, N_STATES, dtype=torch.float64, device=dev)
+        start[:, OUT] = c.vdd
+        start[:, OUTB] = c.vdd
+        g_nom = torch.sqrt(g_bl * g_blb).median().reshape(1)
+        nominal, _ = self._continuation(c, start, g_nom, g_nom, torch.zeros_like(dvth[:1]), _FULL_CONTINUATION)
+        v, step = self._continuation(c, nominal.expand(n, N_STATES).clone(), g_bl, g_blb, dvth, _WARM_CONTINUATION)
+        bad = step > 1e-9
+        if bool(bad.any()):
+            redo, _ = self._continuation(c, start.expand(int(bad.sum()), N_STATES).clone(), g_bl[bad], g_blb[bad],
+                                         dvth[bad], _FULL_CONTINUATION)
+            v[bad] = redo
         return v
 
-    def _time_grid(self, op: OperatingPoint, dt: float, refine: float) -> list[float]:
-        """Step sizes (s): t_rise/(8 refine) over the SEN edge, growing by 1.3x per step up to dt."""
-        t_rise = self.params.t_rise
-        h = min(t_rise / (8.0 * refine), dt)
-        steps, t = [], 0.0
-        while t < op.t_sense * (1 - 1e-12):
-            if t >= t_rise:
-                h = min(h * 1.3, dt)
-            step = min(h, op.t_sense - t)
-            steps.append(step)
-            t += step
-        return steps
+    @staticmethod
+    def _continuation(c: _Circuit, v: Tensor, g_bl: Tensor, g_blb: Tensor, dvth: Tensor, steps: tuple[float, ...]):
+        """Backward-Euler steps of the listed sizes (s) with SEN = 0; returns the state (N, 7) and the
+        size of the last update per instance (N,) in V."""
+        eye = torch.eye(N_STATES, dtype=torch.float64, device=v.device)
+        delta = torch.zeros_like(v)
+        for h in steps:
+            cur, _, jac = _node_currents(c, v, 0.0, g_bl, g_blb, dvth, True)
+            delta = torch.linalg.solve(eye * (c.cap / h) - jac, cur.unsqueeze(2)).squeeze(2)
+            v = (v + delta).clamp(-0.1 * c.vdd, 1.1 * c.vdd)
+        return v, delta.abs().amax(dim=1)
 
     def _integrate(self, r_bl, r_blb, op: OperatingPoint, dvth, generator, dt, record: bool):
         if not isinstance(op, OperatingPoint):
@@ -263,7 +275,6 @@ class PCSA:
         if dt is None:
             dt_use, refine = dt_auto, 1.0
         else:
-            from ternary_rram.errors import check_positive
             dt_use = check_positive("dt", dt, unit="s")
             refine = max(dt_auto / dt_use, 1.0)
         sym = _symmetric_instances(g_bl, g_blb, dvth)
@@ -275,23 +286,31 @@ class PCSA:
         thr = p.decision_fraction * op.vdd
         t_decide = torch.full((n,), float("nan"), dtype=torch.float64, device=device)
         q_eval = torch.zeros(n, dtype=torch.float64, device=device)
-        steps = self._time_grid(op, dt_use, refine)
         sen_of = lambda t: op.vdd * min(max(t / p.t_rise, 0.0), 1.0)  # noqa: E731
-        t = 0.0
+        t, h, h_prev = 0.0, min(p.t_rise / (8.0 * refine), dt_use), 0.0
         diff_prev = (v[:, OUT] - v[:, OUTB]).abs()
         supply_prev = None
+        all_decided = False
         trace_t, trace_out, trace_outb = [0.0], [v[:, OUT].clone()], [v[:, OUTB].clone()]
-        for k, h in enumerate(steps):
+        k = 0
+        while t < op.t_sense * (1.0 - 1e-12):
             cur, supply, jac = _node_currents(c, v, sen_of(t), g_bl, g_blb, dvth, True)
             if supply_prev is not None:
-                q_eval += 0.5 * (supply_prev + supply) * steps[k - 1]
+                q_eval += 0.5 * (supply_prev + supply) * h_prev
             supply_prev = supply
-            if k % 16 == 15 and not record and not bool(t_decide.isnan().any()):
-                drift = (cur / c.cap).abs().amax() * (op.t_sense - t)
-                if float(drift) < SETTLE_TOLERANCE:
-                    q_eval += supply * (op.t_sense - t)  # leakage for the rest of the window
-                    supply_prev = None
-                    break
+            if k % 8 == 7:
+                all_decided = not bool(t_decide.isnan().any())
+                if all_decided and not record:
+                    drift = (cur / c.cap).abs().amax() * (op.t_sense - t)
+                    if float(drift) < SETTLE_TOLERANCE:
+                        q_eval += supply * (op.t_sense - t)  # leakage for the rest of the window
+                        supply_prev = None
+                        break
+            k += 1
+            if t >= p.t_rise:
+                # Once every instance has decided only slow RC settling is left: let the step grow.
+                h = min(h * 1.3, dt_use * (POST_DECISION_STEP_GROWTH if all_decided else 1.0))
+            h = min(h, op.t_sense - t)
             # ROS2 step on dV/dt = cur / C, Jacobian jac / C.
             a = eye - (gamma * h) * (jac / c.cap.view(1, N_STATES, 1))
             lu, piv = torch.linalg.lu_factor(a)
@@ -300,6 +319,7 @@ class PCSA:
             k2 = torch.linalg.lu_solve(lu, piv, (cur2 / c.cap - 2.0 * k1).unsqueeze(2)).squeeze(2)
             v = _symmetrize(v + h * (1.5 * k1 + 0.5 * k2), sym)
             t += h
+            h_prev = h
             diff = (v[:, OUT] - v[:, OUTB]).abs()
             new = t_decide.isnan() & (diff > thr)
             if bool(new.any()):
@@ -313,7 +333,7 @@ class PCSA:
                 trace_outb.append(v[:, OUTB].clone())
         if supply_prev is not None:
             _, supply, _ = _node_currents(c, v, sen_of(t), g_bl, g_blb, dvth, False)
-            q_eval += 0.5 * (supply_prev + supply) * steps[-1]
+            q_eval += 0.5 * (supply_prev + supply) * h_prev
         q_restore = ((v_pre - v) * c.cap).clamp_min(0.0).sum(dim=1)
         energy = op.vdd * (q_eval + q_restore)
         result = SenseResult(v[:, OUT].clone(), v[:, OUTB].clone(), decode(v[:, OUT], v[:, OUTB], op.vdd,

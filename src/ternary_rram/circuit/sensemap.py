@@ -1,9 +1,9 @@
 """Sense map: tabulated read-outcome probabilities of the PCSA, the fast path for millions of reads.
 
 A :class:`SenseMap` holds, for ONE operating point (VDD, sense window, temperature), the
-probabilities P(-1), P(0), P(+1) of the sensed value over a grid of resistance pairs
-(R_bl, R_blb) that is uniform in (ln R_bl, ln R_blb), plus the mean energy drawn per sense and the
-mean decision time at each grid point. It is built either
+probabilities P(-1), P(0), P(+1) of the sensed value over a log grid of resistance pairs
+(R_bl, R_blb), plus the mean energy drawn per sense and the mean decision time at each grid point.
+The grid is uniform in (ln R_bl, ln R_blb) over [ln r_min, ln r_max] on both axes. It is built either
 
 * by Monte Carlo over transistor mismatch with the transient PCSA (:meth:`SenseMap.from_pcsa`), or
 * from measured read-outcome counts per resistance pair (:meth:`SenseMap.from_counts`,
@@ -16,9 +16,14 @@ and then evaluated for any number of device pairs at once:
   probabilities (P(-1), P(-1) + P(0));
 * :meth:`SenseMap.energy_per_sense` (J) and :meth:`SenseMap.t_decide_mean` (s), same interpolation.
 
-Outside the grid the coordinates are clamped to its edge: a pair with R below ``r_min`` (or above
-``r_max``) is read as if it sat on the edge. Choose the grid to cover the device distributions
-(the defaults span 1 kohm .. 100 Mohm, i.e. LRS and HRS tails well beyond 4 sigma).
+Outside the grid each coordinate is clamped to the edge: a device below ``r_min`` (above ``r_max``)
+is read as if it had ``r_min`` (``r_max``). Choose the range to cover the device distributions.
+
+Accuracy: the outcome changes sharply with the resistance of the faster branch (whether it decides
+within the window) and with the imbalance near R_bl = R_blb; bilinear interpolation smears such a
+step over one grid cell, so the error of a probability averaged over device distributions is about
+(density of devices at the step) x (grid step) / 2. With the default HRS spread, steps of about
+0.1 in ln R keep it near 1 %; ``docs/benchmarks.md`` records a measured comparison.
 
 Value convention (architecture.md): +1 = (LRS, HRS) on (BL, BLb).
 Storage: JSON or NPZ (no pickle), chosen by the file suffix in :meth:`save` / :meth:`load`.
@@ -41,13 +46,14 @@ import torch
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.errors import InputError
 
-#: Default grid bounds, ohm: [D] chosen to cover LRS ~5 kohm and HRS 0.1-1 Mohm with wide tails.
-DEFAULT_R_MIN: float = 1e3
-DEFAULT_R_MAX: float = 1e8
-#: Default number of grid points per axis. [D] chosen (step 0.29 in ln R).
-DEFAULT_N_GRID: int = 41
-#: Default Monte Carlo samples (mismatch draws) per grid point. [D] chosen.
-DEFAULT_N_MC: int = 1000
+#: Default grid range, ohm: [D] chosen to cover LRS ~5 kohm and HRS 0.1-1 Mohm to beyond 4 sigma.
+DEFAULT_R_MIN: float = 2e3
+DEFAULT_R_MAX: float = 2e7
+#: Default points per axis. [D] chosen: step 0.1 in ln R (see the accuracy note above).
+DEFAULT_N_GRID: int = 93
+#: Default Monte Carlo samples (mismatch draws) per grid point. [D] chosen: the noise of a probability
+#: averaged over a device distribution falls with the number of cells it covers, not only with n_mc.
+DEFAULT_N_MC: int = 64
 #: Required CSV columns of read-outcome counts.
 COUNT_COLUMNS: tuple[str, ...] = ("r_bl", "r_blb", "n_minus", "n_zero", "n_plus",
                                   "vdd", "t_sense", "temperature_c")
@@ -111,18 +117,18 @@ def _check_column(name: str, arr: np.ndarray, row_offset: int = 1) -> None:
     bad = np.flatnonzero(~np.isfinite(arr))
     if len(bad):
         i = int(bad[0])
-        raise InputError(f"{name}={arr[i]!r} in row {i + row_offset} is not allowed: must be a finite number")
+        raise InputError(f"{name}={float(arr[i])!r} in row {i + row_offset} is not allowed: must be a finite number")
     if name.startswith("r_"):
         bad = np.flatnonzero(arr <= 0)
         if len(bad):
             i = int(bad[0])
-            raise InputError(f"{name}={arr[i]!r} in row {i + row_offset} is not allowed: "
+            raise InputError(f"{name}={float(arr[i])!r} in row {i + row_offset} is not allowed: "
                              "resistance must be > 0 ohm")
     if name.startswith("n_"):
         bad = np.flatnonzero((arr < 0) | (arr != np.round(arr)))
         if len(bad):
             i = int(bad[0])
-            raise InputError(f"{name}={arr[i]!r} in row {i + row_offset} is not allowed: "
+            raise InputError(f"{name}={float(arr[i])!r} in row {i + row_offset} is not allowed: "
                              "counts must be integers >= 0")
 
 
@@ -192,7 +198,7 @@ class SenseMap:
 
     Attributes:
         op: the operating point (VDD, sense window, temperature).
-        ln_r_min, ln_r_max: grid bounds, ln(ohm); the same for both axes.
+        ln_r_min, ln_r_max: grid bounds, ln(ohm), the same for both axes (G points each).
         probs: float64 (G, G, 3): ``probs[i, j]`` = (P(-1), P(0), P(+1)) at
             R_bl = exp(ln_r[i]), R_blb = exp(ln_r[j]); rows sum to 1.
         energy_grid: float64 (G, G), mean energy drawn from VDD per sense, J (NaN if unknown).
@@ -214,7 +220,7 @@ class SenseMap:
 
     def __post_init__(self) -> None:
         p = torch.as_tensor(self.probs, dtype=torch.float64)
-        if p.ndim != 3 or p.shape[0] != p.shape[1] or p.shape[2] != 3 or p.shape[0] < 2:
+        if p.ndim != 3 or p.shape[2] != 3 or p.shape[0] < 2 or p.shape[1] != p.shape[0]:
             raise InputError(f"probs has shape {tuple(p.shape)}: must be (G, G, 3) with G >= 2")
         if not bool(torch.isfinite(p).all()) or bool((p < -1e-9).any()):
             raise InputError("probs contains NaN or negative values: must be probabilities")
@@ -222,11 +228,11 @@ class SenseMap:
             raise InputError(f"ln_r_min={self.ln_r_min!r}, ln_r_max={self.ln_r_max!r}: need ln_r_min < ln_r_max")
         p = p.clamp_min(0.0)
         p = p / p.sum(dim=2, keepdim=True)
-        g = p.shape[0]
+        shape = tuple(p.shape[:2])
         for name in ("energy_grid", "t_decide_grid"):
             t = torch.as_tensor(getattr(self, name), dtype=torch.float64)
-            if tuple(t.shape) != (g, g):
-                raise InputError(f"{name} has shape {tuple(t.shape)}: must be ({g}, {g})")
+            if tuple(t.shape) != shape:
+                raise InputError(f"{name} has shape {tuple(t.shape)}: must be {shape}")
             object.__setattr__(self, name, t)
         object.__setattr__(self, "probs", p)
         c1 = p[..., 0]
@@ -240,36 +246,37 @@ class SenseMap:
         return int(self.probs.shape[0])
 
     @property
-    def r_grid(self) -> torch.Tensor:
-        """Grid resistances per axis, ohm, float64 (G,), log-spaced."""
-        return torch.exp(torch.linspace(self.ln_r_min, self.ln_r_max, self.n_grid, dtype=torch.float64))
+    def ln_r(self) -> torch.Tensor:
+        """Grid axis ln R, ln(ohm), float64 (G,) (the same for R_bl and R_blb)."""
+        return torch.linspace(self.ln_r_min, self.ln_r_max, self.n_grid, dtype=torch.float64)
 
-    def _corners(self, r_bl: torch.Tensor, r_blb: torch.Tensor, dtype: torch.dtype
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Flat index of the lower-left corner and the fractional offsets (clamped to the grid)."""
+    def grid_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(R_bl, R_blb) in ohm at every grid point, float64 (G*G,) each, R_bl-major order."""
+        r = torch.exp(self.ln_r)
+        return r.repeat_interleave(self.n_grid), r.repeat(self.n_grid)
+
+    def _coords(self, r_bl: torch.Tensor, r_blb: torch.Tensor, dtype: torch.dtype
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Flat index of the lower corner and fractional offsets (clamped to the grid)."""
         g = self.n_grid
         scale = (g - 1) / (self.ln_r_max - self.ln_r_min)
-        u = ((torch.log(r_bl.to(dtype)) - self.ln_r_min) * scale).clamp_(0.0, g - 1)
-        v = ((torch.log(r_blb.to(dtype)) - self.ln_r_min) * scale).clamp_(0.0, g - 1)
+        u = torch.log(r_bl.to(dtype)).sub_(self.ln_r_min).mul_(scale).clamp_(0.0, g - 1)
+        v = torch.log(r_blb.to(dtype)).sub_(self.ln_r_min).mul_(scale).clamp_(0.0, g - 1)
         i0 = u.floor().clamp_(max=g - 2)
         j0 = v.floor().clamp_(max=g - 2)
-        fu = u - i0
-        fv = v - j0
-        idx = i0.to(torch.int64) * g + j0.to(torch.int64)
-        return idx, fu, fv
+        idx = (i0 * g + j0).to(torch.int64)
+        return idx, u.sub_(i0), v.sub_(j0)
 
     def _interp(self, table: torch.Tensor, r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
         """Bilinear interpolation of a flattened (G*G, K) table in (ln R_bl, ln R_blb): (N, K)."""
         rb, rbb = _pair(r_bl, r_blb)
-        idx, fu, fv = self._corners(rb, rbb, table.dtype)
-        g = self.n_grid
+        idx, fu, fv = self._coords(rb, rbb, table.dtype)
+        nd = self.n_grid
         fu = fu.unsqueeze(1)
         fv = fv.unsqueeze(1)
-        t00 = table[idx]
-        t01 = table[idx + 1]
-        t10 = table[idx + g]
-        t11 = table[idx + g + 1]
-        return (t00 * (1 - fu) + t10 * fu) * (1 - fv) + (t01 * (1 - fu) + t11 * fu) * fv
+        lo = torch.lerp(table[idx], table[idx + nd], fu)
+        hi = torch.lerp(table[idx + 1], table[idx + nd + 1], fu)
+        return torch.lerp(lo, hi, fv)
 
     # ---- evaluation ----------------------------------------------------------------------------
     def probabilities(self, r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
@@ -291,25 +298,18 @@ class SenseMap:
         rb, rbb = _pair(r_bl, r_blb)
         n = rb.numel()
         out = torch.empty(n, dtype=torch.int8)
-        g = self.n_grid
+        nd = self.n_grid
         c = self._cum
-        scale = (g - 1) / (self.ln_r_max - self.ln_r_min)
         for s in range(0, n, _SAMPLE_CHUNK):
             e = min(n, s + _SAMPLE_CHUNK)
-            u = torch.log(rb[s:e].to(torch.float32)).sub_(self.ln_r_min).mul_(scale).clamp_(0.0, g - 1)
-            v = torch.log(rbb[s:e].to(torch.float32)).sub_(self.ln_r_min).mul_(scale).clamp_(0.0, g - 1)
-            i0 = u.floor().clamp_(max=g - 2)
-            j0 = v.floor().clamp_(max=g - 2)
-            fu = u.sub_(i0).unsqueeze_(1)
-            fv = v.sub_(j0).unsqueeze_(1)
-            idx = i0.to(torch.int32).mul_(g).add_(j0.to(torch.int32))
-            idx = idx.to(torch.int64)
-            lo = torch.lerp(c[idx], c[idx + g], fu)
-            hi = torch.lerp(c[idx + 1], c[idx + g + 1], fu)
+            idx, fu, fv = self._coords(rb[s:e], rbb[s:e], torch.float32)
+            fu = fu.unsqueeze_(1)
+            fv = fv.unsqueeze_(1)
+            lo = torch.lerp(c[idx], c[idx + nd], fu)
+            hi = torch.lerp(c[idx + 1], c[idx + nd + 1], fu)
             cum = torch.lerp(lo, hi, fv)
             r = torch.rand(e - s, 1, generator=generator, dtype=torch.float32)
-            ge = r >= cum
-            out[s:e] = ge.sum(dim=1, dtype=torch.int8) - 1
+            out[s:e] = (r >= cum).sum(dim=1, dtype=torch.int8) - 1
         return out
 
     def energy_per_sense(self, r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
@@ -338,7 +338,7 @@ class SenseMap:
             pcsa: a :class:`ternary_rram.circuit.pcsa.PCSA` (anything with ``sense`` and
                 ``sample_mismatch``).
             op: operating point.
-            r_min, r_max: grid bounds, ohm (0 < r_min < r_max).
+            r_min, r_max: grid range of both axes, ohm (0 < r_min < r_max).
             n_grid: points per axis G (>= 2). n_mc: mismatch draws per grid point (>= 1).
             generator: torch generator for the mismatch draws.
             batch: senses per call. dt: time step passed to ``pcsa.sense`` (None: its default).
@@ -349,16 +349,19 @@ class SenseMap:
             raise InputError(f"n_grid={n_grid!r} is not allowed: must be an integer >= 2")
         if int(n_mc) != n_mc or n_mc < 1:
             raise InputError(f"n_mc={n_mc!r} is not allowed: must be an integer >= 1")
-        g, m = int(n_grid), int(n_mc)
-        ln_min, ln_max = math.log(r_min), math.log(r_max)
-        r = torch.exp(torch.linspace(ln_min, ln_max, g, dtype=torch.float64))
-        rb = r.repeat_interleave(g)        # i (BL) slow
-        rbb = r.repeat(g)                  # j (BLb) fast
-        total = g * g * m
-        counts = torch.zeros(g * g, 3, dtype=torch.float64)
-        e_sum = torch.zeros(g * g, dtype=torch.float64)
-        t_sum = torch.zeros(g * g, dtype=torch.float64)
-        t_cnt = torch.zeros(g * g, dtype=torch.float64)
+        nl = nd = int(n_grid)
+        m = int(n_mc)
+        proto = cls(op=op, ln_r_min=math.log(r_min), ln_r_max=math.log(r_max),
+                    probs=torch.full((nl, nd, 3), 1.0 / 3, dtype=torch.float64),
+                    energy_grid=torch.zeros(nl, nd, dtype=torch.float64),
+                    t_decide_grid=torch.zeros(nl, nd, dtype=torch.float64))
+        rb, rbb = proto.grid_pairs()
+        npts = nl * nd
+        total = npts * m
+        counts = torch.zeros(npts, 3, dtype=torch.float64)
+        e_sum = torch.zeros(npts, dtype=torch.float64)
+        t_sum = torch.zeros(npts, dtype=torch.float64)
+        t_cnt = torch.zeros(npts, dtype=torch.float64)
         step = max(1, int(batch))
         for s in range(0, total, step):
             e = min(total, s + step)
@@ -374,66 +377,45 @@ class SenseMap:
             ok = torch.isfinite(td)
             t_sum.index_add_(0, pt[ok], td[ok])
             t_cnt.index_add_(0, pt[ok], torch.ones(int(ok.sum()), dtype=torch.float64))
-        probs = (counts / m).reshape(g, g, 3)
-        energy = (e_sum / m).reshape(g, g)
         t_dec = torch.where(t_cnt > 0, t_sum / t_cnt.clamp_min(1), torch.full_like(t_sum, float("nan")))
-        return cls(op=op, ln_r_min=ln_min, ln_r_max=ln_max, probs=probs, energy_grid=energy,
-                   t_decide_grid=t_dec.reshape(g, g), n_mc=m, source="pcsa")
+        return cls(op=op, ln_r_min=proto.ln_r_min, ln_r_max=proto.ln_r_max,
+                   probs=(counts / m).reshape(nl, nd, 3), energy_grid=(e_sum / m).reshape(nl, nd),
+                   t_decide_grid=t_dec.reshape(nl, nd), n_mc=m, source="pcsa")
 
     @classmethod
     def from_counts(cls, table: "CountsTable | Mapping[str, Sequence[float]]", *,
-                    n_grid: int | None = None) -> "SenseMap":
+                    n_grid: int = 33) -> "SenseMap":
         """Build from measured read-outcome counts at one operating point.
 
         ``table`` is a :class:`CountsTable` (see :func:`read_counts_csv`) or a mapping with the
         same columns (``vdd``, ``t_sense``, ``temperature_c`` may be scalars or constant columns).
 
-        Gridding (in ln R on both axes):
-
-        * If the points form a full regular grid, uniform in ln R with the same values on both axes
-          (as :meth:`from_pcsa` produces), it is used as is.
-        * Otherwise the empirical probabilities are resampled onto a uniform ``n_grid`` x ``n_grid``
-          grid (default 33) spanning the data: linear (Delaunay) interpolation inside the convex hull
-          of the data points, nearest neighbour (in ln R) outside it, or nearest neighbour
-          everywhere when the points do not span a 2-D area (fewer than 3, or collinear).
-
-        Energy and decision time are not measured here: those grids are NaN.
+        Gridding: the empirical probabilities n_k / (n_minus + n_zero + n_plus) of the measured
+        points are resampled onto an ``n_grid`` x ``n_grid`` grid uniform in (ln R_bl, ln R_blb)
+        spanning the data (the same range on both axes): linear interpolation on the Delaunay
+        triangulation of the points in log space inside their convex hull, nearest neighbour in log
+        space outside it, and nearest neighbour everywhere when the points do not span an area
+        (fewer than 3, or collinear). Energy and decision time are not measured here: those grids
+        are NaN.
         """
         if not isinstance(table, CountsTable):
             table = _table_from_mapping(table)
-        op = table.op
+        if int(n_grid) != n_grid or n_grid < 2:
+            raise InputError(f"n_grid={n_grid!r} is not allowed: must be an integer >= 2")
         lb = np.log(np.asarray(table.r_bl, dtype=np.float64))
         lbb = np.log(np.asarray(table.r_blb, dtype=np.float64))
-        prob = table.probabilities
-        tot = (np.asarray(table.n_minus) + np.asarray(table.n_zero) + np.asarray(table.n_plus))
-        n_min = int(tot.min())
-        regular = _regular_grid(lb, lbb)
-        if regular is not None and n_grid is None:
-            axis, ii, jj = regular
-            g = len(axis)
-            probs = np.zeros((g, g, 3))
-            probs[ii, jj] = prob
-            return cls(op=op, ln_r_min=float(axis[0]), ln_r_max=float(axis[-1]),
-                       probs=torch.from_numpy(probs), energy_grid=torch.full((g, g), float("nan"), dtype=torch.float64),
-                       t_decide_grid=torch.full((g, g), float("nan"), dtype=torch.float64),
-                       n_mc=n_min, source="counts")
-        g = 33 if n_grid is None else int(n_grid)
-        if g < 2:
-            raise InputError(f"n_grid={n_grid!r} is not allowed: must be an integer >= 2")
-        lo = float(min(lb.min(), lbb.min()))
-        hi = float(max(lb.max(), lbb.max()))
+        tot = np.asarray(table.n_minus) + np.asarray(table.n_zero) + np.asarray(table.n_plus)
+        lo, hi = float(min(lb.min(), lbb.min())), float(max(lb.max(), lbb.max()))
         if hi - lo < 1e-9:
-            hi = lo + 1.0
-            lo = lo - 1.0
+            lo, hi = lo - 0.5, hi + 0.5
+        g = int(n_grid)
         axis = np.linspace(lo, hi, g)
         gu, gv = np.meshgrid(axis, axis, indexing="ij")
-        pts = np.stack([lb, lbb], axis=1)
         q = np.stack([gu.ravel(), gv.ravel()], axis=1)
-        probs = _scatter_interp(pts, prob, q).reshape(g, g, 3)
-        return cls(op=op, ln_r_min=lo, ln_r_max=hi, probs=torch.from_numpy(probs),
-                   energy_grid=torch.full((g, g), float("nan"), dtype=torch.float64),
-                   t_decide_grid=torch.full((g, g), float("nan"), dtype=torch.float64),
-                   n_mc=n_min, source="counts")
+        probs = _scatter_interp(np.stack([lb, lbb], axis=1), table.probabilities, q)
+        nan = torch.full((g, g), float("nan"), dtype=torch.float64)
+        return cls(op=table.op, ln_r_min=lo, ln_r_max=hi, probs=torch.from_numpy(probs.reshape(g, g, 3)),
+                   energy_grid=nan, t_decide_grid=nan.clone(), n_mc=int(tot.min()), source="counts")
 
     # ---- storage -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -458,8 +440,7 @@ class SenseMap:
                 a = np.array(x, dtype=object)
                 a = np.where(a == None, np.nan, a).astype(np.float64)  # noqa: E711
                 return torch.from_numpy(a)
-            return cls(op=op, ln_r_min=float(d["ln_r_min"]), ln_r_max=float(d["ln_r_max"]),
-                       probs=torch.tensor(d["probs"], dtype=torch.float64),
+            return cls(op=op, ln_r_min=float(d["ln_r_min"]), ln_r_max=float(d["ln_r_max"]), probs=torch.tensor(d["probs"], dtype=torch.float64),
                        energy_grid=_arr(d["energy_grid"]), t_decide_grid=_arr(d["t_decide_grid"]),
                        n_mc=int(d.get("n_mc", 0)), source=str(d.get("source", "pcsa")))
         except KeyError as exc:
@@ -472,11 +453,16 @@ class SenseMap:
             _atomic_write_bytes(p, json.dumps(self.to_dict()).encode())
         elif p.suffix == ".npz":
             meta = {k: v for k, v in self.to_dict().items() if k not in ("probs", "energy_grid", "t_decide_grid")}
-            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp.npz")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".npz")
             os.close(fd)
-            np.savez(tmp, probs=self.probs.numpy(), energy_grid=self.energy_grid.numpy(),
-                     t_decide_grid=self.t_decide_grid.numpy(), meta=np.array(json.dumps(meta)))
-            os.replace(tmp, p)
+            try:
+                np.savez(tmp, probs=self.probs.numpy(), energy_grid=self.energy_grid.numpy(),
+                         t_decide_grid=self.t_decide_grid.numpy(), meta=np.array(json.dumps(meta)))
+                os.replace(tmp, p)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
         else:
             raise InputError(f"path={str(p)!r} is not allowed: sense map files end in .json or .npz")
         return p
@@ -532,24 +518,6 @@ def _table_from_mapping(m: Mapping[str, Any]) -> CountsTable:
         ops[c] = float(vals[0])
     return CountsTable(r_bl=cols["r_bl"], r_blb=cols["r_blb"], n_minus=cols["n_minus"].astype(np.int64),
                        n_zero=cols["n_zero"].astype(np.int64), n_plus=cols["n_plus"].astype(np.int64), **ops)
-
-
-def _regular_grid(lb: np.ndarray, lbb: np.ndarray, tol: float = 1e-6
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """If (lb, lbb) is a full G x G grid uniform in ln R with equal axes: (axis, i, j); else None."""
-    ax_b = np.unique(np.round(lb / tol) * tol)
-    ax_bb = np.unique(np.round(lbb / tol) * tol)
-    g = len(ax_b)
-    if g < 2 or len(ax_bb) != g or len(lb) != g * g or not np.allclose(ax_b, ax_bb, atol=10 * tol):
-        return None
-    d = np.diff(ax_b)
-    if not np.allclose(d, d.mean(), rtol=1e-4, atol=10 * tol):
-        return None
-    i = np.rint((lb - ax_b[0]) / d.mean()).astype(int)
-    j = np.rint((lbb - ax_b[0]) / d.mean()).astype(int)
-    if len(set(zip(i.tolist(), j.tolist()))) != g * g:
-        return None
-    return np.linspace(ax_b[0], ax_b[-1], g), i, j
 
 
 def _scatter_interp(pts: np.ndarray, vals: np.ndarray, q: np.ndarray) -> np.ndarray:

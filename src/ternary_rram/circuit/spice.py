@@ -25,7 +25,7 @@ import torch
 from ternary_rram.circuit.mosfet import specific_current, threshold_at
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import N_TRANSISTORS, R_HRS, R_LRS, TRANSISTOR_NAMES, PCSAParams, thermal_voltage
-from ternary_rram.circuit.pcsa import PCSA, STATE_NAMES, TOPOLOGY, first_crossing
+from ternary_rram.circuit.pcsa import PCSA, STATE_NAMES, TOPOLOGY, decode, first_crossing
 from ternary_rram.errors import InputError
 
 NGSPICE = "ngspice"
@@ -143,7 +143,6 @@ def spice_sense(params: PCSAParams, op: OperatingPoint, r_bl, r_blb, dvth, *, t_
         v_end = np.stack([_interp_rows(t, volt[:, i, :], w) for i in range(7)], axis=1)
         q_restore = np.clip((v_pre - v_end) * caps, 0.0, None).sum(axis=1)
         out, outb = v_end[:, 0], v_end[:, 1]
-        from ternary_rram.circuit.pcsa import decode
         value = decode(torch.from_numpy(out), torch.from_numpy(outb), op.vdd, params.readout_fraction).numpy()
         diff = torch.from_numpy(np.abs(volt[:, 0, :] - volt[:, 1, :])[:, mask])
         td = first_crossing(torch.from_numpy(t[mask]), diff, params.decision_fraction * op.vdd).numpy()
@@ -159,8 +158,8 @@ STATE_PAIRS_FULL = {  # value -> list of (R_bl, R_blb) ohm
 }
 VDD_FULL = (0.4, 0.6, 0.8, 1.0, 1.2)
 VDD_QUICK = (0.4, 0.8, 1.2)
-WINDOW_FACTORS_FULL = (3.0, 10.0)  # sense windows as multiples of PCSA.characteristic_time(op)
-WINDOW_FACTORS_QUICK = (4.0,)
+WINDOW_FACTORS_FULL = (20.0, 60.0)  # sense windows as multiples of PCSA.characteristic_time(op)
+WINDOW_FACTORS_QUICK = (25.0,)
 NEAR_OUTPUT = 0.1     # outputs within this fraction of VDD of the readout threshold: near the boundary
 NEAR_WINDOW_END = 0.15  # decision within this fraction of the window from its end: near the boundary
 PERTURB_VT = 2.0e-3   # V, offset added to MN1 (then MN2) to probe how fragile a decision is
@@ -195,18 +194,26 @@ def _near_boundary(params: PCSAParams, op: OperatingPoint, out, outb, t_decide) 
     return near_out | near_end
 
 
+class SenseResultSlice:
+    """Rows [start, stop) of a SenseResult."""
+
+    def __init__(self, res, start: int, stop: int) -> None:
+        for name in ("out", "outb", "value", "t_decide", "energy"):
+            setattr(self, name, getattr(res, name)[start:stop])
+
+
 def compare(*, quick: bool = False, params: PCSAParams | None = None, seed: int = 0, mismatch: bool = True,
-            timeout: float = 600.0) -> list[ComparisonRow]:
+            timeout: float = 600.0, vdds: tuple[float, ...] | None = None) -> list[ComparisonRow]:
     """Model vs ngspice over VDD x programmed state x resistance pairs x sense windows.
 
     Each instance gets one Pelgrom mismatch draw (seeded) used identically by both simulators
     (``mismatch=False``: none). ``near_boundary`` marks cases where an output ends within 10 % of VDD
     of the readout threshold, the decision falls in the last 15 % of the window (either simulator),
-    or +-2 mV on a latch NMOS flips the model's decision.
+    or +-2 mV on the latch NMOS MN1 flips the model's decision.
     """
     params = params or PCSAParams()
     pcsa = PCSA(params)
-    vdds = VDD_QUICK if quick else VDD_FULL
+    vdds = vdds or (VDD_QUICK if quick else VDD_FULL)
     factors = WINDOW_FACTORS_QUICK if quick else WINDOW_FACTORS_FULL
     pairs = [(v, p) for v, ps in STATE_PAIRS_FULL.items() for p in (ps[:1] if quick else ps)]
     gen = torch.Generator().manual_seed(seed)
@@ -222,13 +229,14 @@ def compare(*, quick: bool = False, params: PCSAParams | None = None, seed: int 
                             t_windows=windows, timeout=timeout)
         for w in windows:
             op = OperatingPoint(vdd, w)
-            m = pcsa.sense(r_bl, r_blb, op, dvth=dvth)
-            flips = torch.zeros(len(pairs), dtype=torch.bool)
-            for j in (3, 5):
-                for sgn in (-1.0, 1.0):
-                    d2 = dvth.clone()
-                    d2[:, j] += sgn * PERTURB_VT
-                    flips |= pcsa.sense(r_bl, r_blb, op, dvth=d2).value != m.value
+            # One batch: the instances, then the same with MN1 offset by +PERTURB_VT and -PERTURB_VT.
+            n = len(pairs)
+            up, down = dvth.clone(), dvth.clone()
+            up[:, 3] += PERTURB_VT
+            down[:, 3] -= PERTURB_VT
+            everything = pcsa.sense(r_bl.repeat(3), r_blb.repeat(3), op, dvth=torch.cat([dvth, up, down]))
+            m = SenseResultSlice(everything, 0, n)
+            flips = ((everything.value[n:2 * n] != m.value) | (everything.value[2 * n:] != m.value))
             s = spice[w]
             near = (_near_boundary(params, op, m.out.numpy(), m.outb.numpy(), m.t_decide.numpy())
                     | _near_boundary(params, op, s.out, s.outb, s.t_decide) | flips.numpy())

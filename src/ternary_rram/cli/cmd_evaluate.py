@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ternary_rram.cli.cmd_train import (
     DATA_CHOICES, DEVICE_CHOICES, ERROR_MODE_CHOICES, ERROR_MODEL_CHOICES, add_data_arguments,
-    check_choice, default_error_model)
+    check_choice, default_error_model, load_data_quietly)
 from ternary_rram.errors import InputError
 
 NAME = "evaluate"
@@ -39,7 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ternary_rram.nn.checkpoint import atomic_write_text, load_checkpoint
-    from ternary_rram.nn.data import load_dataset
     from ternary_rram.nn.train import evaluate, resolve_device
 
     check_choice("--device", args.device, DEVICE_CHOICES)
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     check_choice("--data", data_name, DATA_CHOICES)
     error_model = args.error_model or default_error_model(str(model_config.get("weights")))
     check_choice("--error-model", error_model, ERROR_MODEL_CHOICES)
-    data = load_dataset(data_name, args.data_dir, limit=args.limit)
+    data = load_data_quietly(NAME, data_name, args.data_dir, args.limit)
     result = evaluate(ckpt, data, ber=args.ber, error_model=error_model, repeats=args.repeats,
                       error_mode=args.error_mode, seed=args.seed, device=resolve_device(args.device),
                       batch_size=args.batch_size)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from ternary_rram.errors import InputError
 
@@ -111,6 +112,18 @@ def default_error_model(weights: str) -> str:
     return "ternary" if weights == "ternary" else "sign-flip"
 
 
+def load_data_quietly(command: str, name: str, data_dir: str | None, limit: int | None):
+    """``load_dataset`` with its warnings (e.g. non-official CIFAR MD5s) printed as one line each."""
+    from ternary_rram.nn.data import load_dataset
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_dataset(name, data_dir, limit=limit)
+    for w in caught:
+        print(f"ternary-rram {command}: warning: {w.message}", file=sys.stderr)
+    return data
+
+
 def _betas(text: str) -> tuple[float, float]:
     try:
         values = tuple(float(v) for v in text.split(","))
@@ -122,7 +135,6 @@ def _betas(text: str) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ternary_rram.nn.data import load_dataset
     from ternary_rram.nn.train import TrainConfig, cycle_note, init_model, resolve_device, train
 
     check_choice("--data", args.data, DATA_CHOICES)
@@ -144,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
         error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches)
     device = resolve_device(args.device)
-    data = load_dataset(args.data, args.data_dir, limit=args.limit)
+    data = load_data_quietly(NAME, args.data, args.data_dir, args.limit)
     model_config = {"name": args.model, "width": args.width, "weights": args.weights,
                     "activations": args.activations, "in_channels": data.in_channels,
                     "num_classes": data.num_classes, "image_size": data.image_size}

@@ -251,6 +251,7 @@ class SenseFit:
     n_mc: int
     n_eff: float
     covariance: np.ndarray
+    transient_passes: int = 0
 
     def __getitem__(self, name: str) -> FittedValue:
         for v in self.values:
@@ -534,7 +535,8 @@ def fit_sense(counts: OutcomeCounts, device: DeviceModel | None = None, pcsa_par
     n_free = counts.n_rows * 2 - len(names)
     return SenseFit(values=tuple(values), nll=total(ln_s_hat, sig_hat),
                     deviance=2 * (nll_counts - _saturated_nll(counts.counts)), dof=int(n_free),
-                    predicted=p_hat, n_mc=int(n_mc), n_eff=float(n_eff.mean()), covariance=cov)
+                    predicted=p_hat, n_mc=int(n_mc), n_eff=float(n_eff.mean()), covariance=cov,
+                    transient_passes=len(model._outcomes))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -601,6 +603,7 @@ def calibrate(measurements: Measurements, *, pcsa_params=None, base_device: Devi
             scale = sf["mismatch_scale"].value
         goodness["counts"] = {"rows": measurements.counts.n_rows, "reads": int(measurements.counts.n_reads.sum()),
                               "deviance": sf.deviance, "dof": sf.dof, "n_mc": sf.n_mc, "n_eff": sf.n_eff,
+                              "transient_passes": sf.transient_passes,
                               "predicted": sf.predicted.tolist()}
     fitted_pcsa = scale_pcsa(pcsa_params, scale)
     doc = {

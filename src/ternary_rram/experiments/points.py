@@ -5,7 +5,10 @@ holds every parameter of the schema (defaults filled in, values checked), ``seed
 draw, so a point is a pure function of ``(params, seed)``. The result is a flat dict of scalars
 (float, int, bool, str), one entry per declared metric.
 
-The registry maps a name ("sense", ...) to an :class:`Experiment`: the import path of its point
+Registered here: "sense" (PCSA Monte Carlo at one operating point), "energy-per-inference" (a
+network deployed on 2T2R arrays, untrained weights), "deployed-accuracy" (a trained checkpoint
+deployed and evaluated), "accuracy-vs-error-rate" (a trained checkpoint under injected weight
+errors). The registry maps a name to an :class:`Experiment`: the import path of its point
 function (``"package.module:function"``, so that Dask workers, separate processes, import it
 themselves), its :class:`Param` schema (names, types, allowed ranges or choices, defaults, units) and
 the metrics it returns. Specs are checked against the schema before anything runs.
@@ -49,6 +52,7 @@ class Param:
         unit: unit of the value, for messages and docs ("V", "s", "ohm", ...).
         log: the natural scale of the parameter is logarithmic (random sampling, grid ranges).
         help: one line of documentation.
+        required: a spec must give it (the default is only a placeholder).
     """
 
     name: str
@@ -62,6 +66,7 @@ class Param:
     unit: str = ""
     log: bool = False
     help: str = ""
+    required: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in _TYPES:
@@ -187,7 +192,12 @@ class Experiment:
             self.param(name, where)
         out = {}
         for p in self.params:
-            out[p.name] = p.check(values[p.name], where) if p.name in values else p.default
+            if p.name in values:
+                out[p.name] = p.check(values[p.name], where)
+            elif p.required:
+                raise InputError(f"{p.name} is missing: experiment {self.name!r} needs it ({p.help})")
+            else:
+                out[p.name] = p.default
         return out
 
     def load(self) -> Callable[[dict, int], dict]:
@@ -357,7 +367,170 @@ register(Experiment(
 
 
 # ------------------------------------------------------------------------------------------------
-# Chip-level experiments ("deployed-accuracy", "energy-per-inference") are registered here once the
-# chip layer (ternary_rram.chip) provides them: a point function calling the chip API and one
-# register(Experiment(...)) call each, with parameters such as vdd, t_sense, width, error_rate.
+# Chip level: "energy-per-inference", "deployed-accuracy", "accuracy-vs-error-rate"
 # ------------------------------------------------------------------------------------------------
+
+_OP_AND_DEVICE = tuple(p for p in SENSE_PARAMS if p.name not in ("samples", "states"))
+CHIP_PARAMS: tuple[Param, ...] = _OP_AND_DEVICE + (
+    Param("array_rows", "int", 128, low=1, high=65536, log=True, help="rows of one array"),
+    Param("array_cols", "int", 128, low=1, high=65536, log=True, help="columns of one array"),
+    Param("reads", "str", "once", choices=("once", "every-inference"),
+          help="weights sensed once after programming, or at every inference"),
+    Param("sense_grid", "int", 9, low=3, high=65, help="sense map: grid points per resistance axis"),
+    Param("sense_mc", "int", 16, low=1, high=4096, log=True, help="sense map: mismatch draws per grid point"),
+)
+CHIP_METRICS: tuple[str, ...] = ("energy_per_inference", "latency_per_inference", "senses_per_inference",
+                                 "programming_energy", "n_weights", "weight_error_rate")
+
+
+def _chip_setup(params: dict, seed: int):
+    """(generator, device model, PCSA, operating point) of a chip point."""
+    import dataclasses
+
+    import torch
+
+    from ternary_rram.circuit.operating import OperatingPoint
+    from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
+    from ternary_rram.circuit.pcsa import PCSA
+    from ternary_rram.device import DeviceModel, LognormalState
+
+    p = params
+    gen = torch.Generator().manual_seed(int(seed))
+    device = DeviceModel(lrs=LognormalState.from_total(p["lrs_median"], p["lrs_sigma"]),
+                         hrs=LognormalState.from_total(p["hrs_median"], p["hrs_sigma"]), programming=None)
+    base = PCSAParams()
+    widths = tuple(w * float(p["latch_area_scale"]) if n in _LATCH_TRANSISTORS else w
+                   for n, w in zip(TRANSISTOR_NAMES, base.widths))
+    op = OperatingPoint.from_celsius(p["vdd"], p["t_sense"], p["temperature_c"])
+    return gen, device, PCSA(dataclasses.replace(base, widths=widths)), op
+
+
+def _deploy(model, params: dict, seed: int):
+    from ternary_rram.chip.deploy import deploy
+
+    gen, device, pcsa, op = _chip_setup(params, seed)
+    return deploy(model, op=op, pcsa=pcsa, device_model=device,
+                  array_shape=(params["array_rows"], params["array_cols"]), reads=params["reads"],
+                  generator=gen, t_relax=params["t_relax"], n_grid=params["sense_grid"], n_mc=params["sense_mc"])
+
+
+def _chip_metrics(chip, input_shape: tuple[int, ...]) -> dict:
+    energy = chip.energy(input_shape)
+    errors = chip.read_into_model()
+    total = sum(e.total for e in errors.values())
+    n = sum(e.n_weights for e in errors.values())
+    return {"energy_per_inference": energy.total, "latency_per_inference": energy.latency,
+            "senses_per_inference": int(energy.senses_per_inference),
+            "programming_energy": float(chip.programming_energy), "n_weights": int(chip.n_weights),
+            "weight_error_rate": total / n if n else math.nan}
+
+
+def energy_point(params: dict, seed: int) -> dict:
+    """Energy and latency per inference of a network deployed at one operating point.
+
+    The network (``model``, ``width``, ...) is built with weights initialised from ``seed`` (no
+    training: energy depends on the architecture and on the fraction of zero weights); the devices,
+    the sense map and one read are drawn from ``seed`` too.
+    """
+    import torch
+
+    from ternary_rram.nn.models import build_model
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        model = build_model(params["model"], width=params["width"], weights=params["weights"],
+                            activations=params["activations"], in_channels=params["in_channels"],
+                            num_classes=params["num_classes"], image_size=params["image_size"])
+    model.eval()
+    chip = _deploy(model, params, seed)
+    s = params["image_size"]
+    return _chip_metrics(chip, (params["in_channels"], s, s))
+
+
+register(Experiment(
+    name="energy-per-inference", target="ternary_rram.experiments.points:energy_point",
+    params=CHIP_PARAMS + (
+        Param("model", "str", "vgg", choices=("vgg", "mlp", "convnet"), help="network architecture"),
+        Param("width", "int", 32, low=1, high=4096, log=True, help="network width (channels / units)"),
+        Param("weights", "str", "ternary", choices=("binary", "ternary"), help="weight kind"),
+        Param("activations", "str", "binary", choices=("binary", "ternary"), help="activation kind"),
+        Param("in_channels", "int", 3, low=1, high=64, help="input channels"),
+        Param("image_size", "int", 32, low=4, high=1024, help="input image side, pixels"),
+        Param("num_classes", "int", 10, low=1, high=100000, help="classes"),
+    ),
+    metrics=CHIP_METRICS, energy_metric=None, default_metric="energy_per_inference",
+    help="energy and latency per inference of a network (untrained weights) deployed on 2T2R arrays"))
+
+
+_CKPT_PARAMS: tuple[Param, ...] = (
+    Param("checkpoint", "str", "", required=True, help="trained checkpoint file or run folder"),
+    Param("data", "str", "", choices=("", "cifar10", "mnist", "digits", "synthetic"),
+          help="test data set (empty: the checkpoint's)"),
+    Param("data_dir", "str", "", help="data folder for cifar10 / mnist (empty: the default)"),
+    Param("n_test", "int", 0, low=0, high=10_000_000, help="test images (0: all)"),
+    Param("batch_size", "int", 500, low=1, high=100000, help="evaluation batch size"),
+)
+
+
+def _load_checkpoint_and_data(params: dict):
+    from ternary_rram.nn.checkpoint import load_checkpoint
+    from ternary_rram.nn.data import load_dataset
+
+    ckpt = load_checkpoint(params["checkpoint"])
+    name = params["data"] or ckpt["data"].get("name")
+    if not name:
+        raise InputError(f"checkpoint {ckpt['path']} does not say its data set: set data")
+    data = load_dataset(name, params["data_dir"] or None, limit=params["n_test"] or None)
+    return ckpt, data
+
+
+def deployed_accuracy_point(params: dict, seed: int) -> dict:
+    """Test accuracy of a trained checkpoint deployed on 2T2R arrays read by PCSAs at one operating
+    point (ideal and chip-read weights), with the energy and latency per inference."""
+    from ternary_rram.chip.deploy import evaluate_chip
+    from ternary_rram.nn.checkpoint import model_from_checkpoint
+
+    ckpt, data = _load_checkpoint_and_data(params)
+    model = model_from_checkpoint(ckpt)
+    model.eval()
+    chip = _deploy(model, params, seed)
+    out = _chip_metrics(chip, (data.in_channels, data.image_size, data.image_size))
+    gen = __import__("torch").Generator().manual_seed(int(seed) + 1)
+    res = evaluate_chip(chip, data.normalise(data.x_test), data.y_test, batch_size=params["batch_size"],
+                        generator=gen)
+    out.update({"accuracy": float(res.accuracy_chip), "accuracy_ideal": float(res.accuracy_ideal),
+                "weight_error_rate": float(res.errors_total.rate), "n_images": int(res.n_test)})
+    return out
+
+
+register(Experiment(
+    name="deployed-accuracy", target="ternary_rram.experiments.points:deployed_accuracy_point",
+    params=CHIP_PARAMS + _CKPT_PARAMS,
+    metrics=("accuracy", "accuracy_ideal", "n_images") + CHIP_METRICS,
+    accuracy_metric="accuracy", energy_metric="energy_per_inference", default_metric="accuracy",
+    help="accuracy and energy per inference of a trained network deployed on 2T2R arrays"))
+
+
+def error_rate_point(params: dict, seed: int) -> dict:
+    """Test accuracy of a trained checkpoint with weight errors injected at a bit error rate."""
+    from ternary_rram.nn.train import evaluate
+
+    ckpt, data = _load_checkpoint_and_data(params)
+    res = evaluate(ckpt, data, ber=params["ber"], error_model=params["error_model"], repeats=params["repeats"],
+                   error_mode=params["error_mode"], seed=int(seed) % (2**31), batch_size=params["batch_size"])
+    return {"accuracy_clean": float(res.accuracy), "accuracy": float(res.mean), "accuracy_std": float(res.std),
+            "accuracy_min": float(min(res.accuracies)), "n_images": int(res.n_test)}
+
+
+register(Experiment(
+    name="accuracy-vs-error-rate", target="ternary_rram.experiments.points:error_rate_point",
+    params=_CKPT_PARAMS + (
+        Param("ber", "float", 0.01, low=0.0, high=1.0, log=True, help="bit error rate of the weights"),
+        Param("error_model", "str", "sign-flip", choices=("sign-flip", "ternary"), help="error model"),
+        Param("error_mode", "str", "per-forward", choices=("per-forward", "fixed"),
+              help="new errors every batch, or one draw per test pass (a chip)"),
+        Param("repeats", "int", 1, low=1, high=10000, help="independent error draws"),
+    ),
+    metrics=("accuracy_clean", "accuracy", "accuracy_std", "accuracy_min", "n_images"),
+    default_metric="accuracy",
+    help="test accuracy of a trained checkpoint under injected weight errors at a bit error rate"))

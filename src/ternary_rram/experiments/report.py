@@ -33,6 +33,10 @@ class Claim:
     holds: bool | None
     criterion: str
 
+    def __post_init__(self) -> None:
+        if self.holds is not None:
+            object.__setattr__(self, "holds", bool(self.holds))
+
     @property
     def verdict(self) -> str:
         """"holds", "does not hold" or "not tested"."""

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ternary_rram.circuit.operating import VDD_MAX, OperatingPoint
+from ternary_rram.circuit.operating import TEMPERATURE_MAX, TEMPERATURE_MIN, VDD_MAX, ZERO_CELSIUS, OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA, TRANSISTOR_NAMES, PCSAParams
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device.model import DeviceModel, LognormalState, State
@@ -50,13 +50,15 @@ STATES: dict[str, tuple[State, State, int]] = {
 }
 #: Latch transistors (cross-coupled pair), scaled by :func:`scale_latch_area`.
 LATCH_TRANSISTORS: tuple[str, ...] = ("MP1", "MN1", "MP2", "MN2")
+#: Access transistors of the two 1T1R branches.
+ACCESS_TRANSISTORS: tuple[str, ...] = ("MA1", "MA2")
 #: Senses per call of ``PCSA.sense`` (memory and speed balance on a CPU). [D] chosen.
 DEFAULT_BATCH: int = 4096
 #: Candidate windows of the automatic choice, in units of the PCSA characteristic time
 #: (``PCSA.characteristic_time(op)``, the latch discharge time scale at that VDD). [D] chosen:
-#: from 1 tau (before any (LRS, HRS) pair decides: they take about 1.5-3 tau) to 30 tau (past the
-#: typical HRS/HRS decisions, which start near 8-10 tau at 0.9-1.2 V).
-WINDOW_FACTORS: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1.0, 30.0, 16))
+#: from 1 t_char (before any (LRS, HRS) pair decides: they take about 1-3 t_char) to 100 t_char
+#: (HRS/HRS pairs of typical imbalance decide after some tens of t_char).
+WINDOW_FACTORS: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1.0, 100.0, 21))
 #: Weight of the sign-flip rate subtracted from the window score. [D] chosen: a flip costs 100x
 #: a +-1 <-> 0 error (physics.md 2.2-2.3: networks tolerate 0-errors, not sign flips).
 FLIP_PENALTY: float = 100.0
@@ -133,15 +135,19 @@ def _nanmean(t: Tensor) -> float:
     return float(t[ok].mean()) if bool(ok.any()) else float("nan")
 
 
-def scale_latch_area(params: PCSAParams, area_scale: float) -> PCSAParams:
-    """PCSA parameters with the latch transistors' W and L both scaled by sqrt(area_scale).
+def scale_latch_area(params: PCSAParams, area_scale: float,
+                     transistors: Sequence[str] = LATCH_TRANSISTORS) -> PCSAParams:
+    """PCSA parameters with the W and L of ``transistors`` (default: the latch) scaled by sqrt(area_scale).
 
     W/L (drive strength) is unchanged; gate area scales by ``area_scale``, so the Pelgrom mismatch
     sigma scales by 1/sqrt(area_scale).
     """
     check_positive("area_scale", area_scale)
     k = math.sqrt(area_scale)
-    idx = {TRANSISTOR_NAMES.index(t) for t in LATCH_TRANSISTORS}
+    unknown = [t for t in transistors if t not in TRANSISTOR_NAMES]
+    if unknown:
+        raise InputError(f"transistor={unknown[0]!r} is not allowed: must be one of {', '.join(TRANSISTOR_NAMES)}")
+    idx = {TRANSISTOR_NAMES.index(t) for t in transistors}
     widths = tuple(w * k if i in idx else w for i, w in enumerate(params.widths))
     lengths = tuple(l * k if i in idx else l for i, l in enumerate(params.lengths))
     return replace(params, widths=widths, lengths=lengths)
@@ -255,7 +261,7 @@ class SenseStudyConfig:
         if len(self.temperatures_c) == 0:
             raise InputError("temperature_c: at least one temperature is needed")
         for tc in self.temperatures_c:
-            OperatingPoint.from_celsius(self.vdds[0], 1e-9, tc)
+            check_range("temperature_c", tc, TEMPERATURE_MIN - ZERO_CELSIUS, TEMPERATURE_MAX - ZERO_CELSIUS, unit="C")
         for name in ("n_samples", "n_window_scan"):
             val = getattr(self, name)
             if val is None and name == "n_window_scan":
@@ -548,6 +554,14 @@ def ternary_map(vdds: Sequence[float], factors: Sequence[float] = WINDOW_FACTORS
     return tm
 
 
+def _edges(x: np.ndarray) -> np.ndarray:
+    """Cell edges around increasing centres ``x`` (midpoints, extended by half a step at the ends)."""
+    if len(x) == 1:
+        return np.array([x[0] - 0.5, x[0] + 0.5])
+    mid = 0.5 * (x[1:] + x[:-1])
+    return np.concatenate([[2 * x[0] - mid[0]], mid, [2 * x[-1] - mid[-1]]])
+
+
 def _plot_ternary_map(tm: TernaryMap, path: Path) -> Path:
     fig, axes = new_figure(1, 3, width=4.3, height=3.4)
     order = np.argsort(tm.vdds)
@@ -556,8 +570,7 @@ def _plot_ternary_map(tm: TernaryMap, path: Path) -> Path:
     for ax, data, title in ((axes[0][0], tm.p_correct, "P(+1 | LRS,HRS)"),
                             (axes[0][1], np.log10(np.maximum(tm.p_flip, 0.5 / tm.n)), "log10 P(-1 | LRS,HRS)"),
                             (axes[0][2], tm.p_zero, "P(0 | HRS,HRS)")):
-        im = ax.imshow(data[order], origin="lower", aspect="auto", cmap="viridis",
-                       extent=(x[0], x[-1], 0, len(order)))
+        im = ax.pcolormesh(_edges(x), np.arange(len(order) + 1), data[order], cmap="viridis", shading="flat")
         ax.set_yticks(np.arange(len(order)) + 0.5)
         ax.set_yticklabels([f"{v:g}" for v in tm.vdds[order]])
         ax.set_xlabel("log10(window / t_char)")
@@ -566,8 +579,7 @@ def _plot_ternary_map(tm: TernaryMap, path: Path) -> Path:
         fig.colorbar(im, ax=ax)
         ii, jj = np.nonzero(region)
         if len(ii):
-            dx = (x[-1] - x[0]) / max(len(x) - 1, 1)
-            ax.plot(x[0] + (jj / max(len(x) - 1, 1)) * (x[-1] - x[0]) + 0 * dx, ii + 0.5, "r+", ms=5)
+            ax.plot(x[jj], ii + 0.5, "r+", ms=6)
     fig.suptitle("ternary region (+): P(+1|LH) > 0.99, flips < 1e-4, P(0|HH) > 0.9", fontsize=9)
     return save_figure(fig, path)
 
@@ -656,9 +668,11 @@ class MismatchFloor:
     floor_vdd: np.ndarray
     n: int
     window_factor: float
+    transistors: tuple[str, ...] = LATCH_TRANSISTORS
 
     def to_json(self) -> dict[str, Any]:
-        return {"vdds": self.vdds.tolist(), "area_scales": self.area_scales.tolist(), "p_flip": self.p_flip.tolist(),
+        return {"transistors": list(self.transistors),
+                "vdds": self.vdds.tolist(), "area_scales": self.area_scales.tolist(), "p_flip": self.p_flip.tolist(),
                 "floor_vdd": [None if not math.isfinite(x) else x for x in self.floor_vdd.tolist()],
                 "n": self.n, "window_factor": self.window_factor, "flip_rate": FLOOR_FLIP_RATE}
 
@@ -685,12 +699,14 @@ def floor_crossing(vdds: np.ndarray, p_flip: np.ndarray, n: int, rate: float = F
 
 
 def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1.0, 2.0, 4.0), n: int = 4000, *,
-                   window_factor: float = 200.0, temperature_c: float = DEFAULT_TEMPERATURE_C,
+                   window_factor: float = 10.0, transistors: Sequence[str] = LATCH_TRANSISTORS,
+                   temperature_c: float = DEFAULT_TEMPERATURE_C,
                    params: PCSAParams = DEFAULT_PCSA, device: DeviceModel | None = None, seed: int = 0,
                    out_dir: str | Path | None = None, progress: bool = False,
                    batch: int = DEFAULT_BATCH) -> MismatchFloor:
-    """Sign flips of (LRS, HRS) against VDD for latch areas ``area_scales`` x default (W, L both
-    scaled by sqrt(scale)), and the VDD below which they exceed 1e-3.
+    """Sign flips of (LRS, HRS) against VDD for gate areas ``area_scales`` x default of
+    ``transistors`` (default the latch; W, L both scaled by sqrt(scale)), and the VDD below which
+    they exceed 1e-3.
 
     The window is ``window_factor`` x t_char (long: what is left undecided reads 0 and is not a
     flip). With ``out_dir``: ``mismatch_floor.json`` and ``mismatch_floor.png``.
@@ -703,13 +719,13 @@ def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1
     pf = np.zeros((len(a_arr), len(v_arr)))
     jobs = [(a, v) for a in range(len(a_arr)) for v in range(len(v_arr))]
     for a, i in tqdm(jobs, desc="mismatch floor", disable=not progress, leave=False):
-        pcsa = PCSA(scale_latch_area(params, float(a_arr[a])))
+        pcsa = PCSA(scale_latch_area(params, float(a_arr[a]), transistors))
         t_char = pcsa.characteristic_time(OperatingPoint.from_celsius(v_arr[i], 1e-9, temperature_c))
         op = OperatingPoint.from_celsius(v_arr[i], window_factor * t_char, temperature_c)
         lh = simulate_state(pcsa, device, op, "LRS/HRS", n, _generator(seed, 5, v_arr[i], a_arr[a]), batch=batch)
         pf[a, i] = float((lh.value == -1).sum()) / n
     floor = np.array([floor_crossing(v_arr, pf[a], n) for a in range(len(a_arr))])
-    mf = MismatchFloor(v_arr, a_arr, pf, floor, int(n), float(window_factor))
+    mf = MismatchFloor(v_arr, a_arr, pf, floor, int(n), float(window_factor), tuple(transistors))
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -719,7 +735,7 @@ def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1
         order = np.argsort(v_arr)
         for a in range(len(a_arr)):
             ax.semilogy(v_arr[order], np.maximum(pf[a][order], 0.5 / n), "o-",
-                        label=f"latch area x{a_arr[a]:g} (floor {floor[a]:.3g} V)")
+                        label=f"{'+'.join(transistors)} area x{a_arr[a]:g} (floor {floor[a]:.3g} V)")
         ax.axhline(FLOOR_FLIP_RATE, color="k", lw=0.8, ls=":")
         ax.set_xlabel("VDD (V)")
         ax.set_ylabel("P(-1 | LRS, HRS)  (0 shown at 0.5/n)")

@@ -214,6 +214,12 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
         if both:
             raise InputError(f"{both[0]} is not allowed in both [{sa}] and [{sb}]: give it in one section")
 
+    given = set(fixed) | set(grid) | set(random)
+    for p in exp.params:
+        if p.required and p.name not in given:
+            raise InputError(f"{p.name} is missing: experiment {exp.name!r} needs it in [fixed], [grid] or "
+                             f"[random] ({p.help})")
+
     spec = SweepSpec(experiment=exp, fixed=fixed, grid=grid, random=random, n_random=n_random,
                      seed=seed, retries=retries, name=name)
     spec.summary = _summary(exp, _table(data, "summary"), spec)
@@ -264,7 +270,8 @@ def _grid_values(param: Param, raw: Any) -> list:
         arr = np.geomspace(start, stop, num) if log else np.linspace(start, stop, num)
         if num >= 1:
             arr[0], arr[-1] = start, stop  # exact end points
-        values = [int(round(v)) for v in arr] if param.type == "int" else [float(v) for v in arr]
+        # 12 significant digits: 5e-10, not 4.999999999999999e-10 (the value is also the hash input)
+        values = [int(round(v)) for v in arr] if param.type == "int" else [float(f"{v:.12g}") for v in arr]
         values = list(dict.fromkeys(values))
     elif isinstance(raw, list):
         values = raw
@@ -547,18 +554,20 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     if scheduler is not None:
         check_scheduler_address(scheduler)
     points = spec.points()
-    exp = spec.experiment
     store = ResultStore(out_dir)
-    store.ensure()
-    _write_spec_copy(spec, store.out_dir)
-    done = store.ok_hashes()
+    done = store.ok_hashes()  # reads only: nothing is created before the cluster is there
     todo = [p for p in points if p.hash not in done]
     report = SweepReport(out_dir=store.out_dir, n_points=len(points), n_skipped=len(points) - len(todo))
 
     if todo:
         ctx = contextlib.nullcontext(client) if client is not None else open_client(scheduler, workers)
         with ctx as cl:
+            store.ensure()
+            _write_spec_copy(spec, store.out_dir)
             _run_on_dask(cl, spec, todo, store, report, progress, on_point)
+    else:
+        store.ensure()
+        _write_spec_copy(spec, store.out_dir)
 
     df = load_results(store.out_dir)
     report.files["results"] = _write_parquet_atomic(df, store.out_dir / "results.parquet")
@@ -770,6 +779,11 @@ def _plot_pareto(ok: "pd.DataFrame", front: "pd.DataFrame", accuracy: str, energ
     ax.scatter(e, ok[accuracy].astype(float), s=12, color="0.6", label="points")
     ax.step(front[energy].astype(float), front[accuracy].astype(float), where="post", color="C3",
             marker="o", ms=4, label="Pareto front")
+    if len(front) <= 8:  # label the front with the varied parameters
+        for _, r in front.iterrows():
+            label = ", ".join(f"{k}={_fmt(r[k])}" for k in varied[:3])
+            ax.annotate(label, (float(r[energy]), float(r[accuracy])), textcoords="offset points",
+                        xytext=(4, -10), fontsize=6, color="C3")
     if len(e) and float(e[e > 0].min() if (e > 0).any() else 0) > 0 and e.max() / e[e > 0].min() > 20:
         ax.set_xscale("log")
     ax.set_xlabel(f"{energy} (J)" if energy.startswith("energy") else energy)

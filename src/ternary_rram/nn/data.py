@@ -27,6 +27,7 @@ import tempfile
 import urllib.request
 import warnings
 from collections.abc import Iterator
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +117,11 @@ class ImageData:
                 "in_channels": self.in_channels, "image_size": self.image_size,
                 "num_classes": self.num_classes, "mean": list(self.mean), "std": list(self.std)}
 
+    def to(self, device: torch.device | str) -> ImageData:
+        """The same set with its (uint8) images and labels on ``device`` (fewer host transfers)."""
+        return dataclasses.replace(self, x_train=self.x_train.to(device), y_train=self.y_train.to(device),
+                                   x_test=self.x_test.to(device), y_test=self.y_test.to(device))
+
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 (B, C, H, W) -> float32 normalised (B, C, H, W) on the same device."""
         mean = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
@@ -126,6 +132,7 @@ class ImageData:
               ) -> tuple[torch.Tensor, torch.Tensor]:
         """Images (normalised float32) and labels of ``index`` (int64 (B,)) from "train" or "test"."""
         x, y = (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
+        index = index.to(x.device)
         return self.normalise(x[index].to(device)), y[index].to(device)
 
 
@@ -459,6 +466,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, seed: 
     ``limit`` truncates train and test sets (quick runs); ``seed`` fixes digits' split and the
     synthetic set.
     """
+    if limit is not None and limit < 1:
+        raise InputError(f"limit={limit} is not allowed: must be >= 1")
     if name == "cifar10":
         d = Path(data_dir) if data_dir is not None else default_cifar10_dir()
         if d is None:
@@ -477,9 +486,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, seed: 
     else:
         raise InputError(f"data={name!r} is not allowed: must be one of {', '.join(DATASETS)}")
     if limit is not None:
-        data = ImageData(data.name, data.x_train[:limit], data.y_train[:limit], data.x_test[:limit],
-                         data.y_test[:limit], data.num_classes, data.scale, data.mean, data.std,
-                         data.augment)
+        data = dataclasses.replace(data, x_train=data.x_train[:limit], y_train=data.y_train[:limit],
+                                   x_test=data.x_test[:limit], y_test=data.y_test[:limit])
     return data
 
 

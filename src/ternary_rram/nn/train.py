@@ -351,6 +351,8 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
     out.mkdir(parents=True, exist_ok=True)
 
     model.to(dev)
+    if dev.type == "cuda":
+        data = data.to(dev)  # uint8 images on the GPU (CIFAR-10: 180 MB): no per-batch copies
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps,
                                   weight_decay=0.0)
     gens = _Generators.seeded(config.seed, dev)
@@ -487,6 +489,8 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
         text = ", ".join(f"{k}={v} (network: {m})" for k, (m, v) in bad.items())
         raise InputError(f"data {data.name} does not fit the network: {text}")
     model.to(dev).eval()
+    if dev.type == "cuda":
+        data = data.to(dev)
     set_error_model(model, None)
     _, clean = eval_metrics(model, data, batch_size=batch_size, device=dev)
     if error_model is None or ber == 0.0:

@@ -1,0 +1,167 @@
+"""Energy and latency per inference of a deployed network, from its parts.
+
+Parts (J per inference; laws and sources of the periphery values in :mod:`ternary_rram.chip.params`):
+
+* ``sense``: the PCSAs. ``reads="every-inference"``: every weight is sensed once per inference
+  (weights reused over the spatial positions of a convolution from a register), so the part is
+  the sense map's energy per sense summed over the stored pairs (circuit layer). ``"once"``: 0 per
+  inference (the one read after programming is reported apart in ``one_time``).
+* ``bitline``: charging the two bit lines of each sensed column (array layer,
+  ``ArrayParams.bitline_energy_per_column_read``), same counting as ``sense``.
+* ``weight_buffer``: ``"once"``: the latched weights read from the digital buffer (SRAM, 1 bit per
+  binary and 2 bits per ternary weight); ``"every-inference"``: each sensed weight latched into
+  a register.
+* ``popcount``: XNOR + counter bits of the in-array layers (1 counter for binary, 2 for ternary
+  weights per MAC), and of the last layer in the periphery.
+* ``threshold``: one compare per thresholded neuron (after pooling), and the argmax compares.
+* ``activation_memory``: every activation bit written once and read once per layer (SRAM), plus
+  operands through registers (input bit + weight bits per MAC).
+* ``first_layer``: real-valued input MACs (add/subtract per non-zero weight use), the input pixels
+  read from SRAM (``input_bits`` each).
+* ``last_layer``: batch-norm affine per logit.
+
+Latency per inference: array reads (``"every-inference"``: each layer's arrays in parallel, its
+rows one at a time, layers one after another) plus the periphery's compute at its throughput.
+Programming energy (pulses, array layer) is reported apart, not per inference.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ternary_rram.chip.integer import LayerOps
+from ternary_rram.chip.params import DEFAULT_PERIPHERY, PeripheryParams
+from ternary_rram.errors import InputError
+
+READ_MODES: tuple[str, ...] = ("once", "every-inference")
+ENERGY_PARTS: tuple[str, ...] = ("sense", "bitline", "weight_buffer", "popcount", "threshold",
+                                 "activation_memory", "first_layer", "last_layer")
+
+
+def check_reads(reads: str) -> str:
+    """Return ``reads`` if it is a read mode, else :class:`InputError`."""
+    if reads not in READ_MODES:
+        raise InputError(f"reads={reads!r} is not allowed: must be one of {', '.join(READ_MODES)}")
+    return reads
+
+
+@dataclass(frozen=True)
+class LayerRead:
+    """What one full read of a layer's arrays costs (from the array layer and the sense map).
+
+    Attributes:
+        name: layer name. weights: weights (= senses per full read).
+        ternary: the layer stores ternary weights (2 buffer bits; two counters).
+        nonzero_fraction: fraction of non-zero stored weights (zero weights gate the counters).
+        energy_sense, energy_bitline: J per full read. latency: s per full read.
+    """
+
+    name: str
+    weights: int
+    ternary: bool
+    nonzero_fraction: float
+    energy_sense: float
+    energy_bitline: float
+    latency: float
+
+
+@dataclass(frozen=True)
+class EnergyReport:
+    """Energy and latency per inference by part, plus what is paid once.
+
+    Attributes:
+        reads: read mode. parts: J per inference by part (keys ``ENERGY_PARTS``).
+        per_layer: J per inference per layer name (all parts that belong to a layer).
+        latency_parts: s per inference: ``array_read`` and ``compute``.
+        one_time: J paid once: ``programming``, ``read_after_programming`` (sense + bit line).
+        senses_per_inference: sense operations per inference.
+    """
+
+    reads: str
+    parts: dict[str, float]
+    per_layer: dict[str, float]
+    latency_parts: dict[str, float]
+    one_time: dict[str, float] = field(default_factory=dict)
+    senses_per_inference: int = 0
+
+    @property
+    def total(self) -> float:
+        """Energy per inference, J."""
+        return float(sum(self.parts.values()))
+
+    @property
+    def latency(self) -> float:
+        """Latency per inference, s."""
+        return float(sum(self.latency_parts.values()))
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict (J and s)."""
+        return {"reads": self.reads, "energy_per_inference": self.total, "parts": dict(self.parts),
+                "per_layer": dict(self.per_layer), "latency_per_inference": self.latency,
+                "latency_parts": dict(self.latency_parts), "one_time": dict(self.one_time),
+                "senses_per_inference": self.senses_per_inference}
+
+
+def energy_per_inference(ops: list[LayerOps], reads_info: dict[str, LayerRead], reads: str,
+                         periphery: PeripheryParams = DEFAULT_PERIPHERY, *,
+                         programming_energy: float = 0.0) -> EnergyReport:
+    """Energy and latency of one inference (one image) from operation counts and read costs.
+
+    Args:
+        ops: per-layer operation counts (:meth:`IntegerNetwork.op_counts`), in network order.
+        reads_info: per-layer read cost of the arrays, by layer name.
+        reads: "once" or "every-inference".
+        periphery: energy per operation and throughput of the digital periphery.
+        programming_energy: J, reported in ``one_time``.
+    """
+    check_reads(reads)
+    p = periphery
+    s = p.scale
+    parts = {k: 0.0 for k in ENERGY_PARTS}
+    per_layer: dict[str, float] = {}
+    t_read = 0.0
+    cycles = 0.0
+    senses = 0
+    one_read = 0.0
+    for lo in ops:
+        if lo.name not in reads_info:
+            raise InputError(f"layer {lo.name} has no read information: deploy it first")
+        r = reads_info[lo.name]
+        e: dict[str, float] = {k: 0.0 for k in ENERGY_PARTS}
+        one_read += r.energy_sense + r.energy_bitline
+        w_bits = 2 if r.ternary else 1
+        if reads == "every-inference":
+            e["sense"] = r.energy_sense
+            e["bitline"] = r.energy_bitline
+            e["weight_buffer"] = s * p.e_register_bit * w_bits * r.weights
+            t_read += r.latency
+            senses += r.weights
+        else:
+            e["weight_buffer"] = s * p.e_sram_bit * w_bits * r.weights
+        counters = 2 if r.ternary else 1
+        # active MACs: zero weights gate the counters (and the first layer's adders)
+        active = lo.macs * r.nonzero_fraction
+        if lo.real_input:
+            e["first_layer"] = s * (p.e_first_mac * active + p.e_sram_bit * p.input_bits * lo.activation_bits_in)
+            cycles += math.ceil(lo.macs / p.macs_per_cycle)
+        else:
+            e["popcount"] = s * p.e_popcount_bit * counters * active
+            e["activation_memory"] = s * (p.e_sram_bit * lo.activation_bits_in
+                                          + p.e_register_bit * (1 + w_bits) * lo.macs)
+            cycles += math.ceil(counters * lo.macs / p.bitops_per_cycle)
+        if lo.in_periphery and not lo.real_input:
+            # last layer: batch-norm affine per logit, argmax compares
+            e["last_layer"] = s * p.e_last_affine * lo.neurons
+            e["threshold"] = s * p.e_threshold * lo.neurons
+        else:
+            e["threshold"] = s * p.e_threshold * lo.neurons
+            e["activation_memory"] += s * p.e_sram_bit * lo.neurons  # write the output bits
+        for k, v in e.items():
+            parts[k] += v
+        per_layer[lo.name] = float(sum(e.values()))
+    latency = {"array_read": t_read, "compute": cycles / p.clock_hz}
+    return EnergyReport(reads=reads, parts=parts, per_layer=per_layer, latency_parts=latency,
+                        one_time={"programming": float(programming_energy),
+                                  "read_after_programming": one_read if reads == "once" else 0.0},
+                        senses_per_inference=senses)

@@ -1,0 +1,67 @@
+"""``ternary-rram reproduce``: run every study, cache each result, write report.md and report.html."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+from pathlib import Path
+
+from ternary_rram.errors import InputError
+from ternary_rram.experiments.reproduce import PRESETS, run_reproduce
+
+NAME = "reproduce"
+HELP = ("Reproduce the paper's claims (sense waveforms, read probabilities, error rates under PVT, energy, "
+        "accuracy vs width and errors, deployed networks) into DIR/report.md and a self-contained report.html; "
+        "results are cached, a rerun skips what is done and a killed run resumes.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--tiny", dest="preset", action="store_const", const="tiny",
+                      help="seconds-long smoke run (tests)")
+    size.add_argument("--quick", dest="preset", action="store_const", const="quick",
+                      help="small widths, few epochs, fewer samples: about 45 min on 2 CPU cores (default)")
+    size.add_argument("--full", dest="preset", action="store_const", const="full",
+                      help="the seed recipe (700 epochs, widths 32-256): for a GPU")
+    parser.set_defaults(preset="quick")
+    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                        help="the cifar-10-batches-py folder (default ../shared/data/cifar-10-batches-py; "
+                             "--quick falls back on scikit-learn digits when it is missing)")
+    parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
+                        help="device and sense-amplifier parameters from 'ternary-rram calibrate'")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    parser.add_argument("--sense-only", action="store_true", help="sections 1-4 only (no network training)")
+    parser.add_argument("--no-cache", action="store_true", help="recompute everything (nothing stored)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="CPU threads for torch (1 is fastest for the small batched solves of the transient "
+                             "model, and on a shared machine)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.preset not in PRESETS:
+        raise InputError(f"preset={args.preset!r} is not allowed")
+    if args.data_dir is not None and not args.data_dir.is_dir() and args.preset == "full":
+        raise InputError(f"--data-dir={str(args.data_dir)!r} is not allowed: not a folder")
+    if args.threads < 1:
+        raise InputError(f"--threads={args.threads} is not allowed: must be >= 1")
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(f"[{time.time() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    res = run_reproduce(args.out, args.preset, data_dir=args.data_dir, params=args.params, seed=args.seed,
+                        use_cache=not args.no_cache, sections=("sense",) if args.sense_only else ("sense", "nn"),
+                        log=log)
+    for c in res.claims:
+        print(f"{c.verdict:>13}  {c.claim}")
+    print(f"{sum(c.holds is True for c in res.claims)}/{len(res.claims)} claims hold; "
+          f"{res.cache_hits} cached, {res.cache_misses} computed; {res.seconds:.0f} s")
+    print(f"wrote {res.report_md} and {res.report_html}")
+    return 0

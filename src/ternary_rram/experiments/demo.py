@@ -1,0 +1,188 @@
+"""The chip demo: no files, no network needed; trains, deploys and reads two small networks.
+
+On scikit-learn's 8x8 digits it trains a small binary-weight and a small ternary-weight MLP (binary
+activations, a few epochs, seconds), programs both into the simulated 2T2R chip, reads them at
+nominal VDD (1.2 V) and near threshold (0.6 V), each with the sense window chosen as the sense study
+does, and reports ideal and chip accuracy, read errors by type and energy per inference.
+
+The sense maps are small (``DEMO_GRID`` x ``DEMO_GRID`` points, ``DEMO_MC`` mismatch draws each) to
+keep the transient Monte Carlo short; they are cached in ``out_dir/cache`` so a rerun is fast.
+Chip inference runs on the exact integer path (:mod:`ternary_rram.chip.integer`); the summary says
+whether its decisions equal the float network's with the same read weights.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ternary_rram.chip.deploy import deploy
+from ternary_rram.device import DeviceModel
+from ternary_rram.experiments.cache import atomic_write_text
+from ternary_rram.experiments.deploy import (
+    VDD_NEAR_THRESHOLD,
+    VDD_NOMINAL,
+    _jsonable,
+    deploy_record,
+    operating_point_for,
+    plot_accuracy_vs_energy,
+    plot_energy_breakdown,
+    plot_errors_per_layer,
+    sense_map_at,
+)
+from ternary_rram.experiments.plots import new_figure, save_figure
+from ternary_rram.nn.data import load_digits
+from ternary_rram.nn.models import mlp
+
+#: Hidden width of the demo MLPs. [D] chosen.
+DEMO_WIDTH: int = 128
+#: Training epochs, batch size and learning rate (Adam). [D] chosen: seconds on two CPU cores.
+DEMO_EPOCHS: int = 15
+DEMO_BATCH: int = 64
+DEMO_LR: float = 0.01
+#: Sense-map grid points per axis and mismatch draws per point. [D] chosen: small for speed.
+DEMO_GRID: int = 11
+DEMO_MC: int = 24
+#: Cells per state in the automatic window choice, and candidate windows (x the PCSA
+#: characteristic time; the sense study scans 1..100, the demo 1..30 to keep the scan short).
+DEMO_WINDOW_SAMPLES: int = 32
+DEMO_WINDOW_FACTORS: tuple[float, ...] = tuple(float(f) for f in np.geomspace(1.0, 30.0, 13))
+#: Supplies of the demo, V.
+DEMO_VDDS: tuple[float, ...] = (VDD_NOMINAL, VDD_NEAR_THRESHOLD)
+
+
+def train_small(weights: str, data: Any, *, epochs: int = DEMO_EPOCHS, seed: int = 0) -> nn.Module:
+    """A ``mlp(DEMO_WIDTH, weights, "binary")`` trained on ``data`` with Adam; returned in eval mode."""
+    torch.manual_seed(seed)
+    model = mlp(DEMO_WIDTH, weights, "binary", in_channels=data.in_channels, num_classes=data.num_classes,
+                image_size=data.image_size)
+    opt = torch.optim.Adam(model.parameters(), lr=DEMO_LR)
+    gen = torch.Generator().manual_seed(seed)
+    x_all, y_all = data.batch("train", torch.arange(data.n_train))
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(data.n_train, generator=gen)
+        for s in range(0, data.n_train, DEMO_BATCH):
+            idx = order[s:s + DEMO_BATCH]
+            loss = nn.functional.cross_entropy(model(x_all[idx]), y_all[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        for group in opt.param_groups:  # cosine decay
+            group["lr"] = DEMO_LR * 0.5 * (1 + np.cos(np.pi * (epoch + 1) / epochs))
+    return model.eval()
+
+
+def _row(label: str, vdd: float, rec: dict[str, Any]) -> dict[str, Any]:
+    e = rec["errors_total"]
+    return {"network": label, "vdd": vdd, "t_sense": rec["operating_point"]["t_sense"],
+            "accuracy_ideal": rec["accuracy_ideal"], "accuracy_chip": rec["accuracy_chip"],
+            "to_zero": e["to_zero"], "from_zero": e["from_zero"], "sign_flip": e["sign_flip"],
+            "n_weights": e["n_weights"], "energy_per_inference": rec["energy"]["energy_per_inference"],
+            "energy_array": rec["energy"]["parts"]["sense"] + rec["energy"]["parts"]["bitline"],
+            "latency_per_inference": rec["energy"]["latency_per_inference"],
+            "integer_matches_float": rec.get("integer_matches_float")}
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """The demo table as fixed-width text."""
+    head = (f"{'network':<8} {'VDD':>5} {'window':>8} {'ideal':>6} {'chip':>6} {'->0':>5} {'0->':>5} "
+            f"{'flip':>5} {'E/inf':>9} {'E array':>9}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['network']:<8} {r['vdd']:>4.2f}V {r['t_sense'] * 1e9:>6.3g}ns "
+                     f"{100 * r['accuracy_ideal']:>5.1f}% {100 * r['accuracy_chip']:>5.1f}% "
+                     f"{r['to_zero']:>5d} {r['from_zero']:>5d} {r['sign_flip']:>5d} "
+                     f"{r['energy_per_inference'] * 1e9:>7.2f}nJ {r['energy_array'] * 1e12:>7.2f}pJ")
+    return "\n".join(lines)
+
+
+def run_demo(out_dir: str | Path, progress: bool = True, *, seed: int = 0) -> dict[str, Any]:
+    """Train, deploy and read the two demo networks; write the report folder; return the summary.
+
+    Writes ``summary.json``, ``table.txt``, ``accuracy.png``, ``energy_breakdown.png``,
+    ``accuracy_vs_energy.png`` and ``errors_per_layer_<net>_<vdd>.png`` to ``out_dir``.
+    Returns {"rows": [...], "table": str, "timing_s": {...}, ...}.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    data = load_digits(seed=seed)
+    nets = {"binary": train_small("binary", data, seed=seed), "ternary": train_small("ternary", data, seed=seed)}
+    t_train = time.perf_counter() - t0
+    x, y = data.batch("test", torch.arange(data.n_test))
+    dm = DeviceModel()
+    rows: list[dict[str, Any]] = []
+    records: dict[str, dict[str, Any]] = {}
+    windows: dict[str, Any] = {}
+    bar = tqdm(total=len(DEMO_VDDS) * 3, disable=not progress, desc="demo")
+    t_sense_total = 0.0
+    for vdd in DEMO_VDDS:
+        t1 = time.perf_counter()
+        op, window = operating_point_for(vdd, None, device_model=dm, n=DEMO_WINDOW_SAMPLES, seed=seed,
+                                         factors=DEMO_WINDOW_FACTORS)
+        sm = sense_map_at(op, device_model=dm, n_grid=DEMO_GRID, n_mc=DEMO_MC, seed=seed,
+                          cache_dir=out / "cache")
+        t_sense_total += time.perf_counter() - t1
+        windows[f"{vdd:g}"] = window.to_dict()
+        bar.update(1)
+        for label, model in nets.items():
+            res, rec = deploy_record(model, sm, x, y, device_model=dm, reads="once", seed=seed,
+                                     engine="integer")
+            rec["integer_matches_float"] = _integer_matches_float(model, sm, x, dm, seed)
+            records[f"{label} {vdd:g} V"] = rec
+            rows.append(_row(label, vdd, rec))
+            plot_errors_per_layer(rec, out / f"errors_per_layer_{label}_{vdd:g}V.png",
+                                  f"{label} weights, VDD {vdd:g} V")
+            bar.update(1)
+    bar.close()
+    table = format_table(rows)
+    _plot_accuracy(rows, out / "accuracy.png")
+    plot_energy_breakdown(records, out / "energy_breakdown.png", "energy per inference (reads once)")
+    plot_accuracy_vs_energy([{"label": r["network"], "vdd": r["vdd"], "accuracy_chip": r["accuracy_chip"],
+                              "energy_per_inference": r["energy_per_inference"]} for r in rows],
+                            out / "accuracy_vs_energy.png")
+    summary = {"data": data.describe(), "model": {"name": "mlp", "width": DEMO_WIDTH, "activations": "binary",
+                                                  "epochs": DEMO_EPOCHS},
+               "sense_map": {"n_grid": DEMO_GRID, "n_mc": DEMO_MC}, "windows": windows, "rows": rows,
+               "records": records, "table": table,
+               "timing_s": {"train": t_train, "sense": t_sense_total, "total": time.perf_counter() - t0}}
+    atomic_write_text(out / "summary.json", json.dumps(_jsonable(summary), indent=2))
+    atomic_write_text(out / "table.txt", table + "\n")
+    return summary
+
+
+def _integer_matches_float(model: nn.Module, sm: Any, x: torch.Tensor, dm: DeviceModel, seed: int) -> bool:
+    """One chip read; the integer network and the float model with those weights decide alike."""
+    chip = deploy(model, sm, device_model=dm, generator=torch.Generator().manual_seed(seed + 17))
+    w = chip.read()
+    a = chip.integer_network(w).predict(x)
+    chip.load(w)
+    try:
+        with torch.no_grad():
+            b = model(x).argmax(1)
+    finally:
+        chip.load(None)
+    return bool(torch.equal(a, b))
+
+
+def _plot_accuracy(rows: list[dict[str, Any]], path: Path) -> Path:
+    fig, axes = new_figure(width=5.5)
+    ax = axes[0][0]
+    labels = [f"{r['network']}\n{r['vdd']:g} V" for r in rows]
+    pos = np.arange(len(rows))
+    ax.bar(pos - 0.2, [100 * r["accuracy_ideal"] for r in rows], 0.4, label="ideal weights")
+    ax.bar(pos + 0.2, [100 * r["accuracy_chip"] for r in rows], 0.4, label="read from chip")
+    ax.set_xticks(pos, labels, fontsize=8)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("digits: ideal vs chip-read weights")
+    ax.legend(fontsize=8, loc="lower right")
+    return save_figure(fig, path)

@@ -1,0 +1,936 @@
+"""Reproduce the paper's claims end to end: sense physics -> errors -> networks -> report.
+
+:func:`run_reproduce` runs seven studies (physics.md section 7), each split into small units of work
+that are cached by their configuration (:mod:`ternary_rram.experiments.cache`): a rerun skips what is
+done, a killed run resumes. It writes figures (PNG) with the data behind each (CSV/JSON) and
+``report.md`` / ``report.html`` (:mod:`ternary_rram.experiments.report`). Each section ends with a
+table of claims whose verdicts are computed from the numbers by the criteria stated in the table.
+
+Sense studies (sections 1-4) use the transient PCSA directly (:class:`ternary_rram.circuit.pcsa.PCSA`):
+
+* the VDD x window map: for each VDD one transient run per instance up to the longest window,
+  decoded at every window of the grid (the evaluation does not depend on when it is stopped, so one
+  run gives every window);
+* the chosen operating point: the (VDD, window) of the map with the lowest ternary read error
+  (ties to the lower VDD); error rates by type, energy and decision time against VDD at that window,
+  at three temperatures and two process corners.
+
+Network studies (sections 5-7) train the [C] VGG with :func:`ternary_rram.nn.train.train`; the
+deployed networks read their weights through the per-type error rates measured in section 3
+(one read per weight per inference, fresh draws per forward pass) and the energy per inference is
+(multiply-accumulates per inference, one sense each) x (mean energy per sense at that VDD, weighted by
+the network's fraction of zero weights).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from ternary_rram.device import DeviceModel
+from ternary_rram.errors import InputError
+from ternary_rram.experiments.cache import Cache, atomic_write_text
+from ternary_rram.experiments.report import Claim, Figure, Report, Section, Table, write_report
+
+#: Global (die-to-die) process spread of the NMOS and PMOS threshold voltages, V (one sigma).
+#: [D] chosen: 130 nm processes quote inter-die |Vth| spreads of 10-20 mV; the +-3 sigma corners
+#: shift every transistor of one type by +-3 PROCESS_SIGMA_VT.
+PROCESS_SIGMA_VT: float = 0.015
+#: Nominal supply, V. [D] physics.md 1.7.
+VDD_NOMINAL: float = 1.2
+#: Ternary read error below which single-sense ternary reading "works". [D] chosen.
+TERNARY_OK: float = 0.01
+#: Ternary read error that still counts as "the scheme is used" at a VDD. [D] chosen.
+TERNARY_USED: float = 0.05
+#: Programmed states: value -> (BL is LRS, BLb is LRS).
+STATES: dict[int, tuple[bool, bool]] = {1: (True, False), -1: (False, True), 0: (False, False)}
+STATE_LABEL: dict[int, str] = {1: "+1 (LRS,HRS)", -1: "-1 (HRS,LRS)", 0: "0 (HRS,HRS)"}
+
+
+# ------------------------------------------------------------------------------------------------
+# presets
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Preset:
+    """Sizes of a reproduction run.
+
+    Attributes:
+        name: "tiny", "quick" or "full".
+        vdds: supply grid, V. windows: sense-window grid, s.
+        n_map: Monte Carlo instances per state and VDD in the map. n_point: per state and PVT point.
+        n_wave: instances per state drawn in the waveform figure.
+        temperatures_c: temperatures of the robustness study, degrees Celsius.
+        corners: process corners in units of PROCESS_SIGMA_VT (+ = slow, higher |Vth|).
+        widths: VGG widths F. epochs: training epochs. data_limit: images kept per split (None: all).
+        max_batches: training batches per epoch (None: all). bers: error rates of section 6.
+        repeats: error draws per evaluation. anneal_within_run: one cosine cycle over the run
+            (instead of the seed recipe's 100/200/400 cycles).
+        steps_per_tau: transient accuracy knob (None: the circuit default).
+    """
+
+    name: str
+    vdds: tuple[float, ...]
+    windows: tuple[float, ...]
+    n_map: int
+    n_point: int
+    n_wave: int
+    temperatures_c: tuple[float, ...]
+    corners: tuple[float, ...]
+    widths: tuple[int, ...]
+    epochs: int
+    data_limit: int | None
+    max_batches: int | None
+    bers: tuple[float, ...]
+    repeats: int
+    anneal_within_run: bool
+    steps_per_tau: float | None = None
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset("tiny", vdds=(1.2, 0.7), windows=(0.5e-9, 1e-9, 2e-9), n_map=6, n_point=6, n_wave=1,
+                   temperatures_c=(-40.0, 27.0, 125.0), corners=(-3.0, 3.0), widths=(2,), epochs=1,
+                   data_limit=200, max_batches=2, bers=(0.0, 0.1), repeats=1, anneal_within_run=True,
+                   steps_per_tau=3.0),
+    "quick": Preset("quick", vdds=(1.2, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4),
+                    windows=tuple(float(w) for w in np.geomspace(0.25e-9, 8e-9, 9)), n_map=150, n_point=150,
+                    n_wave=6, temperatures_c=(-40.0, 27.0, 125.0), corners=(-3.0, 3.0), widths=(8, 16), epochs=4,
+                    data_limit=6000, max_batches=None, bers=(0.0, 1e-3, 1e-2, 3e-2, 0.1, 0.2), repeats=2,
+                    anneal_within_run=True),
+    "full": Preset("full", vdds=tuple(round(v, 3) for v in np.arange(1.2, 0.349, -0.05)),
+                   windows=tuple(float(w) for w in np.geomspace(0.1e-9, 30e-9, 18)), n_map=2000, n_point=5000,
+                   n_wave=10, temperatures_c=(-40.0, 27.0, 125.0), corners=(-3.0, 3.0), widths=(32, 64, 128, 256),
+                   epochs=700, data_limit=None, max_batches=None,
+                   bers=(0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.2), repeats=5, anneal_within_run=False),
+}
+
+
+@dataclass(frozen=True)
+class ReproduceResult:
+    """What :func:`run_reproduce` produced: report paths, claims, timing, cache statistics."""
+
+    report_md: Path
+    report_html: Path
+    claims: tuple[Claim, ...]
+    seconds: float
+    cache_hits: int
+    cache_misses: int
+    dataset: str
+
+
+# ------------------------------------------------------------------------------------------------
+# small helpers
+# ------------------------------------------------------------------------------------------------
+def _jsonable_params(obj: Any) -> Any:
+    return json.loads(json.dumps(dataclasses.asdict(obj), default=str))
+
+
+def corner_params(pcsa_params, k_sigma: float):
+    """PCSAParams with NMOS and PMOS |Vth| shifted by ``k_sigma`` * PROCESS_SIGMA_VT (V)."""
+    d = k_sigma * PROCESS_SIGMA_VT
+    return replace(pcsa_params, nmos=replace(pcsa_params.nmos, vt0=pcsa_params.nmos.vt0 + d),
+                   pmos=replace(pcsa_params.pmos, vt0=pcsa_params.pmos.vt0 + d))
+
+
+def _pairs(device: DeviceModel, states: Sequence[int], n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Resistances (3n,) of n fresh cells per programmed state, states concatenated in order."""
+    m_bl = torch.cat([torch.full((n,), STATES[s][0]) for s in states])
+    m_blb = torch.cat([torch.full((n,), STATES[s][1]) for s in states])
+    return device.sample_pairs(m_bl, gen), device.sample_pairs(m_blb, gen)
+
+
+def _counts(values: np.ndarray) -> np.ndarray:
+    """Counts of (-1, 0, +1) along the last axis: (..., n) -> (..., 3)."""
+    return np.stack([(values == k).sum(axis=-1) for k in (-1, 0, 1)], axis=-1)
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    for r in rows:
+        w.writerow([f"{x:.6g}" if isinstance(x, float) else x for x in r])
+    atomic_write_text(path, buf.getvalue())
+
+
+def _fmt_p(p: float) -> str:
+    return "nan" if not math.isfinite(p) else (f"{p:.3g}" if p >= 1e-3 or p == 0 else f"{p:.2e}")
+
+
+def _upper95(k: float, n: float) -> float:
+    """Upper 95 % bound of a rate with k events in n trials (rule of three for k = 0, else Wilson)."""
+    if n <= 0:
+        return float("nan")
+    if k == 0:
+        return 3.0 / n
+    p = k / n
+    z = 1.96
+    c = (p + z * z / (2 * n) + z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+    return float(c)
+
+
+@dataclass(frozen=True)
+class ErrorRates:
+    """Read-error rates of one operating point from counts (3 states x 3 outcomes).
+
+    Attributes (probabilities): to_zero = P(read 0 | +-1), from_zero = P(read +-1 | 0),
+    flip = P(read -s | s, s = +-1), ternary = mean over the three states of P(read != programmed),
+    correct_pm = P(read s | s = +-1); n_pm, n_zero: instances behind them; k_flip: flips seen.
+    """
+
+    to_zero: float
+    from_zero: float
+    flip: float
+    ternary: float
+    correct_pm: float
+    n_pm: int
+    n_zero: int
+    k_flip: int
+
+    @classmethod
+    def from_counts(cls, c: dict) -> "ErrorRates":
+        """``c``: state -> counts (3,) ordered (-1, 0, +1)."""
+        cp, cm, c0 = np.asarray(c[1]), np.asarray(c[-1]), np.asarray(c[0])
+        n_pm = int(cp.sum() + cm.sum())
+        n0 = int(c0.sum())
+        to_zero = (cp[1] + cm[1]) / n_pm
+        flips = int(cp[0] + cm[2])
+        err = [1 - cp[2] / cp.sum(), 1 - cm[0] / cm.sum(), 1 - c0[1] / n0]
+        return cls(float(to_zero), float((c0[0] + c0[2]) / n0), flips / n_pm, float(np.mean(err)),
+                   float((cp[2] + cm[0]) / n_pm), n_pm, n0, flips)
+
+
+# ------------------------------------------------------------------------------------------------
+# the run context
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class _Ctx:
+    out: Path
+    preset: Preset
+    device: DeviceModel
+    pcsa_params: Any
+    cache: Cache
+    seed: int
+    log: Callable[[str], None]
+    fingerprint: dict = field(default_factory=dict)
+
+    def base_config(self) -> dict:
+        return {"params": self.fingerprint, "seed": self.seed}
+
+
+def _pcsa(ctx: _Ctx, corner: float = 0.0):
+    from ternary_rram.circuit.pcsa import PCSA
+
+    p = ctx.pcsa_params if corner == 0 else corner_params(ctx.pcsa_params, corner)
+    return PCSA(p)
+
+
+def _gen(ctx: _Ctx, *keys: float) -> torch.Generator:
+    h = hash(tuple([ctx.seed] + [round(float(k), 12) for k in keys])) & 0x7FFFFFFF
+    # hash of floats/ints is deterministic across runs (no string hashing involved)
+    return torch.Generator().manual_seed(h)
+
+
+# ------------------------------------------------------------------------------------------------
+# sense units
+# ------------------------------------------------------------------------------------------------
+def _map_unit(ctx: _Ctx, vdd: float) -> Any:
+    """Counts (W, 3 states, 3 outcomes) at every window and t_decide (3, n) at one VDD."""
+    from ternary_rram.circuit.operating import OperatingPoint
+    from ternary_rram.circuit.pcsa import decode, first_crossing
+
+    windows = ctx.preset.windows
+    n = ctx.preset.n_map
+    cfg = {**ctx.base_config(), "vdd": vdd, "windows": list(windows), "n": n}
+
+    def compute():
+        pcsa = _pcsa(ctx)
+        gen = _gen(ctx, 1, vdd)
+        r_bl, r_blb = _pairs(ctx.device, (1, -1, 0), n, gen)
+        op = OperatingPoint(vdd, max(windows))
+        t, out, outb = pcsa.waveforms(r_bl, r_blb, op, generator=gen)
+        counts = np.zeros((len(windows), 3, 3), dtype=np.int64)
+        for i, w in enumerate(windows):
+            k = int(np.clip(np.searchsorted(t.numpy(), w, side="right") - 1, 0, t.numel() - 1))
+            v = decode(out[:, k], outb[:, k], vdd, pcsa.params.readout_fraction).numpy().reshape(3, n)
+            counts[i] = _counts(v)
+        td = first_crossing(t, (out - outb).abs(), pcsa.params.decision_fraction * vdd).numpy().reshape(3, n)
+        return {"vdd": vdd}, {"counts": counts, "t_decide": td}
+
+    ctx.log(f"map VDD={vdd:g} V")
+    return ctx.cache.get_or_compute("sense-map", cfg, compute)
+
+
+def _point_unit(ctx: _Ctx, vdd: float, window: float, temperature_c: float, corner: float) -> Any:
+    """Counts (3 states, 3), mean energy (3,) J and mean decision time (3,) s at one PVT point."""
+    from ternary_rram.circuit.operating import OperatingPoint
+
+    n = ctx.preset.n_point
+    cfg = {**ctx.base_config(), "vdd": vdd, "window": window, "temperature_c": temperature_c,
+           "corner": corner, "n": n}
+
+    def compute():
+        pcsa = _pcsa(ctx, corner)
+        gen = _gen(ctx, 2, vdd, window, temperature_c, corner)
+        r_bl, r_blb = _pairs(ctx.device, (1, -1, 0), n, gen)
+        res = pcsa.sense(r_bl, r_blb, OperatingPoint.from_celsius(vdd, window, temperature_c), generator=gen)
+        v = res.value.numpy().reshape(3, n)
+        e = res.energy.numpy().reshape(3, n)
+        td = res.t_decide.numpy().reshape(3, n)
+        with np.errstate(invalid="ignore"):
+            td_mean = np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in td])
+        return ({"vdd": vdd}, {"counts": _counts(v), "energy": e.mean(axis=1), "t_decide": td_mean,
+                               "decided": np.isfinite(td).mean(axis=1)})
+
+    return ctx.cache.get_or_compute("sense-point", cfg, compute)
+
+
+def _wave_unit(ctx: _Ctx, vdd: float, t_end: float) -> Any:
+    """Waveforms of n_wave instances per state (states +1, -1, 0), subsampled to <= 400 points."""
+    from ternary_rram.circuit.operating import OperatingPoint
+
+    n = ctx.preset.n_wave
+    cfg = {**ctx.base_config(), "vdd": vdd, "t_end": t_end, "n": n}
+
+    def compute():
+        pcsa = _pcsa(ctx)
+        gen = _gen(ctx, 3, vdd, t_end)
+        r_bl, r_blb = _pairs(ctx.device, (1, -1, 0), n, gen)
+        t, out, outb = pcsa.waveforms(r_bl, r_blb, OperatingPoint(vdd, t_end), generator=gen)
+        idx = np.unique(np.linspace(0, t.numel() - 1, min(400, t.numel())).astype(int))
+        return {"vdd": vdd}, {"t": t.numpy()[idx], "out": out.numpy()[:, idx], "outb": outb.numpy()[:, idx]}
+
+    return ctx.cache.get_or_compute("sense-wave", cfg, compute)
+
+
+# ------------------------------------------------------------------------------------------------
+# sections 1-4
+# ------------------------------------------------------------------------------------------------
+def _plt():
+    from ternary_rram.experiments.plots import new_figure, save_figure
+
+    return new_figure, save_figure
+
+
+@dataclass(frozen=True)
+class SenseSummary:
+    """What the sense sections hand on: chosen operating point and rates per VDD (nominal PVT)."""
+
+    vdd_star: float
+    window: float
+    rates: dict  # vdd -> ErrorRates at the chosen window (nominal PVT)
+    energy: dict  # vdd -> mean energy per sense per state (3,) J, states (+1, -1, 0)
+
+
+def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
+    p = ctx.preset
+    new_figure, save_figure = _plt()
+    out = ctx.out
+    vdds = sorted(p.vdds, reverse=True)
+    windows = np.asarray(p.windows)
+    # --- map (section 2) -------------------------------------------------------------------------
+    maps = {v: _map_unit(ctx, v) for v in vdds}
+    err = np.zeros((len(vdds), len(windows)))
+    p_state = np.zeros((len(vdds), len(windows), 3, 3))  # vdd, window, state(+1,-1,0), outcome(-1,0,+1)
+    for i, v in enumerate(vdds):
+        c = maps[v]["counts"].astype(float)
+        p_state[i] = c / c.sum(axis=2, keepdims=True)
+        for j in range(len(windows)):
+            err[i, j] = ErrorRates.from_counts({1: c[j, 0], -1: c[j, 1], 0: c[j, 2]}).ternary
+    best = min(((err[i, j], vdds[i], j) for i in range(len(vdds)) for j in range(len(windows))),
+               key=lambda x: (round(x[0], 12), x[1]))
+    err_min, vdd_star, j_star = best
+    w_star = float(windows[j_star])
+    ctx.log(f"chosen operating point: VDD={vdd_star:g} V, window={w_star * 1e9:.3g} ns (ternary error {err_min:.3g})")
+
+    # --- section 1: waveforms --------------------------------------------------------------------
+    t_end = 2.0 * w_star
+    fig, axes = new_figure(2, 3, width=4.0, height=2.8)
+    wave_rows = []
+    for r, v in enumerate((VDD_NOMINAL, vdd_star)):
+        wv = _wave_unit(ctx, v, t_end)
+        t = wv["t"]
+        for s_i, s in enumerate((1, -1, 0)):
+            ax = axes[r][s_i]
+            for k in range(p.n_wave):
+                row = s_i * p.n_wave + k
+                ax.plot(t * 1e9, wv["out"][row], color="C0", lw=0.8, label="OUT" if k == 0 else None)
+                ax.plot(t * 1e9, wv["outb"][row], color="C3", lw=0.8, ls="--", label="OUTb" if k == 0 else None)
+                for ti, (a, b) in enumerate(zip(wv["out"][row], wv["outb"][row])):
+                    wave_rows.append((v, s, k, float(t[ti]), float(a), float(b)))
+            ax.axvline(w_star * 1e9, color="k", lw=0.6)
+            ax.set_title(f"VDD={v:g} V, state {STATE_LABEL[s]}", fontsize=8)
+            ax.set_xlabel("time (ns)")
+            ax.set_ylabel("V")
+            if s_i == 0 and r == 0:
+                ax.legend(fontsize=7)
+    # decoded values of the drawn instances at the chosen window
+    thr_frac = ctx.pcsa_params.readout_fraction
+    at_w: dict[tuple[float, int], list[tuple[bool, bool]]] = {}
+    for r, v in enumerate((VDD_NOMINAL, vdd_star)):
+        wv = _wave_unit(ctx, v, t_end)
+        k_w = int(np.clip(np.searchsorted(wv["t"], w_star, side="right") - 1, 0, len(wv["t"]) - 1))
+        for s_i, s in enumerate((1, -1, 0)):
+            rows_s = range(s_i * p.n_wave, (s_i + 1) * p.n_wave)
+            at_w[(v, s)] = [(bool(wv["out"][q, k_w] > thr_frac * v), bool(wv["outb"][q, k_w] > thr_frac * v))
+                            for q in rows_s]
+    pm_ok = all(hb and not h for h, hb in at_w[(VDD_NOMINAL, 1)]) and all(h and not hb for h, hb in at_w[(VDD_NOMINAL, -1)])
+    zero_same = [h == hb for h, hb in at_w[(vdd_star, 0)]]
+    zero_level = sorted({"both high" if h else "both low" for h, hb in at_w[(vdd_star, 0)] if h == hb})
+    claims1 = (
+        Claim("The lower-resistance branch falls first and the latch regenerates: (LRS, HRS) ends with OUT low, "
+              "OUTb high (and the mirror for -1)",
+              f"{sum(hb and not h for h, hb in at_w[(VDD_NOMINAL, 1)]) + sum(h and not hb for h, hb in at_w[(VDD_NOMINAL, -1)])}"
+              f" of {2 * p.n_wave} drawn instances at {VDD_NOMINAL:g} V read correctly at {w_star * 1e9:.3g} ns",
+              pm_ok, "every drawn +-1 instance at nominal VDD decodes to its value at the chosen window"),
+        Claim("Near threshold an (HRS, HRS) pair leaves both outputs at the same level, which flags 0 "
+              "(expected: both high; physics.md 1.5 leaves the level open)",
+              f"{sum(zero_same)} of {len(zero_same)} drawn (HRS, HRS) instances at {vdd_star:g} V: "
+              f"{', '.join(zero_level) or 'none at the same level'}",
+              all(zero_same), "every drawn (HRS, HRS) instance at the chosen VDD has OUT and OUTb on the same side"),
+    )
+    save_figure(fig, out / "fig1_waveforms.png")
+    _write_csv(out / "fig1_waveforms.csv", ("vdd_V", "state", "instance", "t_s", "out_V", "outb_V"), wave_rows)
+    s1 = Section(
+        "Sense waveforms",
+        (f"OUT (solid) and OUTb (dashed) after SEN rises, {p.n_wave} Monte Carlo instance(s) per programmed state "
+         f"(devices and mismatch drawn), at nominal VDD = {VDD_NOMINAL:g} V and at the chosen near-threshold "
+         f"VDD = {vdd_star:g} V. The vertical line is the chosen sense window {w_star * 1e9:.3g} ns; the read-out "
+         f"decodes OUT/OUTb at that instant (an output is high above {ctx.pcsa_params.readout_fraction:g} VDD).",),
+        figures=(Figure("fig1_waveforms.png", "OUT/OUTb against time for the three programmed states.",
+                        ("fig1_waveforms.csv",)),),
+        claims=claims1)
+
+    # --- section 2 figures -----------------------------------------------------------------------
+    fig, axes = new_figure(1, 3, width=4.0, height=3.0)
+    prob_rows = []
+    for s_i, s in enumerate((1, -1, 0)):
+        ax = axes[0][s_i]
+        for o_i, o in enumerate((-1, 0, 1)):
+            ax.plot(vdds, p_state[:, j_star, s_i, o_i], marker="o", ms=3, label=f"read {o:+d}" if o else "read 0")
+        for i, v in enumerate(vdds):
+            prob_rows.append((v, w_star, s, *[float(x) for x in p_state[i, j_star, s_i]]))
+        ax.set_title(f"programmed {STATE_LABEL[s]}", fontsize=8)
+        ax.set_xlabel("VDD (V)")
+        ax.set_ylabel("probability")
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(fontsize=7)
+    save_figure(fig, out / "fig2a_probabilities.png")
+    _write_csv(out / "fig2a_probabilities.csv", ("vdd_V", "window_s", "state", "p_minus", "p_zero", "p_plus"),
+               prob_rows)
+    fig, axes = new_figure(1, 1, width=5.5, height=4.0)
+    ax = axes[0][0]
+    im = ax.pcolormesh(windows * 1e9, vdds, np.log10(np.clip(err, 1e-4, 1)), shading="nearest", cmap="viridis")
+    ax.set_xscale("log")
+    cs = ax.contour(windows * 1e9, vdds, err, levels=[TERNARY_OK], colors="w")
+    del cs
+    ax.plot([w_star * 1e9], [vdd_star], "r*", ms=12)
+    ax.set_xlabel("sense window (ns)")
+    ax.set_ylabel("VDD (V)")
+    fig.colorbar(im, ax=ax, label="log10 ternary read error")
+    save_figure(fig, out / "fig2b_ternary_map.png")
+    _write_csv(out / "fig2b_ternary_map.csv", ("vdd_V", "window_s", "ternary_error"),
+               [(v, float(w), float(err[i, j])) for i, v in enumerate(vdds) for j, w in enumerate(windows)])
+    region = [(v, float(w)) for i, v in enumerate(vdds) for j, w in enumerate(windows) if err[i, j] <= TERNARY_OK]
+    i_nom = vdds.index(VDD_NOMINAL) if VDD_NOMINAL in vdds else 0
+    p0_nom = float(p_state[i_nom, j_star, 2, 1])
+    p0_best = float(p_state[vdds.index(vdd_star), j_star, 2, 1])
+    n_map = p.n_map
+    claims2 = (
+        Claim("P(read 0 | HRS,HRS) near 0 at nominal VDD (the pair resolves to a random +-1)",
+              f"P0 = {p0_nom:.3f} at {vdds[i_nom]:g} V, window {w_star * 1e9:.3g} ns (n={n_map})",
+              p0_nom <= 0.2, "P0(nominal VDD, chosen window) <= 0.2"),
+        Claim("P(read 0 | HRS,HRS) close to 1 in a lower-VDD ternary region",
+              f"P0 = {p0_best:.3f} at {vdd_star:g} V, window {w_star * 1e9:.3g} ns",
+              p0_best >= 0.9 and vdd_star < vdds[i_nom], "P0 >= 0.9 at a VDD below nominal, same window"),
+        Claim("One sense operation reads a ternary weight (single-sense ternary reading works)",
+              f"lowest ternary read error {err_min:.3g} at {vdd_star:g} V, {w_star * 1e9:.3g} ns; "
+              f"{len(region)} of {err.size} (VDD, window) points <= {TERNARY_OK:g}",
+              err_min <= TERNARY_OK, f"min over the map of the ternary read error <= {TERNARY_OK:g}"),
+    )
+    s2 = Section(
+        "Read-outcome probabilities and the VDD x window map",
+        (f"Monte Carlo over devices and transistor mismatch, {n_map} instances per state and VDD. Ternary read "
+         "error = mean over the three programmed states of P(read != programmed). The operating point (star) is "
+         "the map point with the lowest ternary read error (ties to the lower VDD); the white contour "
+         f"encloses error <= {TERNARY_OK:g}.",),
+        figures=(Figure("fig2a_probabilities.png", f"Read-outcome probabilities against VDD at window "
+                                                   f"{w_star * 1e9:.3g} ns.", ("fig2a_probabilities.csv",)),
+                 Figure("fig2b_ternary_map.png", "Ternary read error over VDD x sense window.",
+                        ("fig2b_ternary_map.csv",))),
+        claims=claims2)
+
+    # --- section 3: error types vs VDD, PVT --------------------------------------------------------
+    conditions = [("27 C, typical", 27.0, 0.0)]
+    conditions += [(f"{t:g} C, typical", t, 0.0) for t in p.temperatures_c if t != 27.0]
+    conditions += [(f"27 C, {'slow' if k > 0 else 'fast'} {k:+g} sigma", 27.0, k) for k in p.corners]
+    rates: dict[str, dict[float, ErrorRates]] = {}
+    energy: dict[str, dict[float, np.ndarray]] = {}
+    tdec: dict[str, dict[float, np.ndarray]] = {}
+    for name, tc, k in conditions:
+        rates[name], energy[name], tdec[name] = {}, {}, {}
+        for v in vdds:
+            ctx.log(f"PVT point {name}, VDD={v:g} V")
+            r = _point_unit(ctx, v, w_star, tc, k)
+            c = r["counts"]
+            rates[name][v] = ErrorRates.from_counts({1: c[0], -1: c[1], 0: c[2]})
+            energy[name][v] = r["energy"]
+            tdec[name][v] = r["t_decide"]
+    fig, axes = new_figure(1, len(conditions), width=3.4, height=3.0)
+    err_rows = []
+    for ci, (name, _, _) in enumerate(conditions):
+        ax = axes[0][ci]
+        for key, lab in (("to_zero", "+-1 -> 0"), ("from_zero", "0 -> +-1"), ("flip", "sign flip"),
+                         ("ternary", "ternary")):
+            ys = [max(getattr(rates[name][v], key), 0.5 / rates[name][v].n_pm) for v in vdds]
+            ax.semilogy(vdds, ys, marker="o", ms=3, label=lab)
+        for v in vdds:
+            e = rates[name][v]
+            err_rows.append((name, v, w_star, e.to_zero, e.from_zero, e.flip, e.ternary, e.n_pm, e.n_zero))
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel("VDD (V)")
+        if ci == 0:
+            ax.set_ylabel("error rate")
+            ax.legend(fontsize=6)
+    save_figure(fig, out / "fig3_error_rates.png")
+    _write_csv(out / "fig3_error_rates.csv", ("condition", "vdd_V", "window_s", "p_pm_to_zero", "p_zero_to_pm",
+                                              "p_sign_flip", "ternary_error", "n_pm", "n_zero"), err_rows)
+    nom = rates["27 C, typical"]
+    used = [v for v in vdds if nom[v].ternary <= TERNARY_USED] or [vdd_star]
+    k_flip = sum(nom[v].k_flip for v in used)
+    n_pm_used = sum(nom[v].n_pm for v in used)
+    flip_rate = k_flip / n_pm_used
+    other = sum(nom[v].to_zero * nom[v].n_pm + nom[v].from_zero * nom[v].n_zero for v in used)
+    n_all = sum(nom[v].n_pm + nom[v].n_zero for v in used)
+    other_rate = other / n_all
+    correct_min = min(nom[v].correct_pm for v in used)
+    lost_zero = sum(nom[v].to_zero * nom[v].n_pm for v in used)
+    low_v = vdds[-1]
+    robust = {name: rates[name][vdd_star].ternary for name, _, _ in conditions}
+    worst = max(robust, key=robust.get)
+    claims3 = (
+        Claim("P(correct | LRS,HRS) close to 1 where the scheme is used; what is lost goes to 0, not to a sign flip",
+              f"min P(correct | +-1) = {correct_min:.4f} over VDD {{{', '.join(f'{v:g}' for v in used)}}} V; "
+              f"lost to 0: {int(round(lost_zero))}, sign flips: {k_flip}",
+              correct_min >= 0.99 and k_flip <= lost_zero,
+              f"min P(correct) >= 0.99 and flips <= reads lost to 0, over VDDs with ternary error <= {TERNARY_USED:g}"),
+        Claim("Sign flips negligible, much rarer than +-1 <-> 0 errors",
+              f"flip rate {_fmt_p(flip_rate)} (95 % upper bound {_fmt_p(_upper95(k_flip, n_pm_used))}) vs +-1 <-> 0 "
+              f"rate {_fmt_p(other_rate)}; at the lowest VDD {low_v:g} V flips {_fmt_p(nom[low_v].flip)}",
+              None if (k_flip == 0 and _upper95(0, n_pm_used) > 1e-2) else
+              (_upper95(k_flip, n_pm_used) <= 1e-2 and (flip_rate <= 0.1 * other_rate or k_flip == 0)),
+              "95 % upper bound of the flip rate <= 1e-2 and flip rate <= 0.1 x the +-1 <-> 0 rate (or no flip), "
+              "over the used VDDs (not tested when too few reads could bound it)"),
+        Claim("Below the ternary region, mismatch-driven errors on (LRS, HRS) rise (physics.md 2.6)",
+              f"P(+-1 read wrong) = {_fmt_p(1 - nom[low_v].correct_pm)} at {low_v:g} V vs "
+              f"{_fmt_p(1 - nom[vdd_star].correct_pm)} at {vdd_star:g} V",
+              None if low_v >= vdd_star else nom[low_v].correct_pm < nom[vdd_star].correct_pm,
+              "P(read != s | s = +-1) higher at the lowest VDD of the grid than at the chosen VDD "
+              "(not tested when the chosen VDD is the lowest)"),
+        Claim("Robust to process, voltage and temperature variations [P2]",
+              "ternary error at the chosen point: " + "; ".join(f"{k}: {_fmt_p(v)}" for k, v in robust.items()),
+              robust[worst] <= TERNARY_USED,
+              f"ternary error <= {TERNARY_USED:g} at the chosen (VDD, window) under every temperature and corner"),
+    )
+    s3 = Section(
+        "Error rates by type against VDD, temperature and process corners",
+        (f"At the chosen window {w_star * 1e9:.3g} ns, {p.n_point} instances per state and point. Process corners "
+         f"shift every NMOS and PMOS |Vth| by k x {PROCESS_SIGMA_VT * 1e3:g} mV (PROCESS_SIGMA_VT, a [D] parameter); "
+         "rates drawn at 0 are plotted at half a count.",),
+        figures=(Figure("fig3_error_rates.png", "Error rates by type against VDD per PVT condition.",
+                        ("fig3_error_rates.csv",)),),
+        claims=claims3)
+
+    # --- section 4: energy and time ---------------------------------------------------------------
+    fig, axes = new_figure(1, 2, width=4.5, height=3.2)
+    e_rows = []
+    for name, _, _ in conditions:
+        e_mean = [float(np.mean(energy[name][v])) for v in vdds]
+        t_lh = [float(tdec[name][v][0]) for v in vdds]
+        axes[0][0].plot(vdds, np.array(e_mean) * 1e15, marker="o", ms=3, label=name)
+        axes[0][1].semilogy(vdds, np.array(t_lh) * 1e9, marker="o", ms=3, label=name)
+        for v, e, t in zip(vdds, e_mean, t_lh):
+            e_rows.append((name, v, w_star, e, t, float(tdec[name][v][2])))
+    axes[0][0].set_xlabel("VDD (V)")
+    axes[0][0].set_ylabel("energy per sense (fJ)")
+    axes[0][1].set_xlabel("VDD (V)")
+    axes[0][1].set_ylabel("decision time, state +1 (ns)")
+    axes[0][0].legend(fontsize=6)
+    save_figure(fig, out / "fig4_energy_time.png")
+    _write_csv(out / "fig4_energy_time.csv", ("condition", "vdd_V", "window_s", "energy_per_sense_J",
+                                              "t_decide_plus_s", "t_decide_zero_s"), e_rows)
+    e_nom = {v: float(np.mean(energy["27 C, typical"][v])) for v in vdds}
+    e_hi = e_nom[vdds[i_nom]]
+    e_star = e_nom[vdd_star]
+    t_hi = float(tdec["27 C, typical"][vdds[i_nom]][0])
+    t_lo = float(tdec["27 C, typical"][vdd_star][0])
+    claims4 = (
+        Claim("Energy per sense lower at near-threshold VDD",
+              f"{e_star * 1e15:.3g} fJ at {vdd_star:g} V vs {e_hi * 1e15:.3g} fJ at {vdds[i_nom]:g} V "
+              f"(ratio {e_star / e_hi:.2f})", e_star < 0.6 * e_hi, "E(chosen VDD) < 0.6 x E(nominal VDD)"),
+        Claim("Energy per sense in the tens of fJ at 130 nm",
+              f"{e_hi * 1e15:.3g} fJ at {vdds[i_nom]:g} V, {e_star * 1e15:.3g} fJ at {vdd_star:g} V",
+              1e-15 <= e_star and e_hi <= 100e-15, "1 fJ <= E <= 100 fJ at both VDDs"),
+        Claim("Decision time grows steeply below threshold (physics.md 4.2)",
+              f"t_decide(+1) = {t_lo * 1e9:.3g} ns at {vdd_star:g} V vs {t_hi * 1e9:.3g} ns at {vdds[i_nom]:g} V",
+              (t_lo / t_hi > 2.0) if (math.isfinite(t_lo) and math.isfinite(t_hi)) else None,
+              "t_decide(chosen VDD) > 2 x t_decide(nominal)"),
+    )
+    s4 = Section(
+        "Energy per sense and decision time",
+        ("Energy drawn from VDD per sense (evaluation and the next precharge), mean over the three states, and the "
+         "mean time for |OUT - OUTb| to exceed the decision threshold for state +1.",),
+        figures=(Figure("fig4_energy_time.png", "Energy per sense and decision time against VDD.",
+                        ("fig4_energy_time.csv",)),),
+        claims=claims4)
+    nom_energy = {v: energy["27 C, typical"][v] for v in vdds}
+    return [s1, s2, s3, s4], SenseSummary(vdd_star, w_star, dict(nom), nom_energy)
+
+
+# ------------------------------------------------------------------------------------------------
+# networks
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Data:
+    data: Any
+    name: str
+    note: str
+    describe: dict
+
+
+def _load_data(preset: Preset, data_dir: Path | None) -> _Data:
+    from ternary_rram.nn.data import default_cifar10_dir, load_dataset
+
+    d = data_dir if data_dir is not None else default_cifar10_dir()
+    if preset.name != "tiny" and d is not None and Path(d).is_dir():
+        try:
+            data = load_dataset("cifar10", d, limit=preset.data_limit)
+            note = "CIFAR-10" + (f" (first {preset.data_limit} training and test images)" if preset.data_limit else "")
+            return _Data(data, "cifar10", note, json.loads(json.dumps(data.describe())))
+        except InputError:
+            if preset.name == "full":
+                raise
+    if preset.name == "full":
+        raise InputError(f"data-dir={str(d)!r} is not allowed: --full needs CIFAR-10 (cifar-10-batches-py folder)")
+    data = load_dataset("digits", None, limit=preset.data_limit if preset.name == "tiny" else None)
+    note = ("scikit-learn digits (8x8 grey images, 10 classes): CIFAR-10 was not found"
+            + (f" at {d}" if d is not None else " (no --data-dir)") if preset.name != "tiny"
+            else "scikit-learn digits (the tiny preset never uses CIFAR-10)")
+    return _Data(data, "digits", note, json.loads(json.dumps(data.describe())))
+
+
+def _train_unit(ctx: _Ctx, data: _Data, width: int, weights: str, activations: str) -> Any:
+    """Train one VGG (resumable) and return its test accuracy and run folder."""
+    from ternary_rram.nn.models import vgg
+    from ternary_rram.nn.train import TrainConfig, init_model, train
+
+    p = ctx.preset
+    tc = TrainConfig(epochs=p.epochs, cycles=(p.epochs,) if p.anneal_within_run else (100, 200, 400),
+                     seed=ctx.seed, max_batches=p.max_batches)
+    model_cfg = dict(vgg(width, weights, activations, in_channels=data.data.in_channels,
+                         num_classes=data.data.num_classes, image_size=data.data.image_size).config)
+    cfg = {"seed": ctx.seed, "model": model_cfg, "train": tc.to_dict(), "data": data.describe}
+    key = ctx.cache.paths("train", cfg)[0].stem
+
+    def compute():
+        folder = ctx.out / "cache" / key
+        resume = (folder / "checkpoint.pt").exists()
+        ctx.log(f"training VGG width {width}, weights {weights}, activations {activations} ({p.epochs} epochs)")
+        model = init_model(model_cfg, ctx.seed)
+        res = train(model, data.data, tc, folder, device="auto", progress=False, resume=resume)
+        return {"test_acc": res.test_acc, "folder": str(folder.relative_to(ctx.out)), "width": width,
+                "weights": weights, "activations": activations}, {}
+
+    return ctx.cache.get_or_compute("train", cfg, compute)
+
+
+def _load_model(ctx: _Ctx, folder: str):
+    from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
+
+    return model_from_checkpoint(load_checkpoint(ctx.out / folder))
+
+
+def _eval_unit(ctx: _Ctx, data: _Data, trained: Any, kind: str, ber: float) -> Any:
+    from ternary_rram.nn.train import evaluate
+
+    cfg = {"seed": ctx.seed, "folder": trained["folder"], "acc": trained["test_acc"], "kind": kind, "ber": ber,
+           "repeats": ctx.preset.repeats}
+
+    def compute():
+        r = evaluate(_load_model(ctx, trained["folder"]), data.data, ber=ber, error_model=kind,
+                     repeats=ctx.preset.repeats, seed=ctx.seed, device="auto")
+        return {"accuracy": r.accuracy, "mean": r.mean, "std": r.std}, {}
+
+    return ctx.cache.get_or_compute("eval", cfg, compute)
+
+
+class _ReadHook:
+    """Weight-read errors with per-type probabilities (a deployed array read at one VDD).
+
+    +-1 -> 0 with ``p_to_zero``, +-1 -> -+1 with ``p_flip``; 0 -> +1 and 0 -> -1 each with
+    ``p_from_zero / 2``. For binary weights a read 0 (unresolved) is taken as a random sign.
+    """
+
+    def __init__(self, p_to_zero: float, p_from_zero: float, p_flip: float, binary: bool,
+                 generator: torch.Generator) -> None:
+        self.a, self.b, self.f, self.binary, self.gen = p_to_zero, p_from_zero, p_flip, binary, generator
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        u = torch.rand(w.shape, generator=self.gen).to(w.dtype)
+        nz = w != 0
+        out = torch.where(nz & (u < self.f), -w, w)
+        lost = nz & (u >= self.f) & (u < self.f + self.a)
+        if self.binary:
+            coin = torch.rand(w.shape, generator=self.gen).to(w.dtype) < 0.5
+            out = torch.where(lost & coin, -w, out)
+        else:
+            out = torch.where(lost, torch.zeros_like(w), out)
+            out = torch.where(~nz & (u < self.b / 2), torch.ones_like(w), out)
+            out = torch.where(~nz & (u >= self.b / 2) & (u < self.b), -torch.ones_like(w), out)
+        return out
+
+
+def _deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, rates: ErrorRates, e_sense: np.ndarray) -> Any:
+    from ternary_rram.nn.layers import quantized_layers
+    from ternary_rram.nn.summary import summarize
+    from ternary_rram.nn.train import eval_metrics
+
+    binary = trained["weights"] == "binary"
+    cfg = {"seed": ctx.seed, "folder": trained["folder"], "acc": trained["test_acc"], "vdd": vdd,
+           "rates": dataclasses.asdict(rates), "energy": [float(x) for x in e_sense], "repeats": ctx.preset.repeats}
+
+    def compute():
+        model = _load_model(ctx, trained["folder"]).eval()
+        rows = summarize(model)
+        macs = sum(r.macs for r in rows)
+        n_w = sum(r.weights for r in rows)
+        p0 = sum(r.zero_fraction * r.weights for r in rows) / n_w
+        e_nz, e_zero = float(np.mean(e_sense[:2])), float(e_sense[2])
+        e_per_sense = (1 - p0) * e_nz + p0 * e_zero
+        gen = torch.Generator().manual_seed(ctx.seed + 17)
+        accs = []
+        for _ in range(ctx.preset.repeats):
+            for _, layer in quantized_layers(model):
+                layer.error_hook = _ReadHook(rates.to_zero, rates.from_zero, rates.flip, binary, gen)
+            accs.append(eval_metrics(model, data.data)[1])
+        for _, layer in quantized_layers(model):
+            layer.error_hook = None
+        return {"accuracy": float(np.mean(accs)), "macs": macs, "weights": n_w, "zero_fraction": p0,
+                "energy_per_inference": macs * e_per_sense}, {}
+
+    return ctx.cache.get_or_compute("deploy", cfg, compute)
+
+
+def _drop_ber(bers: Sequence[float], accs: Sequence[float], clean: float, drop: float) -> float:
+    """Smallest error rate of the grid where accuracy falls more than ``drop`` below ``clean`` (inf if none)."""
+    for b, a in zip(bers, accs):
+        if clean - a > drop:
+            return float(b)
+    return float("inf")
+
+
+def _sections_nn(ctx: _Ctx, summary: SenseSummary, data_dir: Path | None) -> tuple[list[Section], str]:
+    p = ctx.preset
+    new_figure, save_figure = _plt()
+    out = ctx.out
+    data = _load_data(p, data_dir)
+    kinds = (("binary", "binary"), ("ternary", "binary"), ("float", "float"))
+    trained = {(w, k): _train_unit(ctx, data, w, k, a) for w in p.widths for k, a in kinds}
+    # --- section 5 -------------------------------------------------------------------------------
+    fig, axes = new_figure(1, 1)
+    ax = axes[0][0]
+    rows5 = []
+    for k, a in kinds:
+        accs = [trained[(w, k)]["test_acc"] for w in p.widths]
+        ax.plot(p.widths, np.array(accs) * 100, marker="o", label=f"{k} weights, {a} activations")
+        rows5 += [(w, k, a, trained[(w, k)]["test_acc"]) for w in p.widths]
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("width F")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=7)
+    save_figure(fig, out / "fig5_accuracy_width.png")
+    _write_csv(out / "fig5_accuracy_width.csv", ("width", "weights", "activations", "test_accuracy"), rows5)
+    wmax = max(p.widths)
+    acc = {k: trained[(wmax, k)]["test_acc"] for k, _ in kinds}
+    wins = sum(trained[(w, "ternary")]["test_acc"] > trained[(w, "binary")]["test_acc"] for w in p.widths)
+    claims5 = (
+        Claim("Ternary weights give higher accuracy than binary weights at equal width [P1, P2]",
+              f"width {wmax}: ternary {acc['ternary'] * 100:.2f} % vs binary {acc['binary'] * 100:.2f} %; ternary "
+              f"ahead at {wins} of {len(p.widths)} widths",
+              acc["ternary"] > acc["binary"] and wins * 2 > len(p.widths),
+              "ternary > binary at the largest width and at more than half of the widths"),
+        Claim("Full precision above both (literature prior)",
+              f"width {wmax}: full precision {acc['float'] * 100:.2f} %",
+              acc["float"] >= max(acc["ternary"], acc["binary"]), "float >= ternary and binary at the largest width"),
+    )
+    s5 = Section(
+        f"Accuracy against width ({data.note})",
+        (f"VGG of physics.md 5 trained for {p.epochs} epoch(s)"
+         + (" with one cosine cycle over the run" if p.anneal_within_run else " with the seed recipe")
+         + (f", at most {p.max_batches} batches per epoch" if p.max_batches else "")
+         + f"; data: {data.note}. Binary activations for binary and ternary weights.",),
+        figures=(Figure("fig5_accuracy_width.png", "Test accuracy against width.", ("fig5_accuracy_width.csv",)),),
+        claims=claims5)
+    # --- section 6 -------------------------------------------------------------------------------
+    bers = sorted(p.bers)
+    tb, tt = trained[(wmax, "binary")], trained[(wmax, "ternary")]
+    acc_b = [_eval_unit(ctx, data, tb, "sign-flip", b)["mean"] for b in bers]
+    acc_t = [_eval_unit(ctx, data, tt, "ternary", b)["mean"] for b in bers]
+    circuit_ber = max(summary.rates[v].ternary for v in summary.rates if summary.rates[v].ternary <= TERNARY_USED) \
+        if any(r.ternary <= TERNARY_USED for r in summary.rates.values()) else summary.rates[summary.vdd_star].ternary
+    fig, axes = new_figure(1, 1)
+    ax = axes[0][0]
+    xb = [max(b, min(x for x in bers if x > 0) / 10) for b in bers]
+    ax.semilogx(xb, np.array(acc_b) * 100, marker="o", label="binary net, sign flips")
+    ax.semilogx(xb, np.array(acc_t) * 100, marker="s", label="ternary net, +-1 <-> 0 errors")
+    ax.axvline(max(circuit_ber, xb[0]), color="k", lw=0.6, ls=":")
+    ax.set_xlabel("error rate (0 drawn at the left edge)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=7)
+    save_figure(fig, out / "fig6_accuracy_errors.png")
+    _write_csv(out / "fig6_accuracy_errors.csv", ("error_rate", "binary_sign_flip_acc", "ternary_errors_acc"),
+               list(zip(bers, acc_b, acc_t)))
+    clean_t, clean_b = tt["test_acc"], tb["test_acc"]
+    acc_t_circ = float(np.interp(circuit_ber, bers, acc_t))
+    d_b, d_t = _drop_ber(bers, acc_b, clean_b, 0.01), _drop_ber(bers, acc_t, clean_t, 0.01)
+    claims6 = (
+        Claim("Accuracy flat (within about half a point) under +-1 <-> 0 errors at the rates the circuit produces",
+              f"ternary net: {clean_t * 100:.2f} % clean, {acc_t_circ * 100:.2f} % at error rate "
+              f"{_fmt_p(circuit_ber)} (the highest ternary error among the VDDs where the scheme is used)",
+              clean_t - acc_t_circ <= 0.005, "drop <= 0.5 point at that rate (linear interpolation on the grid)"),
+        Claim("Accuracy falls earlier under sign flips (binary) than under ternary errors",
+              f"first grid rate with > 1 point drop: binary/sign flips {_fmt_p(d_b)}, ternary {_fmt_p(d_t)}",
+              (d_b < d_t) if (math.isfinite(d_b) or math.isfinite(d_t)) else None,
+              "binary's first > 1 point drop at a lower rate than ternary's"),
+    )
+    s6 = Section(
+        "Accuracy against error rate",
+        (f"Width {wmax}. Errors drawn at every forward pass ([C]); {p.repeats} draw(s) per point. The dotted line is "
+         "the circuit's ternary error rate used in the first claim.",),
+        figures=(Figure("fig6_accuracy_errors.png", "Accuracy against injected error rate.",
+                        ("fig6_accuracy_errors.csv",)),),
+        claims=claims6)
+    # --- section 7 -------------------------------------------------------------------------------
+    vdds = sorted(summary.rates, reverse=True)
+    dep = {k: {v: _deploy_unit(ctx, data, trained[(wmax, k)], v, summary.rates[v], summary.energy[v]) for v in vdds}
+           for k in ("binary", "ternary")}
+    fig, axes = new_figure(1, 2, width=4.5, height=3.2)
+    rows7 = []
+    for k in ("binary", "ternary"):
+        axes[0][0].plot(vdds, [dep[k][v]["accuracy"] * 100 for v in vdds], marker="o", label=f"{k} weights")
+        axes[0][1].semilogy(vdds, [dep[k][v]["energy_per_inference"] * 1e9 for v in vdds], marker="o", label=k)
+        rows7 += [(k, v, summary.window, dep[k][v]["accuracy"], dep[k][v]["energy_per_inference"], dep[k][v]["macs"])
+                  for v in vdds]
+    axes[0][0].set_xlabel("VDD (V)")
+    axes[0][0].set_ylabel("test accuracy (%)")
+    axes[0][0].legend(fontsize=7)
+    axes[0][1].set_xlabel("VDD (V)")
+    axes[0][1].set_ylabel("energy per inference (nJ, weight reads)")
+    save_figure(fig, out / "fig7_deployed.png")
+    _write_csv(out / "fig7_deployed.csv", ("weights", "vdd_V", "window_s", "accuracy", "energy_per_inference_J",
+                                           "senses_per_inference"), rows7)
+    vs = summary.vdd_star
+    v_nom = vdds[0]
+    a_star, a_nom = dep["ternary"][vs]["accuracy"], clean_t
+    e_star, e_nom = dep["ternary"][vs]["energy_per_inference"], dep["ternary"][v_nom]["energy_per_inference"]
+    claims7 = (
+        Claim("The ternary network needs no error correction at its operating point [P2]",
+              f"deployed ternary net at {vs:g} V: {a_star * 100:.2f} % vs {a_nom * 100:.2f} % error-free",
+              a_nom - a_star <= 0.005, "accuracy drop <= 0.5 point"),
+        Claim("Near-threshold ternary reading saves energy per inference [P1, P2]",
+              f"{e_star * 1e9:.3g} nJ at {vs:g} V vs {e_nom * 1e9:.3g} nJ at {v_nom:g} V",
+              e_star < e_nom, "E(chosen VDD) < E(highest VDD)"),
+    )
+    s7 = Section(
+        "Deployed networks: accuracy and energy per inference against VDD",
+        (f"Width {wmax}; each weight read once per multiply-accumulate through the error rates of section 3 at the "
+         f"chosen window {summary.window * 1e9:.3g} ns (27 C, typical corner), fresh draws per forward pass; a 0 read "
+         "from a binary weight counts as a random sign. Energy counts the weight reads only (sense amplifiers, "
+         "not the digital periphery).",),
+        figures=(Figure("fig7_deployed.png", "Deployed accuracy and energy per inference against VDD.",
+                        ("fig7_deployed.csv",)),),
+        claims=claims7)
+    return [s5, s6, s7], data.note
+
+
+# ------------------------------------------------------------------------------------------------
+# entry point
+# ------------------------------------------------------------------------------------------------
+def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "str | Path | None" = None,
+                  params: "str | Path | None" = None, seed: int = 0, use_cache: bool = True,
+                  sections: Sequence[str] = ("sense", "nn"),
+                  log: Callable[[str], None] | None = None) -> ReproduceResult:
+    """Run the reproduction and write the report.
+
+    Args:
+        out_dir: output folder (figures, data, ``cache/``, ``report.md``, ``report.html``).
+        preset: "tiny" (tests, seconds), "quick" (about 45 min on 2 CPU cores) or "full" (the seed recipe).
+        data_dir: the cifar-10-batches-py folder (default: ../shared/data/cifar-10-batches-py if present).
+        params: PARAMS.json from ``calibrate`` (default: built-in parameters).
+        seed: seed of every random draw. use_cache: reuse cached results.
+        sections: "sense" (sections 1-4) and/or "nn" (sections 5-7; needs "sense").
+        log: callback for one-line progress messages.
+    """
+    from ternary_rram.circuit.params import DEFAULT_PCSA
+    from ternary_rram.experiments.calibrate import load_params
+
+    if preset not in PRESETS:
+        raise InputError(f"preset={preset!r} is not allowed: must be one of {', '.join(PRESETS)}")
+    bad = set(sections) - {"sense", "nn"}
+    if bad or not sections:
+        raise InputError(f"sections={list(sections)} is not allowed: choose from 'sense', 'nn'")
+    t0 = time.time()
+    p = PRESETS[preset]
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    if params is not None:
+        device, pcsa_params = load_params(params)
+    else:
+        device, pcsa_params = DeviceModel(), DEFAULT_PCSA
+    if p.steps_per_tau is not None:
+        pcsa_params = replace(pcsa_params, steps_per_tau=p.steps_per_tau)
+    ctx = _Ctx(out=out, preset=p, device=device, pcsa_params=pcsa_params, cache=Cache(out / "cache", use_cache),
+               seed=seed, log=log or (lambda _m: None))
+    ctx.fingerprint = {"device": _jsonable_params(device), "pcsa": _jsonable_params(pcsa_params)}
+    all_sections: list[Section] = []
+    note = "not run"
+    summary = None
+    if "sense" in sections or "nn" in sections:
+        s, summary = _sections_sense(ctx)
+        all_sections += s
+    if "nn" in sections and summary is not None:
+        s, note = _sections_nn(ctx, summary, Path(data_dir) if data_dir is not None else None)
+        all_sections += s
+    seconds = time.time() - t0
+    claims = tuple(c for s in all_sections for c in s.claims)
+    n_hold = sum(c.holds is True for c in claims)
+    preamble = (
+        f"Preset `{preset}`; parameters: {params if params is not None else 'built-in defaults'}; seed {seed}; "
+        f"network data: {note}.",
+        f"This run took {seconds:.0f} s ({seconds / 60:.1f} min) of which cached results saved the rest: "
+        f"{ctx.cache.hits} unit(s) reused, {ctx.cache.misses} computed.",
+        f"Verdicts: {n_hold} of {len(claims)} claims hold, "
+        f"{sum(c.holds is False for c in claims)} do not, {sum(c.holds is None for c in claims)} not tested. "
+        "Each verdict is computed from the numbers by the criterion in its row.",
+    )
+    summary_rows = tuple((c.claim, c.verdict) for c in claims)
+    report = Report(f"ternary-rram reproduction report ({preset})", preamble,
+                    tuple(all_sections) + (Section("Summary of verdicts",
+                                                   tables=(Table(("Claim", "Verdict"), summary_rows),)),))
+    md, html = write_report(report, out)
+    atomic_write_text(out / "claims.json", json.dumps(
+        {"preset": preset, "seconds": seconds, "claims": [dataclasses.asdict(c) | {"verdict": c.verdict}
+                                                          for c in claims]}, indent=1))
+    return ReproduceResult(md, html, claims, seconds, ctx.cache.hits, ctx.cache.misses, note)

@@ -1,0 +1,74 @@
+"""``ternary-rram sense`` and ``ternary-rram demo``: files with the right fields, bad input exits 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from ternary_rram.cli.main import main
+
+FIELDS = ("vdd", "t_sense", "temperature_c", "state", "p_plus", "p_minus", "p_zero", "t_decide_mean",
+          "energy_per_sense")
+
+
+def test_sense_writes_files_with_fixed_window(tmp_path, capsys):
+    out = tmp_path / "s"
+    rc = main(["sense", "--vdd", "1.2", "0.8", "--t-sense", "1e-9", "--samples", "32", "--out", str(out),
+               "--no-progress"])
+    assert rc == 0
+    doc = json.loads((out / "sense.json").read_text())
+    assert len(doc["records"]) == 6 and doc["windows"] == []
+    for rec in doc["records"]:
+        assert all(k in rec for k in FIELDS)
+        assert rec["t_sense"] == 1e-9
+        assert abs(rec["p_plus"] + rec["p_zero"] + rec["p_minus"] - 1) < 1e-12
+    rows = list(csv.DictReader((out / "sense.csv").open()))
+    assert len(rows) == 6 and set(FIELDS) <= set(rows[0])
+    assert json.loads((out / "config.json").read_text())["vdds"] == [1.2, 0.8]
+    for png in ("waveforms.png", "probabilities_vs_vdd.png", "energy_time_vs_vdd.png"):
+        assert (out / png).stat().st_size > 1000
+    text = capsys.readouterr().out
+    assert "LRS/HRS" in text and "HRS/HRS" in text
+
+
+def test_sense_auto_window_is_reported(tmp_path, capsys):
+    out = tmp_path / "a"
+    rc = main(["sense", "--vdd", "0.9", "--samples", "24", "--scan-samples", "24", "--out", str(out),
+               "--no-figures", "--no-progress"])
+    assert rc == 0
+    doc = json.loads((out / "sense.json").read_text())
+    w = doc["windows"][0]
+    assert w["vdd"] == 0.9 and w["t_sense"] > 0
+    assert all(r["t_sense"] == w["t_sense"] and r["window_auto"] for r in doc["records"])
+    assert "chose t_sense=" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--vdd", "2.5"], "vdd=2.5"),
+    (["--vdd", "0"], "vdd=0.0"),
+    (["--vdd", "1.2", "0.9", "-0.1"], "vdd=-0.1"),
+    (["--vdd", "1.2", "--t-sense", "0"], "t_sense=0.0"),
+    (["--vdd", "1.2", "--samples", "0"], "samples=0"),
+    (["--vdd", "1.2", "--temperature-c", "-120"], "temperature"),
+])
+def test_sense_bad_input_exits_2_one_line_nothing_written(tmp_path, capsys, argv, needle):
+    out = tmp_path / "bad"
+    rc = main(["sense", *argv, "--out", str(out), "--no-progress"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_demo_runs(tmp_path, capsys, monkeypatch):
+    import ternary_rram.cli.cmd_demo as demo
+
+    monkeypatch.setattr(demo, "DEMO_SAMPLES", 32)
+    monkeypatch.setattr(demo, "DEMO_SCAN_SAMPLES", 32)
+    rc = main(["demo", "--out", str(tmp_path / "d")])
+    assert rc == 0
+    doc = json.loads((tmp_path / "d" / "sense.json").read_text())
+    assert sorted({r["vdd"] for r in doc["records"]}) == [0.7, 0.9, 1.2]
+    assert "P(+1)" in capsys.readouterr().out
