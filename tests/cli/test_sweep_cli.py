@@ -49,7 +49,7 @@ def test_bad_options_exit_2(tmp_path, capsys):
 
 def test_dry_run_and_describe(capsys):
     assert main(["sweep", EXAMPLE, "--dry-run"]) == 0
-    assert "sense: 20 points, varying vdd, t_sense" in capsys.readouterr().out
+    assert "sense: 36 points, varying vdd, t_sense" in capsys.readouterr().out
     assert main(["sweep", "--describe", "sense"]) == 0
     text = capsys.readouterr().out
     assert "hrs_sigma" in text and "energy_per_sense" in text

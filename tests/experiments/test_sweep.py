@@ -219,7 +219,7 @@ def test_chip_experiments_run_deterministically(tmp_path):
     params = exp.resolve({"model": "mlp", "width": 4, "in_channels": 1, "image_size": 4, "num_classes": 2,
                           "sense_grid": 3, "sense_mc": 1, "t_sense": 0.3e-9})
     a = exp.load()(params, 11)
-    assert set(exp.metrics) <= set(a) and a["energy_per_inference"] > 0 and a["n_weights"] == 16 + 16 + 8
+    assert set(exp.metrics) <= set(a) and a["energy_per_inference"] > 0 and a["n_weights"] == 16 * 4 + 4 * 4 + 4 * 2
     assert exp.load()(params, 11) == a
 
     model = build_model("mlp", width=4, in_channels=1, image_size=8, num_classes=4)

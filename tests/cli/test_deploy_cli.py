@@ -1,0 +1,69 @@
+"""``ternary-rram deploy``: happy path on a tiny digits checkpoint, one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ternary_rram.cli.main import main
+from ternary_rram.nn.checkpoint import save_checkpoint
+from ternary_rram.nn.models import build_model
+
+
+def _checkpoint(tmp_path, weights="ternary"):
+    torch.manual_seed(0)
+    model = build_model("mlp", width=16, weights=weights, activations="binary", in_channels=1, image_size=8)
+    for m in model.modules():  # latent weights large enough that most are non-zero
+        if hasattr(m, "weight_quantizer"):
+            m.weight.data.normal_(0.0, 0.1)
+    return save_checkpoint(tmp_path / "ckpt.pt", model_config=model.config, model_state=model.state_dict(),
+                           epoch=0, data={"name": "digits"})
+
+
+def test_deploy_writes_json_and_figures(tmp_path, capsys):
+    ckpt = _checkpoint(tmp_path)
+    out = tmp_path / "out"
+    rc = main(["deploy", str(ckpt), "--vdd", "0.6", "--t-sense", "1e-9", "--array", "8x8",
+               "--limit-test", "60", "--n-grid", "3", "--n-mc", "2", "--reads", "every-inference",
+               "--out", str(out)])
+    assert rc == 0
+    rec = json.loads((out / "deploy.json").read_text())
+    for key in ("accuracy_ideal", "accuracy_chip", "errors_per_layer", "energy", "operating_point", "config",
+                "window"):
+        assert key in rec
+    assert rec["operating_point"]["vdd"] == 0.6 and rec["operating_point"]["t_sense"] == 1e-9
+    assert rec["array"]["rows"] == 8 and rec["reads"] == "every-inference"
+    assert set(rec["errors_per_layer"]["1"]) >= {"to_zero", "from_zero", "sign_flip"}
+    parts = rec["energy"]["parts"]
+    assert parts["sense"] > 0 and rec["energy"]["energy_per_inference"] > 0
+    assert (out / "errors_per_layer.png").is_file() and (out / "energy_breakdown.png").is_file()
+    assert "accuracy ideal" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--array", "0x128"], "array="),
+    (["--array", "12xq"], "array="),
+    (["--vdd", "1.5"], "vdd="),
+    (["--vdd", "0.1"], "vdd="),
+    (["--t-sense", "1e-11", "--vdd", "0.6"], "reads nothing"),
+])
+def test_bad_input_exits_2(tmp_path, capsys, args, match):
+    ckpt = _checkpoint(tmp_path)
+    rc = main(["deploy", str(ckpt), "--out", str(tmp_path / "o"), "--limit-test", "10", *args])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0]
+
+
+def test_checkpoint_without_quantized_layer(tmp_path, capsys):
+    ckpt = _checkpoint(tmp_path, weights="float")
+    rc = main(["deploy", str(ckpt), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "no quantized layer" in capsys.readouterr().err
+
+
+def test_missing_checkpoint(tmp_path, capsys):
+    rc = main(["deploy", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "o")])
+    assert rc == 2
