@@ -44,6 +44,7 @@ def test_tiny_writes_report_figures_data_and_verdicts(tiny_run):
     doc = json.loads((out / "claims.json").read_text())
     assert len(doc["claims"]) == len(res.claims)
     assert "digits" in res.dataset
+    assert res.compute_seconds > 0 and doc["compute_seconds"] == pytest.approx(res.compute_seconds)
 
 
 def test_rerun_uses_cache_and_killed_run_resumes(tiny_run):
@@ -107,3 +108,18 @@ def test_report_marks_verdicts(tmp_path):
     text = md.read_text()
     assert "| c | m | holds | rule |" in text and "not tested" in text
     assert re.search(r"class=\"ok\">holds", html.read_text())
+
+
+def test_drop_rate_interpolates_in_log_rate():
+    from ternary_rram.experiments.reproduce import _drop_ber
+
+    bers = [0.0, 0.01, 0.1]
+    assert _drop_ber(bers, [0.9, 0.9, 0.8], 0.9, 0.01) == pytest.approx(0.01 * 10 ** 0.1)
+    assert _drop_ber(bers, [0.9, 0.9, 0.9], 0.9, 0.01) == float("inf")
+
+
+def test_quick_falls_back_on_digits_and_says_so(tmp_path):
+    from ternary_rram.experiments.reproduce import PRESETS, _load_data
+
+    d = _load_data(PRESETS["quick"], tmp_path / "no-cifar-here")
+    assert d.name == "digits" and "CIFAR-10 was not found" in d.note and str(tmp_path) in d.note

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     for c in res.claims:
         print(f"{c.verdict:>13}  {c.claim}")
     print(f"{sum(c.holds is True for c in res.claims)}/{len(res.claims)} claims hold; "
-          f"{res.cache_hits} cached, {res.cache_misses} computed; {res.seconds:.0f} s")
+          f"{res.cache_hits} cached, {res.cache_misses} computed; this run {res.seconds:.0f} s, "
+          f"all units {res.compute_seconds:.0f} s")
     print(f"wrote {res.report_md} and {res.report_html}")
     return 0

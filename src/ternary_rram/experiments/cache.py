@@ -17,6 +17,7 @@ import json
 import math
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -112,6 +113,7 @@ class Cache:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
+        self.compute_seconds = 0.0  # summed "_compute_s" of every unit returned (hit or miss)
 
     def paths(self, name: str, config: Mapping[str, Any]) -> tuple[Path, Path]:
         """(JSON path, NPZ path) of a configuration's result."""
@@ -156,13 +158,20 @@ class Cache:
                        compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, np.ndarray]]]) -> Result:
         """Return the stored result for ``config``, else run ``compute()`` -> (values, arrays), store it.
 
+        The wall time of ``compute`` is stored as ``values["_compute_s"]`` (s) and summed, for hits and
+        misses alike, in :attr:`compute_seconds`: the time the whole result took, over resumed runs.
+
         ``compute`` must depend only on ``config`` (and the code version): that is what makes the
         stored result reusable.
         """
         hit = self.load(name, config)
         if hit is not None:
             self.hits += 1
+            self.compute_seconds += float(hit.values.get("_compute_s", 0.0) or 0.0)
             return hit
         self.misses += 1
+        t0 = time.perf_counter()
         values, arrays = compute()
+        values = {**dict(values), "_compute_s": time.perf_counter() - t0}
+        self.compute_seconds += values["_compute_s"]
         return self.store(name, config, values, arrays)

@@ -263,15 +263,6 @@ class SenseFit:
 # ------------------------------------------------------------------------------------------------
 # sense-amplifier fit
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class _Draws:
-    """Fixed standard-normal draws of the common-random-number model, per row."""
-
-    z_bl: np.ndarray  # (M, n) standard normal of the BL device's ln R
-    z_blb: np.ndarray  # (M, n)
-    mismatch: list  # M tensors (n, n_transistors), V, at mismatch_scale = 1
-
-
 def scale_pcsa(pcsa_params, mismatch_scale: float):
     """PCSAParams with the Pelgrom coefficients of both transistor types multiplied by ``mismatch_scale``."""
     if not (math.isfinite(mismatch_scale) and mismatch_scale > 0):
@@ -597,7 +588,8 @@ def calibrate(measurements: Measurements, *, pcsa_params=None, base_device: Devi
             fitted[key] = v.as_dict()
         if fit_hrs_sigma:
             hs = sf["hrs_sigma"].value
-            frac = device.hrs.sigma_d2d ** 2 / device.hrs.sigma ** 2 if device.hrs.sigma > 0 else DP.D2D_VARIANCE_FRACTION
+            frac = (device.hrs.sigma_d2d ** 2 / device.hrs.sigma ** 2 if device.hrs.sigma > 0
+                    else DP.D2D_VARIANCE_FRACTION)
             device = replace(device, hrs=LognormalState.from_total(device.hrs.median, hs, frac))
         if fit_mismatch:
             scale = sf["mismatch_scale"].value
@@ -635,7 +627,8 @@ def _num(doc: Mapping, key: str, where: str, *, positive: bool = True) -> float:
     except (TypeError, ValueError):
         raise InputError(f"{where}: {key}={doc[key]!r} is not allowed: must be a number") from None
     if not math.isfinite(v) or (positive and v <= 0):
-        raise InputError(f"{where}: {key}={doc[key]!r} is not allowed: must be finite" + (" and > 0" if positive else ""))
+        rule = "finite and > 0" if positive else "finite"
+        raise InputError(f"{where}: {key}={doc[key]!r} is not allowed: must be {rule}")
     return v
 
 
@@ -674,7 +667,8 @@ def load_params(path: "str | Path"):
         where = f"params={str(p)!r} device.{name}"
         if not isinstance(block, dict):
             raise InputError(f"{where}: must be an object")
-        frac = _num(block, "d2d_fraction", where, positive=False) if "d2d_fraction" in block else DP.D2D_VARIANCE_FRACTION
+        frac = (_num(block, "d2d_fraction", where, positive=False) if "d2d_fraction" in block
+                else DP.D2D_VARIANCE_FRACTION)
         if not 0.0 <= frac <= 1.0:
             raise InputError(f"{where}: d2d_fraction={frac!r} is not allowed: must lie in [0, 1]")
         states[name] = LognormalState.from_total(_num(block, "median", where), _num(block, "sigma", where), frac)
@@ -693,9 +687,9 @@ def load_params(path: "str | Path"):
     where = f"params={str(p)!r} pcsa"
     params = DEFAULT_PCSA
     if "a_vt_nmos" in pc or "a_vt_pmos" in pc:
-        params = replace(params,
-                         nmos=replace(params.nmos, a_vt=_num(pc, "a_vt_nmos", where) if "a_vt_nmos" in pc else params.nmos.a_vt),
-                         pmos=replace(params.pmos, a_vt=_num(pc, "a_vt_pmos", where) if "a_vt_pmos" in pc else params.pmos.a_vt))
+        a_n = _num(pc, "a_vt_nmos", where) if "a_vt_nmos" in pc else params.nmos.a_vt
+        a_p = _num(pc, "a_vt_pmos", where) if "a_vt_pmos" in pc else params.pmos.a_vt
+        params = replace(params, nmos=replace(params.nmos, a_vt=a_n), pmos=replace(params.pmos, a_vt=a_p))
     elif "mismatch_scale" in pc:
         params = scale_pcsa(params, _num(pc, "mismatch_scale", where))
     over = pc.get("overrides", {})

@@ -82,11 +82,25 @@ def _adam_step(params: list[torch.Tensor], state: list[tuple[torch.Tensor, torch
             p.grad = None
 
 
-def train_small(weights: str, data: Any, *, epochs: int = DEMO_EPOCHS, seed: int = 0,
+def train_small(weights: str, data: Any, *, epochs: int | None = None, seed: int = 0,
                 width: int | None = None) -> nn.Module:
-    """A ``mlp(width, weights, "binary")`` trained on ``data`` with Adam and cosine decay; eval mode."""
+    """A ``mlp(width, weights, "binary")`` trained on ``data`` with Adam and cosine decay; eval mode.
+
+    Runs with one torch thread (restored afterwards): the tensors are tiny, and on a loaded machine
+    extra threads only wait on each other.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train(weights, data, DEMO_EPOCHS if epochs is None else epochs, seed,
+                      DEMO_WIDTH if width is None else width)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(weights: str, data: Any, epochs: int, seed: int, width: int) -> nn.Module:
     torch.manual_seed(seed)
-    model = mlp(DEMO_WIDTH if width is None else width, weights, "binary", in_channels=data.in_channels,
+    model = mlp(width, weights, "binary", in_channels=data.in_channels,
                 num_classes=data.num_classes, image_size=data.image_size)
     params = [p for p in model.parameters() if p.requires_grad]
     state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]

@@ -152,7 +152,7 @@ def sense_map_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: 
 # ------------------------------------------------------------------------------------------------
 # one deployment
 # ------------------------------------------------------------------------------------------------
-def test_tensors(data: Any, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def eval_tensors(data: Any, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(x, y) of an ``ImageData`` test split, normalised; at most ``limit`` images."""
     n = data.n_test if limit is None else min(int(limit), data.n_test)
     idx = torch.arange(n)
@@ -235,7 +235,7 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
     op, window = operating_point_for(vdd, t_sense, temperature_c, device_model=dm, n=window_samples,
                                      seed=seed)
     sm = sense_map_at(op, device_model=dm, n_grid=n_grid, n_mc=n_mc, seed=seed, cache_dir=cache_dir)
-    x, y = test_tensors(data, limit_test)
+    x, y = eval_tensors(data, limit_test)
     _, rec = deploy_record(model, sm, x, y, device_model=dm, array_shape=array_shape, reads=reads,
                            seed=seed, engine=engine)
     rec["window"] = window.to_dict()
@@ -283,7 +283,7 @@ def vdd_sweep(models: dict[str, nn.Module], data: Any, vdds: Sequence[float] = S
     ``accuracy_vs_vdd.png``, ``energy_vs_vdd.png``, ``accuracy_vs_energy.png``.
     """
     dm = device_model if device_model is not None else DeviceModel()
-    x, y = test_tensors(data, limit_test)
+    x, y = eval_tensors(data, limit_test)
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(vdds) * (1 + len(models)), disable=not progress, desc="vdd sweep")
     for vdd in vdds:
@@ -311,11 +311,37 @@ def vdd_sweep(models: dict[str, nn.Module], data: Any, vdds: Sequence[float] = S
     return rows
 
 
+def nominal_vs_near_threshold(rows: list[dict[str, Any]], binary: str = "binary", ternary: str = "ternary",
+                              nominal: float = VDD_NOMINAL,
+                              near: float = VDD_NEAR_THRESHOLD) -> dict[str, Any] | None:
+    """The binary network read at nominal VDD beside the ternary one near threshold (rows of the sweep).
+
+    Picks the sweep VDDs closest to ``nominal`` and ``near``; None if a network is missing.
+    Returns {"binary_nominal": row, "ternary_near_threshold": row, "energy_ratio": E_t / E_b,
+    "array_energy_ratio", "accuracy_difference": acc_t - acc_b}.
+    """
+    def pick(label: str, vdd: float) -> dict[str, Any] | None:
+        rr = [r for r in rows if r["label"] == label]
+        return min(rr, key=lambda r: abs(r["vdd"] - vdd)) if rr else None
+
+    b, t = pick(binary, nominal), pick(ternary, near)
+    if b is None or t is None:
+        return None
+    slim = lambda r: {k: v for k, v in r.items() if k != "record"}  # noqa: E731
+    return {"binary_nominal": slim(b), "ternary_near_threshold": slim(t),
+            "energy_ratio": t["energy_per_inference"] / b["energy_per_inference"],
+            "array_energy_ratio": (t["energy_array"] / b["energy_array"]) if b["energy_array"] else None,
+            "accuracy_difference": t["accuracy_chip"] - b["accuracy_chip"]}
+
+
 def write_sweep(rows: list[dict[str, Any]], out: Path) -> None:
-    """``sweep.json`` and the three sweep figures."""
+    """``sweep.json``, ``comparison.json`` (:func:`nominal_vs_near_threshold`) and the sweep figures."""
     out.mkdir(parents=True, exist_ok=True)
     slim = [{k: v for k, v in r.items() if k != "record"} for r in rows]
     atomic_write_text(out / "sweep.json", json.dumps(_jsonable(slim), indent=2))
+    comp = nominal_vs_near_threshold(rows)
+    if comp is not None:
+        atomic_write_text(out / "comparison.json", json.dumps(_jsonable(comp), indent=2))
     labels = list(dict.fromkeys(r["label"] for r in rows))
     for key, ylabel, name, scale in (("accuracy_chip", "test accuracy on chip (%)", "accuracy_vs_vdd", 100.0),
                                      ("energy_per_inference", "energy per inference (nJ)", "energy_vs_vdd", 1e9)):

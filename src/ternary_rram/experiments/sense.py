@@ -237,6 +237,7 @@ class SenseStudyConfig:
         n_samples: Monte Carlo instances per (VDD, window, temperature, state) (>= 1).
         n_window_scan: instances per state in the window scan (None: min(n_samples, 2000)).
         seed: base seed of every random draw. figures: write the PNG figures.
+        window_factors: candidate windows of the automatic choice, in characteristic times.
     """
 
     vdds: tuple[float, ...]
@@ -246,6 +247,7 @@ class SenseStudyConfig:
     n_window_scan: int | None = None
     seed: int = 0
     figures: bool = True
+    window_factors: tuple[float, ...] = WINDOW_FACTORS
 
     def validate(self) -> "SenseStudyConfig":
         """Check every value (InputError naming the first bad one); returns self."""
@@ -258,6 +260,8 @@ class SenseStudyConfig:
                 raise InputError("t_sense: give at least one window, or none for the automatic choice")
             for t in self.t_senses:
                 check_positive("t_sense", t, unit="s")
+        if len(self.window_factors) == 0 or any(not (f > 0 and math.isfinite(f)) for f in self.window_factors):
+            raise InputError(f"window_factors={self.window_factors!r} is not allowed: need values > 0")
         if len(self.temperatures_c) == 0:
             raise InputError("temperature_c: at least one temperature is needed")
         for tc in self.temperatures_c:
@@ -347,7 +351,7 @@ def _write_results(out_dir: Path, config: SenseStudyConfig, records: Sequence[Se
 def _config_json(config: SenseStudyConfig) -> dict[str, Any]:
     d = asdict(config)
     d["scan_samples"] = config.scan_samples
-    d["window_factors"] = list(WINDOW_FACTORS) if config.t_senses is None else None
+    d["window_factors"] = list(config.window_factors) if config.t_senses is None else None
     d["flip_penalty"] = FLIP_PENALTY
     return d
 
@@ -387,7 +391,8 @@ def run_sense_study(config: SenseStudyConfig, out_dir: str | Path | None = None,
                 if auto:
                     bar.set_postfix_str(f"VDD={vdd:g} V window scan")
                     w = choose_window(pcsa, device, vdd, tc, config.scan_samples,
-                                      _generator(config.seed, 1, vdd, tc), batch=batch)
+                                      _generator(config.seed, 1, vdd, tc), factors=config.window_factors,
+                                      batch=batch)
                     windows.append(w)
                     if on_window is not None:
                         on_window(w)
@@ -657,8 +662,7 @@ class MismatchFloor:
     Attributes:
         vdds: (V,) V. area_scales: (A,). p_flip: (A, V) P(-1 | LRS, HRS) with a long window
             (``window_factor`` x t_char: every sense decides). floor_vdd: (A,) V, the VDD below which
-            flips exceed ``FLOOR_FLIP_RATE`` (log-linear interpolation between the bracketing VDDs;
-            NaN if never exceeded in the range, the lowest VDD if exceeded everywhere... see
+            flips exceed ``FLOOR_FLIP_RATE`` (NaN: not in the range; inf: above it; see
             :func:`floor_crossing`). n: instances per point.
     """
 
@@ -678,24 +682,27 @@ class MismatchFloor:
 
 
 def floor_crossing(vdds: np.ndarray, p_flip: np.ndarray, n: int, rate: float = FLOOR_FLIP_RATE) -> float:
-    """Highest VDD at which the flip rate (decreasing-VDD scan) first exceeds ``rate``.
+    """Highest VDD at which the flip rate (decreasing-VDD scan) first exceeds ``rate``, V.
 
-    Scanning from the highest VDD down, the first VDD with p_flip > rate and the one above it are
-    interpolated linearly in log10(p_flip) (zero counts taken as 0.5/n). NaN when no VDD exceeds the
-    rate; +inf when even the highest VDD does (the floor lies above the range).
+    Scanning from the highest VDD down, the first VDD with p_flip > rate and the VDD above it are
+    interpolated: linearly in log10(p_flip) when both have flips, linearly in p_flip when the upper
+    one has none (0 observed in ``n``). NaN when no VDD exceeds the rate; +inf when even the highest
+    VDD does (the floor lies above the range).
     """
     order = np.argsort(vdds)[::-1]
     v = np.asarray(vdds, dtype=float)[order]
-    p = np.maximum(np.asarray(p_flip, dtype=float)[order], 0.5 / n)
+    p = np.asarray(p_flip, dtype=float)[order]
     above = np.nonzero(p > rate)[0]
     if len(above) == 0:
         return float("nan")
     k = int(above[0])
     if k == 0:
         return float("inf")
-    l0, l1 = math.log10(p[k - 1]), math.log10(p[k])
-    frac = (math.log10(rate) - l0) / (l1 - l0) if l1 != l0 else 0.0
-    return float(v[k - 1] + frac * (v[k] - v[k - 1]))
+    if p[k - 1] > 0:
+        frac = (math.log10(rate) - math.log10(p[k - 1])) / (math.log10(p[k]) - math.log10(p[k - 1]))
+    else:
+        frac = rate / p[k]
+    return float(v[k - 1] + min(max(frac, 0.0), 1.0) * (v[k] - v[k - 1]))
 
 
 def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1.0, 2.0, 4.0), n: int = 4000, *,

@@ -1,0 +1,73 @@
+"""The deploy experiments (VDD sweep, demo) at toy sizes: structure of their outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ternary_rram.circuit.operating import OperatingPoint
+from ternary_rram.errors import InputError
+from ternary_rram.experiments import demo as D
+from ternary_rram.experiments import deploy as X
+from ternary_rram.nn.data import load_digits
+from tests.chip.helpers import small_model, threshold_map
+
+FAST = dict(window_samples=4, window_factors=(1.0, 3.0, 10.0), n_grid=3, n_mc=2)
+
+
+def test_vdd_sweep_rows_and_figures(tmp_path, monkeypatch):
+    """Structure of the sweep; synthetic sense maps stand in for the transient ones (speed)."""
+    def fake_op(vdd, t_sense=None, temperature_c=27.0, **kw):
+        return OperatingPoint(vdd, 1e-9), X.WindowInfo(1e-9, "test", 1.0, 1.0, 0)
+
+    def fake_map(op, **kw):
+        m = threshold_map(vdd=op.vdd, energy=30e-15 * op.vdd ** 2)
+        path = tmp_path / "cache" / f"sensemap-{op.vdd:.3f}V-test.json"
+        path.parent.mkdir(exist_ok=True)
+        m.save(path)
+        return m
+
+    monkeypatch.setattr(X, "operating_point_for", fake_op)
+    monkeypatch.setattr(X, "sense_map_at", fake_map)
+    data = load_digits()
+    models = {"binary": small_model("mlp", "binary"), "ternary": small_model("mlp", "ternary")}
+    rows = X.vdd_sweep(models, data, vdds=(1.2, 0.6), limit_test=40, out_dir=tmp_path, progress=False,
+                       cache_dir=tmp_path / "cache", **FAST)
+    assert len(rows) == 4
+    assert {r["label"] for r in rows} == {"binary", "ternary"}
+    by = {(r["label"], r["vdd"]): r for r in rows}
+    # the array's energy per inference falls with VDD (every-inference reads)
+    assert by[("ternary", 0.6)]["energy_array"] < by[("ternary", 1.2)]["energy_array"]
+    comp = json.loads((tmp_path / "comparison.json").read_text())
+    assert comp["binary_nominal"]["vdd"] == 1.2 and comp["ternary_near_threshold"]["vdd"] == 0.6
+    for name in ("sweep.json", "accuracy_vs_vdd.png", "energy_vs_vdd.png", "accuracy_vs_energy.png"):
+        assert (tmp_path / name).is_file()
+    assert len(json.loads((tmp_path / "sweep.json").read_text())) == 4
+    assert len(list((tmp_path / "cache").glob("sensemap-*.json"))) == 2
+
+
+def test_operating_point_checks():
+    with pytest.raises(InputError, match="vdd="):
+        X.operating_point_for(1.4, 1e-9)
+    with pytest.raises(InputError, match="t_sense="):
+        X.operating_point_for(0.6, 1.0)
+    with pytest.raises(InputError, match="reads nothing"):
+        X.operating_point_for(0.6, 1e-11, n=8)
+
+
+def test_demo_tiny(tmp_path, monkeypatch):
+    monkeypatch.setattr(D, "DEMO_EPOCHS", 1)
+    monkeypatch.setattr(D, "DEMO_WIDTH", 16)
+    monkeypatch.setattr(D, "DEMO_GRID", 2)
+    monkeypatch.setattr(D, "DEMO_MC", 1)
+    monkeypatch.setattr(D, "DEMO_WINDOW_SAMPLES", 2)
+    monkeypatch.setattr(D, "DEMO_WINDOW_FACTORS", (1.0, 3.0))
+    monkeypatch.setattr(D, "DEMO_EVAL_BATCH", 150)
+    s = D.run_demo(tmp_path, progress=False)
+    assert len(s["rows"]) == 4
+    for r in s["rows"]:
+        assert 0.0 <= r["accuracy_chip"] <= 1.0 and r["energy_per_inference"] > 0
+        assert r["integer_matches_float"] is True
+    assert (tmp_path / "summary.json").is_file() and (tmp_path / "accuracy.png").is_file()
+    assert "network" in s["table"]
