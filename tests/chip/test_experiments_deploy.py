@@ -62,7 +62,6 @@ def test_demo_tiny(tmp_path, monkeypatch):
     monkeypatch.setattr(D, "DEMO_GRID", 2)
     monkeypatch.setattr(D, "DEMO_MC", 1)
     monkeypatch.setattr(D, "DEMO_WINDOW_SAMPLES", 2)
-    monkeypatch.setattr(D, "DEMO_WINDOW_FACTORS", (1.0, 3.0))
     monkeypatch.setattr(D, "DEMO_EVAL_BATCH", 150)
     s = D.run_demo(tmp_path, progress=False)
     assert len(s["rows"]) == 4

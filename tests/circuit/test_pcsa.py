@@ -1,6 +1,7 @@
 """PCSA transient model: input checks, reads with and without mismatch, integration accuracy, trends."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -119,6 +120,57 @@ def test_halving_the_time_step_changes_almost_nothing(vdd):
     rel = ((a.t_decide - b.t_decide).abs() / b.t_decide)[both]
     assert float(rel.max()) < 0.01
     assert float(((a.energy - b.energy).abs() / b.energy).max()) < 0.01
+
+
+def _mixed_batch(n: int, seed: int):
+    """Half (LRS, HRS)-like pairs, half (HRS, HRS)-like pairs with a lognormal spread, and mismatch."""
+    gen = torch.Generator().manual_seed(seed)
+    r_bl = torch.cat([torch.full((n // 2,), R_LRS), R_HRS * torch.exp(0.5 * torch.randn(n // 2, generator=gen))])
+    r_blb = torch.cat([R_HRS * torch.exp(0.5 * torch.randn(n // 2, generator=gen)),
+                       R_HRS * torch.exp(0.5 * torch.randn(n // 2, generator=gen))])
+    return r_bl.double(), r_blb.double(), PCSA_DEFAULT.sample_mismatch(n, gen)
+
+
+def _assert_same_reads(a, b, n: int, min_decided: int):
+    assert float((a.value != b.value).double().mean()) <= 1e-3
+    both = torch.isfinite(a.t_decide) & torch.isfinite(b.t_decide)
+    assert int(both.sum()) >= min_decided
+    assert bool((torch.isfinite(a.t_decide) == torch.isfinite(b.t_decide)).double().mean() >= 1 - 1e-3)
+    if bool(both.any()):
+        rel = ((a.t_decide - b.t_decide).abs() / b.t_decide)[both]
+        assert float(rel.max()) < 0.01
+    assert float(((a.energy - b.energy).abs() / b.energy).max()) < 0.01
+
+
+@pytest.mark.parametrize("vdd", (0.4, 0.8, 1.2))
+@pytest.mark.parametrize("factor, min_decided", [(3, 0), (10, 150), (30, 500)])
+def test_adaptive_default_matches_tighter_tolerance_and_fine_fixed_step(vdd, factor, min_decided):
+    """The default (error-controlled) integration against the same with every tolerance 4x tighter
+    (which halves the step of this second-order method) and against the fixed step tau/16."""
+    n = 1000
+    r_bl, r_blb, dvth = _mixed_batch(n, 11)
+    op = window(vdd, factor)
+    p = PCSA_DEFAULT.params
+    tight = PCSA(replace(p, rtol=p.rtol / 4, atol_fraction=p.atol_fraction / 4, rtol_diff=p.rtol_diff / 4,
+                         atol_diff_fraction=p.atol_diff_fraction / 4))
+    a = PCSA_DEFAULT.sense(r_bl, r_blb, op, dvth=dvth)
+    b = tight.sense(r_bl, r_blb, op, dvth=dvth)
+    fine = PCSA_DEFAULT.sense(r_bl, r_blb, op, dvth=dvth, dt=PCSA_DEFAULT.characteristic_time(op) / 16)
+    _assert_same_reads(a, b, n, min_decided)
+    _assert_same_reads(a, fine, n, min_decided)
+
+
+def test_adaptive_waveforms_land_on_the_window_and_refine_the_sen_edge():
+    op = window(1.2, 40)
+    time_s, out, outb = PCSA_DEFAULT.waveforms(t([R_LRS, R_HRS]), t([R_HRS, 1.1 * R_HRS]), op, dvth=zeros(2))
+    h = time_s.diff()
+    assert float(time_s[-1]) == op.t_sense
+    assert bool((h > 0).all())
+    edge = time_s[1:] <= PCSA_DEFAULT.params.t_rise * (1 + 1e-9)
+    assert float(h[edge].max()) <= PCSA_DEFAULT.params.t_rise / 8 * (1 + 1e-9)
+    assert bool(torch.isclose(time_s, torch.tensor(PCSA_DEFAULT.params.t_rise, dtype=torch.float64)).any())
+    # Error control: steps are neither fixed nor tiny over a long window.
+    assert int(h.numel()) < 40 * PCSA_DEFAULT.params.steps_per_tau
 
 
 # ---------------------------------------------------------------------------------- default mismatch

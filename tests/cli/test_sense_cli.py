@@ -62,13 +62,10 @@ def test_sense_bad_input_exits_2_one_line_nothing_written(tmp_path, capsys, argv
     assert not out.exists()
 
 
-def test_demo_runs(tmp_path, capsys, monkeypatch):
-    import ternary_rram.cli.cmd_demo as demo
-
-    monkeypatch.setattr(demo, "DEMO_SAMPLES", 32)
-    monkeypatch.setattr(demo, "DEMO_SCAN_SAMPLES", 32)
-    rc = main(["demo", "--out", str(tmp_path / "d")])
+def test_demo_runs_the_chip_chain_and_writes_its_report(tmp_path, capsys):
+    rc = main(["demo", "--out", str(tmp_path / "d"), "--no-progress"])
     assert rc == 0
-    doc = json.loads((tmp_path / "d" / "sense.json").read_text())
-    assert sorted({r["vdd"] for r in doc["records"]}) == [0.7, 0.9, 1.2]
-    assert "P(+1)" in capsys.readouterr().out
+    doc = json.loads((tmp_path / "d" / "summary.json").read_text())
+    nets = {(r["network"], r["vdd"]) for r in doc["rows"]}
+    assert nets == {("binary", 1.2), ("ternary", 1.2), ("binary", 0.6), ("ternary", 0.6)}
+    assert (tmp_path / "d" / "table.txt").read_text().strip() in capsys.readouterr().out

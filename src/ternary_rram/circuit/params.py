@@ -65,7 +65,12 @@ class PCSAParams:
     c_foot (common footer node F). t_rise: SEN 0 -> VDD ramp at the start of evaluation (s).
     readout_fraction: an output reads "high" when V > readout_fraction * VDD.
     decision_fraction: decided once |OUT - OUTb| > decision_fraction * VDD.
-    steps_per_tau: time steps per characteristic time of the operating point (accuracy knob).
+    steps_per_tau: time steps per characteristic time of the operating point; sets the fixed step
+    ``PCSA.default_dt`` (used when ``dt`` is passed, and as the SPICE step limit).
+    rtol, atol_fraction, rtol_diff, atol_diff_fraction: error control of the default (adaptive)
+    integration (``dt`` not given): per node the local error estimate must stay below
+    atol_fraction * VDD + rtol * |V|, and that of OUT - OUTb below rtol_diff * |OUT - OUTb| +
+    atol_diff_fraction * VDD (the differential mode sets every decision).
     """
 
     nmos: MOSFETParams = NMOS_130
@@ -83,6 +88,10 @@ class PCSAParams:
     decision_fraction: float = 0.5  # [D] |OUT - OUTb| > VDD/2 counts as decided
     steps_per_tau: float = 8.0  # [D] accuracy: see tests/circuit/test_pcsa.py (dt halving)
     max_steps: int = 20000  # guard against a window far longer than the dynamics
+    rtol: float = 1.0e-2  # [D] accuracy of the adaptive step: see tests/circuit/test_pcsa.py
+    atol_fraction: float = 1.0e-2  # [D] absolute node tolerance as a fraction of VDD
+    rtol_diff: float = 2.0e-2  # [D] relative tolerance on OUT - OUTb
+    atol_diff_fraction: float = 1.0e-4  # [D] absolute tolerance on OUT - OUTb as a fraction of VDD
 
     def __post_init__(self) -> None:
         if len(self.widths) != N_TRANSISTORS or len(self.lengths) != N_TRANSISTORS:

@@ -17,11 +17,24 @@ leakage balances the latch NMOS), found by pseudo-transient continuation. Evalua
 linearly 0 -> VDD in ``t_rise`` from t = 0, then stays at VDD until ``t_sense``.
 
 Integrator: ROS2, the L-stable second-order Rosenbrock method (Verwer et al., SIAM J. Sci. Comput.
-1999), with the analytic Jacobian; one LU of a (N, 7, 7) batch per step. The step is fixed per
-operating point (``dt``, see ``PCSA.characteristic_time``), t_rise/8 during the SEN edge and growing
-by 1.3x per step up to dt after it; once every instance of the batch has decided, only RC settling
-is left and the step may grow to 10 dt; the batch stops early when, in addition, no node would move
-by more than 1 mV in the rest of the window.
+1999), with the analytic Jacobian; one LU of a (N, 7, 7) batch per step. Two step policies:
+
+* Default (``dt=None``): error-controlled global step for the whole batch. The embedded first-order
+  solution (linearly-implicit Euler, V + h k1) gives the local error estimate h/2 |k1 + k2| per node;
+  a step is accepted when, for every instance and node, it is below ``atol_fraction * VDD +
+  rtol * |V|`` and that of OUT - OUTb below ``rtol_diff * |OUT - OUTb| + atol_diff_fraction * VDD`` (the differential
+  mode sets every decision, so regeneration in any undecided instance shrinks the step); otherwise it is redone
+  smaller. Next step: h * clip(0.9 err^(-1/2), 0.2, 5) (no growth right after a rejection). The
+  step is at most t_rise/8 during the SEN edge, lands on the end of the edge, and never passes
+  t_sense. The decision time is the crossing of the cubic Hermite interpolant of |OUT - OUTb| (values
+  and slopes at both ends of the step).
+* ``dt`` given: the fixed step ``dt`` (``PCSA.default_dt`` is tau / steps_per_tau, see
+  ``PCSA.characteristic_time``), t_rise/8 during the SEN edge and growing by 1.3x per step up to dt
+  after it; once every instance of the batch has decided the step may grow to 10 dt. Decision times
+  are linearly interpolated. This is the reference used by the accuracy tests.
+
+In both, the batch stops early once every instance has decided and no node would move by more than
+1 mV in the rest of the window.
 
 Energy per sense (J) = VDD * (Q_eval + Q_restore): Q_eval is the charge VDD delivers during the
 evaluation window (integrated supply current); Q_restore = sum_i C_i max(V_pre,i - V_end,i, 0) is
@@ -203,7 +216,8 @@ class PCSA:
         return (self.params.c_out + self.params.c_bl) / gm
 
     def default_dt(self, op: OperatingPoint) -> float:
-        """The fixed evaluation time step used when ``dt`` is not given (s)."""
+        """The reference fixed evaluation time step tau / steps_per_tau (s); the default integration is
+        error-controlled (module docstring) and uses a fixed step only when ``dt`` is given."""
         dt = self.characteristic_time(op) / self.params.steps_per_tau
         return max(dt, op.t_sense / self.params.max_steps)
 
@@ -271,14 +285,15 @@ class PCSA:
         g_bl, g_blb, dvth = self._inputs(r_bl, r_blb, dvth, generator)
         device = g_bl.device
         c = _build_circuit(p, op, device)
-        dt_auto = self.default_dt(op)
-        if dt is None:
-            dt_use, refine = dt_auto, 1.0
-        else:
+        if dt is not None:
             dt_use = check_positive("dt", dt, unit="s")
-            refine = max(dt_auto / dt_use, 1.0)
         sym = _symmetric_instances(g_bl, g_blb, dvth)
         v_pre = _symmetrize(self.precharge_state(c, g_bl, g_blb, dvth), sym)
+        if dt is None:
+            v, t_decide, q_eval, traces = self._adaptive(c, v_pre.clone(), op, g_bl, g_blb, dvth, sym, record)
+            return self._finish(c, op, v_pre, v, t_decide, q_eval, traces)
+        dt_auto = self.default_dt(op)
+        refine = max(dt_auto / dt_use, 1.0)
         v = v_pre.clone()
         n = v.shape[0]
         gamma = 1.0 + 1.0 / math.sqrt(2.0)
@@ -334,14 +349,95 @@ class PCSA:
         if supply_prev is not None:
             _, supply, _ = _node_currents(c, v, sen_of(t), g_bl, g_blb, dvth, False)
             q_eval += 0.5 * (supply_prev + supply) * h_prev
-        q_restore = ((v_pre - v) * c.cap).clamp_min(0.0).sum(dim=1)
-        energy = op.vdd * (q_eval + q_restore)
-        result = SenseResult(v[:, OUT].clone(), v[:, OUTB].clone(), decode(v[:, OUT], v[:, OUTB], op.vdd,
-                             p.readout_fraction), t_decide, energy)
         traces = None
         if record:
             traces = (torch.tensor(trace_t, dtype=torch.float64), torch.stack(trace_out, 1), torch.stack(trace_outb, 1))
+        return self._finish(c, op, v_pre, v, t_decide, q_eval, traces)
+
+    def _finish(self, c: _Circuit, op: OperatingPoint, v_pre, v, t_decide, q_eval, traces):
+        q_restore = ((v_pre - v) * c.cap).clamp_min(0.0).sum(dim=1)
+        energy = op.vdd * (q_eval + q_restore)
+        result = SenseResult(v[:, OUT].clone(), v[:, OUTB].clone(), decode(v[:, OUT], v[:, OUTB], op.vdd,
+                             self.params.readout_fraction), t_decide, energy)
         return result, traces
+
+    def _adaptive(self, c: _Circuit, v: Tensor, op: OperatingPoint, g_bl, g_blb, dvth, sym, record: bool):
+        """Error-controlled ROS2 over the evaluation window (module docstring). Returns the final
+        state (N, 7), t_decide (N,), Q_eval (N,) and the traces (or None)."""
+        p = self.params
+        n, device = v.shape[0], v.device
+        gamma = 1.0 + 1.0 / math.sqrt(2.0)
+        eye = torch.eye(N_STATES, dtype=torch.float64, device=device)
+        cap_col = c.cap.view(1, N_STATES, 1)
+        thr = p.decision_fraction * op.vdd
+        atol, rtol = p.atol_fraction * op.vdd, p.rtol
+        atol_d, rtol_d = p.atol_diff_fraction * op.vdd, p.rtol_diff
+        t_end = op.t_sense
+        h_min = 1e-9 * t_end
+        t_decide = torch.full((n,), float("nan"), dtype=torch.float64, device=device)
+        q_eval = torch.zeros(n, dtype=torch.float64, device=device)
+        sen_of = lambda t: op.vdd * min(max(t / p.t_rise, 0.0), 1.0)  # noqa: E731
+        t, h = 0.0, p.t_rise / 8.0
+        cur, supply, jac = _node_currents(c, v, sen_of(t), g_bl, g_blb, dvth, True)
+        dvdt = cur / c.cap
+        trace_t, trace_out, trace_outb = [0.0], [v[:, OUT].clone()], [v[:, OUTB].clone()]
+        rejected = False
+        undecided = True
+        while t < t_end * (1.0 - 1e-12):
+            if not undecided and not record:
+                drift = dvdt.abs().amax() * (t_end - t)
+                if float(drift) < SETTLE_TOLERANCE:
+                    q_eval += supply * (t_end - t)  # leakage for the rest of the window
+                    break
+            if t < p.t_rise:
+                h = min(h, p.t_rise / 8.0, p.t_rise - t)
+            h = min(h, t_end - t)
+            lu, piv = torch.linalg.lu_factor(eye - (gamma * h) * (jac / cap_col))
+            k1 = torch.linalg.lu_solve(lu, piv, dvdt.unsqueeze(2)).squeeze(2)
+            cur2, _, _ = _node_currents(c, v + h * k1, sen_of(t + h), g_bl, g_blb, dvth, False)
+            k2 = torch.linalg.lu_solve(lu, piv, (cur2 / c.cap - 2.0 * k1).unsqueeze(2)).squeeze(2)
+            v_new = v + h * (1.5 * k1 + 0.5 * k2)
+            est = (0.5 * h) * (k1 + k2)
+            err_v = est.abs() / (atol + rtol * torch.maximum(v.abs(), v_new.abs()))
+            d_old = v[:, OUT] - v[:, OUTB]
+            d_new = v_new[:, OUT] - v_new[:, OUTB]
+            err_t = err_v.amax()
+            if undecided:  # decided instances only need the node tolerance
+                err_d = (est[:, OUT] - est[:, OUTB]).abs() / (atol_d + rtol_d * torch.maximum(d_old.abs(), d_new.abs()))
+                err_t = torch.maximum(err_t, torch.where(t_decide.isnan(), err_d, 0.0).amax())
+            err = float(err_t)
+            if err > 1.0 and h > h_min:
+                h = max(h * max(0.2, 0.9 * err ** -0.5), h_min)
+                rejected = True
+                continue
+            v_new = _symmetrize(v_new, sym)
+            t_new = t + h
+            cur, supply_new, jac = _node_currents(c, v_new, sen_of(t_new), g_bl, g_blb, dvth, True)
+            dvdt_new = cur / c.cap
+            q_eval += 0.5 * (supply + supply_new) * h
+            d_new = v_new[:, OUT] - v_new[:, OUTB]
+            if undecided:
+                new = t_decide.isnan() & (d_new.abs() > thr)
+                if bool(new.any()):
+                    idx = new.nonzero().squeeze(1)
+                    sgn = torch.sign(d_new[idx])
+                    y0, y1 = sgn * d_old[idx], sgn * d_new[idx]
+                    s0 = sgn * (dvdt[idx, OUT] - dvdt[idx, OUTB]) * h
+                    s1 = sgn * (dvdt_new[idx, OUT] - dvdt_new[idx, OUTB]) * h
+                    t_decide[idx] = t + h * _hermite_crossing(y0, y1, s0, s1, thr)
+                    undecided = bool(t_decide.isnan().any())
+            t, v, supply, dvdt = t_new, v_new, supply_new, dvdt_new
+            if record:
+                trace_t.append(t)
+                trace_out.append(v[:, OUT].clone())
+                trace_outb.append(v[:, OUTB].clone())
+            fac = 5.0 if err <= 0.0 else min(5.0, max(0.2, 0.9 * err ** -0.5))
+            h *= min(fac, 1.0) if rejected else fac
+            rejected = False
+        traces = None
+        if record:
+            traces = (torch.tensor(trace_t, dtype=torch.float64), torch.stack(trace_out, 1), torch.stack(trace_outb, 1))
+        return v, t_decide, q_eval, traces
 
     def sense(self, r_bl, r_blb, op: OperatingPoint, *, dvth: Tensor | None = None,
               generator: torch.Generator | None = None, dt: float | None = None) -> SenseResult:
@@ -354,6 +450,27 @@ class PCSA:
                   generator: torch.Generator | None = None, dt: float | None = None):
         """(t (T,) s, out (N, T) V, outb (N, T) V) over the evaluation window, for figures."""
         return self._integrate(r_bl, r_blb, op, dvth, generator, dt, record=True)[1]
+
+
+def _hermite_crossing(y0: Tensor, y1: Tensor, s0: Tensor, s1: Tensor, thr: float) -> Tensor:
+    """Fraction theta in [0, 1] of a step where the cubic Hermite interpolant (values y0 <= thr < y1,
+    slopes s0, s1 per unit theta) crosses ``thr``: Newton from the linear interpolation, safeguarded
+    by bisection brackets, until the residual is below 1e-13 thr."""
+    lo = torch.zeros_like(y0)
+    hi = torch.ones_like(y0)
+    th = ((thr - y0) / (y1 - y0).clamp_min(1e-30)).clamp(0.0, 1.0)
+    for _ in range(40):
+        t2, t3 = th * th, th * th * th
+        f = ((2 * t3 - 3 * t2 + 1) * y0 + (t3 - 2 * t2 + th) * s0 + (-2 * t3 + 3 * t2) * y1
+             + (t3 - t2) * s1 - thr)
+        df = (6 * t2 - 6 * th) * y0 + (3 * t2 - 4 * th + 1) * s0 + (-6 * t2 + 6 * th) * y1 + (3 * t2 - 2 * th) * s1
+        if float(f.abs().amax()) <= 1e-13 * thr:
+            break
+        lo = torch.where(f < 0, th, lo)
+        hi = torch.where(f >= 0, th, hi)
+        step = th - f / torch.where(df.abs() > 1e-30, df, torch.full_like(df, 1e-30))
+        th = torch.where((step > lo) & (step < hi), step, 0.5 * (lo + hi))
+    return th.clamp(0.0, 1.0)
 
 
 def _symmetric_instances(g_bl: Tensor, g_blb: Tensor, dvth: Tensor) -> Tensor | None:
