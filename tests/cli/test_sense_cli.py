@@ -69,3 +69,32 @@ def test_demo_runs_the_chip_chain_and_writes_its_report(tmp_path, capsys):
     nets = {(r["network"], r["vdd"]) for r in doc["rows"]}
     assert nets == {("binary", 1.2), ("ternary", 1.2), ("binary", 0.6), ("ternary", 0.6)}
     assert (tmp_path / "d" / "table.txt").read_text().strip() in capsys.readouterr().out
+
+
+def _sense_p_plus_lh(out) -> float:
+    doc = json.loads((out / "sense.json").read_text())
+    return next(r["p_plus"] for r in doc["records"] if r["state"] == "LRS/HRS")
+
+
+def test_sense_params_file_changes_the_devices_it_reads(tmp_path):
+    # An HRS calibrated down onto the LRS leaves no resistance ratio: (LRS, HRS) no longer reads +1.
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"schema": "ternary-rram.params/1",
+                                  "device": {"HRS": {"median": 5.0e3, "sigma": 0.15}}}))
+    argv = ["sense", "--vdd", "1.2", "--t-sense", "1e-9", "--samples", "64", "--no-figures", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "default")]) == 0
+    assert main([*argv, "--params", str(params), "--out", str(tmp_path / "calibrated")]) == 0
+    assert _sense_p_plus_lh(tmp_path / "default") == 1.0
+    assert _sense_p_plus_lh(tmp_path / "calibrated") < 0.9
+
+
+def test_sense_bad_params_file_exits_2_one_line(tmp_path, capsys):
+    params = tmp_path / "params.json"
+    params.write_text("{not json")
+    out = tmp_path / "s"
+    rc = main(["sense", "--vdd", "1.2", "--t-sense", "1e-9", "--samples", "8", "--params", str(params),
+               "--out", str(out), "--no-progress"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert "params" in err and len(err.splitlines()) == 1
+    assert not (out / "sense.json").exists()

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-grid", type=int, default=None, metavar="G", help="sense-map grid points per axis")
     parser.add_argument("--n-mc", type=int, default=None, metavar="M", help="mismatch draws per sense-map point")
     parser.add_argument("--seed", type=int, default=0, help="seed of devices, mismatch and sense draws")
+    parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
+                        help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
 
 
@@ -54,6 +56,13 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
+    device_model, pcsa = None, None
+    if args.params is not None:
+        from ternary_rram.circuit.pcsa import PCSA
+        from ternary_rram.experiments.calibrate import load_params
+
+        device_model, pcsa_params = load_params(args.params)
+        pcsa = PCSA(pcsa_params)
     ckpt = load_checkpoint(args.checkpoint)
     model = model_from_checkpoint(ckpt)
     if not any(m.weight_quantizer.is_quantized for _, m in quantized_layers(model)):
@@ -66,13 +75,14 @@ def run(args: argparse.Namespace) -> int:
     config = {"checkpoint": str(ckpt.get("path", args.checkpoint)), "vdd": args.vdd, "t_sense": args.t_sense,
               "temperature_c": args.temperature_c, "array": list(array), "reads": args.reads,
               "data": data_name, "limit_test": args.limit_test, "engine": args.engine, "n_grid": n_grid,
-              "n_mc": n_mc, "seed": args.seed}
+              "n_mc": n_mc, "seed": args.seed,
+              "params": None if args.params is None else str(args.params)}
     print(f"ternary-rram deploy: {data_name}, VDD {args.vdd:g} V, array {array[0]}x{array[1]}, "
           f"reads {args.reads}", flush=True)
     rec = run_deploy(model, data, args.vdd, t_sense=args.t_sense, temperature_c=args.temperature_c,
                      array_shape=array, reads=args.reads, seed=args.seed, out_dir=out,
                      limit_test=args.limit_test, n_grid=n_grid, n_mc=n_mc, engine=args.engine,
-                     config=config, cache_dir=out / "cache")
+                     device_model=device_model, pcsa=pcsa, config=config, cache_dir=out / "cache")
     e = rec["errors_total"]
     en = rec["energy"]
     print(f"window {rec['operating_point']['t_sense'] * 1e9:.3g} ns ({rec['window']['source']})")

@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
+                        help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
 
 
 def config_from_args(args: argparse.Namespace) -> SenseStudyConfig:
@@ -65,9 +67,20 @@ def format_table(records: Sequence[SenseRecord]) -> str:
     return "\n".join(lines)
 
 
-def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool) -> SenseStudy:
-    """Run the study, printing window choices as they are made, then the table and the files."""
-    study = run_sense_study(cfg, out, progress=progress, on_window=lambda w: print(describe_window(w), flush=True))
+def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Path | None = None) -> SenseStudy:
+    """Run the study, printing window choices as they are made, then the table and the files.
+
+    ``params``: a PARAMS.json from ``ternary-rram calibrate`` (device and PCSA parameters), or None
+    for the defaults."""
+    pcsa, device = None, None
+    if params is not None:
+        from ternary_rram.circuit.pcsa import PCSA
+        from ternary_rram.experiments.calibrate import load_params
+
+        device, pcsa_params = load_params(params)
+        pcsa = PCSA(pcsa_params)
+    study = run_sense_study(cfg, out, pcsa=pcsa, device=device, progress=progress,
+                            on_window=lambda w: print(describe_window(w), flush=True))
     print(format_table(study.records))
     print(f"wrote {len(study.files)} files to {out}/ (sense.json, sense.csv, config.json"
           f"{', figures' if cfg.figures else ''})")
@@ -79,5 +92,5 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
-    run_and_report(cfg, out, progress=not args.no_progress and sys.stderr.isatty())
+    run_and_report(cfg, out, progress=not args.no_progress and sys.stderr.isatty(), params=args.params)
     return 0

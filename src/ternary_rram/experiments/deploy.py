@@ -223,7 +223,7 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
                temperature_c: float = 27.0, array_shape: Any = (128, 128), reads: str = "once",
                seed: int = 0, out_dir: str | Path | None = None, limit_test: int | None = None,
                n_grid: int = SENSE_GRID, n_mc: int = SENSE_MC, window_samples: int = WINDOW_SAMPLES,
-               device_model: DeviceModel | None = None, engine: str = "float",
+               device_model: DeviceModel | None = None, pcsa: PCSA | None = None, engine: str = "float",
                config: dict[str, Any] | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
     """Deploy ``model`` at one operating point and evaluate it on ``data``'s test split.
 
@@ -232,9 +232,10 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
     energy and latency per inference with their parts, operating point, window, config).
     """
     dm = device_model if device_model is not None else DeviceModel()
-    op, window = operating_point_for(vdd, t_sense, temperature_c, device_model=dm, n=window_samples,
-                                     seed=seed)
-    sm = sense_map_at(op, device_model=dm, n_grid=n_grid, n_mc=n_mc, seed=seed, cache_dir=cache_dir)
+    op, window = operating_point_for(vdd, t_sense, temperature_c, pcsa=pcsa, device_model=dm,
+                                     n=window_samples, seed=seed)
+    sm = sense_map_at(op, pcsa=pcsa, device_model=dm, n_grid=n_grid, n_mc=n_mc, seed=seed,
+                      cache_dir=cache_dir)
     x, y = eval_tensors(data, limit_test)
     _, rec = deploy_record(model, sm, x, y, device_model=dm, array_shape=array_shape, reads=reads,
                            seed=seed, engine=engine)
