@@ -15,14 +15,6 @@ VDDS = (0.4, 0.6, 0.8, 1.0, 1.2)
 PCSA_DEFAULT = PCSA()
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)  # the test machine is shared; one thread is also the fastest here
-    yield
-    torch.set_num_threads(old)
-
-
 def window(vdd: float, factor: float) -> OperatingPoint:
     """Sense window of ``factor`` latch time constants at ``vdd``."""
     return OperatingPoint(vdd, factor * PCSA_DEFAULT.characteristic_time(OperatingPoint(vdd, 1.0)))

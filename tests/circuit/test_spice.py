@@ -17,14 +17,6 @@ needs_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None,
                                    reason="ngspice not installed: apt-get install ngspice")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def test_netlist_holds_the_same_circuit_per_instance():
     p = PCSAParams()
     dvth = np.zeros((2, N_TRANSISTORS))

@@ -9,18 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from ternary_rram.cli.main import main
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared machine: one thread avoids OpenMP spin-waiting (much faster)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _error_lines(capsys) -> list[str]:

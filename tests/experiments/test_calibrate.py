@@ -16,7 +16,7 @@ from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel, LognormalState
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.calibrate import (
-    Measurements, OutcomeCounts, calibrate, fit_sense, load_params, read_counts_csv, read_measurements,
+    OutcomeCounts, calibrate, fit_sense, load_params, read_counts_csv, read_measurements,
     scale_pcsa, write_counts_csv, write_params,
 )
 

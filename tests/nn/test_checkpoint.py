@@ -15,13 +15,6 @@ from ternary_rram.nn.models import build_model
 CONFIG = {"name": "mlp", "width": 8, "weights": "ternary", "activations": "binary", "in_channels": 1,
           "num_classes": 3, "image_size": 4}
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared machine: one thread avoids OpenMP spin-waiting (much faster)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class _Custom:

@@ -20,13 +20,6 @@ MODEL = {"name": "convnet", "width": 4, "weights": "ternary", "activations": "bi
          "num_classes": 4, "image_size": 8}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared machine: one thread avoids OpenMP spin-waiting (much faster)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # Two one-epoch cycles: the second epoch is a warm restart. Augmentation and per-forward errors

@@ -246,6 +246,21 @@ def sense_energy(sense: Any, r_bl: torch.Tensor, r_blb: torch.Tensor, *,
     return total
 
 
+def pulse_energies(device_model: DeviceModel, params: ArrayParams) -> tuple[float, float]:
+    """Energy of one SET and one RESET pulse, J: |V| * I * t_pulse ([D] law of ``array.params``).
+
+    SET at ``params.v_set`` and the compliance current; RESET at |V_reset| and
+    ``reset_current_ratio`` x the compliance current (the defaults of ``device.params`` when the
+    model carries no programming conditions).
+    """
+    prog = device_model.programming
+    i_c = prog.i_compliance if prog is not None else device_params.I_COMPLIANCE_REF
+    v_reset = abs(prog.v_reset) if prog is not None else device_params.V_RESET_REF
+    e_set = params.v_set * i_c * params.t_pulse_set
+    e_reset = v_reset * params.reset_current_ratio * i_c * params.t_pulse_reset
+    return e_set, e_reset
+
+
 class Array2T2R:
     """A rows x cols array of 2T2R cells, each storing one ternary (or binary) weight.
 
@@ -273,16 +288,6 @@ class Array2T2R:
         self.pcsa_mismatch: torch.Tensor | None = None  # (cols, n_transistors) V, see read_transient
 
     # -- programming -------------------------------------------------------------------------
-    def _pulse_energies(self) -> tuple[float, float]:
-        """Energy of one SET and one RESET pulse, J: |V| * I * t_pulse."""
-        prog = self.device_model.programming
-        i_c = prog.i_compliance if prog is not None else device_params.I_COMPLIANCE_REF
-        v_reset = abs(prog.v_reset) if prog is not None else device_params.V_RESET_REF
-        p = self.params
-        e_set = p.v_set * i_c * p.t_pulse_set
-        e_reset = v_reset * p.reset_current_ratio * i_c * p.t_pulse_reset
-        return e_set, e_reset
-
     def _program_devices(self, is_lrs: torch.Tensor, z_d2d: torch.Tensor,
                          generator: torch.Generator | None) -> torch.Tensor:
         """One programming pulse on each device given (flat): resistances, ohm, float64."""
@@ -368,7 +373,7 @@ class Array2T2R:
         self.weights = w
         self.r_bl = r_bl.reshape(self.rows, self.cols)
         self.r_blb = r_blb.reshape(self.rows, self.cols)
-        e_set, e_reset = self._pulse_energies()
+        e_set, e_reset = pulse_energies(self.device_model, self.params)
         energy_verify = 0.0
         if verify_reads:
             s = verify.sense

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ternary_rram.array import ArrayParams, ErrorCounts, count_errors, encode, tile_counts
+from ternary_rram.array.array2t2r import pulse_energies
 from ternary_rram.array.params import DEFAULT_ARRAY
 from ternary_rram.chip.energy import EnergyReport, LayerRead, check_reads, energy_per_inference
 from ternary_rram.chip.integer import IntegerNetwork, compile_network
@@ -35,7 +36,6 @@ from ternary_rram.chip.params import DEFAULT_PERIPHERY, PeripheryParams
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.device import DeviceModel
-from ternary_rram.device import params as device_params
 from ternary_rram.errors import InputError
 from ternary_rram.nn.layers import quantized_layers
 
@@ -191,16 +191,6 @@ def sample_reads(cum: Tensor, generator: torch.Generator | None = None) -> Tenso
     return ((u >= cum[:, 0]).to(torch.int8) + (u >= cum[:, 1]).to(torch.int8) - 1).to(torch.int8)
 
 
-def _pulse_energies(device_model: DeviceModel, params: ArrayParams) -> tuple[float, float]:
-    """Energy of one SET and one RESET pulse, J: |V| * I * t_pulse (law of ``array.params``)."""
-    prog = device_model.programming
-    i_c = prog.i_compliance if prog is not None else device_params.I_COMPLIANCE_REF
-    v_reset = abs(prog.v_reset) if prog is not None else device_params.V_RESET_REF
-    e_set = params.v_set * i_c * params.t_pulse_set
-    e_reset = v_reset * params.reset_current_ratio * i_c * params.t_pulse_reset
-    return e_set, e_reset
-
-
 @dataclass
 class Chip:
     """A network programmed into simulated arrays, with the sense map that reads it.
@@ -236,7 +226,7 @@ class Chip:
     @property
     def programming_energy(self) -> float:
         """Energy of the programming pulses of every device, J."""
-        e_set, e_reset = _pulse_energies(self.device_model, self.array_params)
+        e_set, e_reset = pulse_energies(self.device_model, self.array_params)
         return sum(d.pulses_set * e_set + d.pulses_reset * e_reset for d in self.layers)
 
     def read(self, generator: torch.Generator | None = None) -> dict[str, Tensor]:

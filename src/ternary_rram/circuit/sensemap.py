@@ -45,6 +45,7 @@ import torch
 
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.errors import InputError
+from ternary_rram.fileio import atomic_write_bytes
 
 #: Default grid range, ohm: [D] chosen to cover LRS ~5 kohm and HRS 0.1-1 Mohm to beyond 4 sigma.
 DEFAULT_R_MIN: float = 2e3
@@ -450,7 +451,7 @@ class SenseMap:
         """Write to ``.json`` or ``.npz`` (by suffix), atomically. Returns the path."""
         p = Path(path)
         if p.suffix == ".json":
-            _atomic_write_bytes(p, json.dumps(self.to_dict()).encode())
+            atomic_write_bytes(p, json.dumps(self.to_dict()).encode())
         elif p.suffix == ".npz":
             meta = {k: v for k, v in self.to_dict().items() if k not in ("probs", "energy_grid", "t_decide_grid")}
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -538,9 +539,3 @@ def _scatter_interp(pts: np.ndarray, vals: np.ndarray, q: np.ndarray) -> np.ndar
     return out / out.sum(axis=1, keepdims=True)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)

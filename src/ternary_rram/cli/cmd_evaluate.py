@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ternary_rram.nn.checkpoint import atomic_write_text, load_checkpoint
+    from ternary_rram.fileio import atomic_write_text
+    from ternary_rram.nn.checkpoint import load_checkpoint
     from ternary_rram.nn.train import evaluate, resolve_device
 
     check_choice("--device", args.device, DEVICE_CHOICES)

@@ -16,7 +16,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ternary_rram.errors import InputError
+from ternary_rram.fileio import atomic_write_bytes, atomic_write_text
 
 #: Bump to invalidate every cached result when the meaning of a stored result changes.
 CACHE_VERSION: int = 1
@@ -59,27 +59,6 @@ def config_key(name: str, config: Mapping[str, Any]) -> str:
     """Hex SHA-256 of the named configuration (64 characters)."""
     text = canonical({"name": name, "config": config, "version": CACHE_VERSION})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """UTF-8 text version of :func:`atomic_write_bytes`."""
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 @dataclass(frozen=True)

@@ -612,7 +612,7 @@ def calibrate(measurements: Measurements, *, pcsa_params=None, base_device: Devi
 
 def write_params(path: "str | Path", calibration: Calibration) -> Path:
     """Write PARAMS.json atomically."""
-    from ternary_rram.experiments.cache import atomic_write_text
+    from ternary_rram.fileio import atomic_write_text
 
     p = Path(path)
     atomic_write_text(p, json.dumps(calibration.document, indent=2, sort_keys=False))

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from ternary_rram.chip.deploy import deploy
 from ternary_rram.device import DeviceModel
-from ternary_rram.experiments.cache import atomic_write_text
+from ternary_rram.fileio import atomic_write_text
 from ternary_rram.experiments.deploy import (
     VDD_NEAR_THRESHOLD,
     VDD_NOMINAL,

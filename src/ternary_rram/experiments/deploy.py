@@ -34,7 +34,7 @@ from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
-from ternary_rram.experiments.cache import atomic_write_text
+from ternary_rram.fileio import atomic_write_text
 from ternary_rram.experiments.plots import new_figure, save_figure
 
 #: Supply range in which the deployment accepts an operating point, V. [D] chosen: the PCSA compact

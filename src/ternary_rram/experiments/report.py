@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ternary_rram.experiments.cache import atomic_write_text
+from ternary_rram.fileio import atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ import torch
 
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
-from ternary_rram.experiments.cache import Cache, atomic_write_text
+from ternary_rram.experiments.cache import Cache
+from ternary_rram.fileio import atomic_write_text
 from ternary_rram.experiments.report import Claim, Figure, Report, Section, Table, write_report
 
 #: Global (die-to-die) process spread of the NMOS and PMOS threshold voltages, V (one sigma).

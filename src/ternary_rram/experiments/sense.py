@@ -24,7 +24,7 @@ import csv
 import io
 import json
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -37,7 +37,7 @@ from ternary_rram.circuit.params import DEFAULT_PCSA, TRANSISTOR_NAMES, PCSAPara
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device.model import DeviceModel, LognormalState, State
 from ternary_rram.errors import InputError, check_positive, check_range
-from ternary_rram.experiments.cache import atomic_write_text
+from ternary_rram.fileio import atomic_write_text
 from ternary_rram.experiments.plots import new_figure, save_figure
 
 Tensor = torch.Tensor
