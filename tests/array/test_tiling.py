@@ -1,7 +1,6 @@
 """Tests of the tiling counts and of the one-pass read of whole weight matrices."""
 
 import math
-import time
 
 import pytest
 import torch
@@ -93,14 +92,12 @@ def test_read_weights_perfect_map_exact(tight_model, perfect_map):
     assert torch.equal(r.weights, w) and r.errors.total == 0
 
 
-def test_read_weights_scales():
+def test_read_weights_counts_every_sense_of_a_large_matrix():
+    # Speed is measured in benchmarks/chip_speed.py; here only that a large read is whole.
     n = 1_000_000
     w = torch.randint(-1, 2, (n,), generator=torch.Generator().manual_seed(3), dtype=torch.int8)
-    t0 = time.perf_counter()
     r = read_weights(w, make_map(), DeviceModel(), torch.Generator().manual_seed(4))
-    dt = time.perf_counter() - t0
-    assert r.n_senses == n
-    assert dt < 10.0  # about 1-3 s on a shared core; 8.8e6 weights take seconds (see report)
+    assert r.n_senses == n and r.weights.shape == w.shape
 
 
 def test_energy_estimate_matches_exact_sum():
