@@ -36,6 +36,7 @@ from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text
 from ternary_rram.experiments.plots import new_figure, save_figure
+from ternary_rram.experiments.sense import seeded_generator
 
 #: Supply range in which the deployment accepts an operating point, V. [D] chosen: the PCSA compact
 #: model is meant for a 130 nm core supply (nominal 1.2 V, physics.md 1.7) with 0.1 V margin above,
@@ -73,10 +74,8 @@ class WindowInfo:
 
 
 def _generator(seed: int, *keys: float) -> torch.Generator:
-    h = int(seed) & 0xFFFFFFFF
-    for k in keys:
-        h = (h * 1_000_003 + int(round(float(k) * 1e12))) % (2 ** 61 - 1)
-    return torch.Generator().manual_seed(h)
+    # Keys resolved to 1e-12 (windows are ~1e-10 s), unlike the sense study's 1e-6.
+    return seeded_generator(seed, *keys, resolution=1e12)
 
 
 def check_vdd(vdd: float) -> float:

@@ -153,11 +153,14 @@ def scale_latch_area(params: PCSAParams, area_scale: float,
     return replace(params, widths=widths, lengths=lengths)
 
 
-def _generator(seed: int, *keys: float) -> torch.Generator:
-    """A torch generator seeded from ``seed`` and a few keys (stable across runs)."""
+def seeded_generator(seed: int, *keys: float, resolution: float = 1e6) -> torch.Generator:
+    """A torch generator seeded from ``seed`` and a few keys (stable across runs).
+
+    Keys are rounded to ``1/resolution`` before hashing: keys closer than that share a stream.
+    """
     h = int(seed) & 0xFFFFFFFF
     for k in keys:
-        h = (h * 1_000_003 + int(round(float(k) * 1e6))) % (2 ** 61 - 1)
+        h = (h * 1_000_003 + int(round(float(k) * resolution))) % (2 ** 61 - 1)
     return torch.Generator().manual_seed(h)
 
 
@@ -391,7 +394,7 @@ def run_sense_study(config: SenseStudyConfig, out_dir: str | Path | None = None,
                 if auto:
                     bar.set_postfix_str(f"VDD={vdd:g} V window scan")
                     w = choose_window(pcsa, device, vdd, tc, config.scan_samples,
-                                      _generator(config.seed, 1, vdd, tc), factors=config.window_factors,
+                                      seeded_generator(config.seed, 1, vdd, tc), factors=config.window_factors,
                                       batch=batch)
                     windows.append(w)
                     if on_window is not None:
@@ -405,7 +408,7 @@ def run_sense_study(config: SenseStudyConfig, out_dir: str | Path | None = None,
                     for k, state in enumerate(STATES):
                         bar.set_postfix_str(f"VDD={vdd:g} V {state}")
                         res = simulate_state(pcsa, device, op, state, int(config.n_samples),
-                                             _generator(config.seed, 2, vdd, tc, ts * 1e9, k), batch=batch)
+                                             seeded_generator(config.seed, 2, vdd, tc, ts * 1e9, k), batch=batch)
                         records.append(record_from_outcomes(op, state, res, auto))
                         if out is not None:
                             _write_results(out, config, records, windows, complete=False)
@@ -545,8 +548,8 @@ def ternary_map(vdds: Sequence[float], factors: Sequence[float] = WINDOW_FACTORS
         t_char = pcsa.characteristic_time(OperatingPoint.from_celsius(vdd, 1e-9, temperature_c))
         win[i] = fac * t_char
         op = OperatingPoint.from_celsius(vdd, float(win[i].max()), temperature_c)
-        lh = simulate_state(pcsa, device, op, "LRS/HRS", n, _generator(seed, 3, vdd, 1), batch=batch)
-        hh = simulate_state(pcsa, device, op, "HRS/HRS", n, _generator(seed, 3, vdd, 3), batch=batch)
+        lh = simulate_state(pcsa, device, op, "LRS/HRS", n, seeded_generator(seed, 3, vdd, 1), batch=batch)
+        hh = simulate_state(pcsa, device, op, "HRS/HRS", n, seeded_generator(seed, 3, vdd, 3), batch=batch)
         c, f, _ = _rates(lh.at_windows(win[i]), +1)
         _, _, z = _rates(hh.at_windows(win[i]), 0)
         pc[i], pf[i], p0[i] = c.numpy(), f.numpy(), z.numpy()
@@ -636,9 +639,9 @@ def find_ternary_region(tm: TernaryMap, *, n_verify: int = 100_000, n_zero_check
     i, j = np.unravel_index(int(np.argmax(merit)), merit.shape)
     vdd, ts = float(tm.vdds[i]), float(tm.windows[i, j])
     op = OperatingPoint.from_celsius(vdd, ts, tm.temperature_c)
-    lh = simulate_state(pcsa, device, op, "LRS/HRS", int(n_verify), _generator(seed, 4, vdd, 1), batch=batch)
+    lh = simulate_state(pcsa, device, op, "LRS/HRS", int(n_verify), seeded_generator(seed, 4, vdd, 1), batch=batch)
     nz = int(n_zero_check or tm.n)
-    hh = simulate_state(pcsa, device, op, "HRS/HRS", nz, _generator(seed, 4, vdd, 3), batch=batch)
+    hh = simulate_state(pcsa, device, op, "HRS/HRS", nz, seeded_generator(seed, 4, vdd, 3), batch=batch)
     p_minus, _, p_plus = lh.fractions()
     _, p_zero, _ = hh.fractions()
     n_flip = int((lh.value == -1).sum())
@@ -729,7 +732,7 @@ def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1
         pcsa = PCSA(scale_latch_area(params, float(a_arr[a]), transistors))
         t_char = pcsa.characteristic_time(OperatingPoint.from_celsius(v_arr[i], 1e-9, temperature_c))
         op = OperatingPoint.from_celsius(v_arr[i], window_factor * t_char, temperature_c)
-        lh = simulate_state(pcsa, device, op, "LRS/HRS", n, _generator(seed, 5, v_arr[i], a_arr[a]), batch=batch)
+        lh = simulate_state(pcsa, device, op, "LRS/HRS", n, seeded_generator(seed, 5, v_arr[i], a_arr[a]), batch=batch)
         pf[a, i] = float((lh.value == -1).sum()) / n
     floor = np.array([floor_crossing(v_arr, pf[a], n) for a in range(len(a_arr))])
     mf = MismatchFloor(v_arr, a_arr, pf, floor, int(n), float(window_factor), tuple(transistors))
@@ -791,8 +794,8 @@ def p0_vs_hrs_spread(op: OperatingPoint, sigmas: Sequence[float] = (0.1, 0.2, 0.
     p0, pc = np.zeros(len(s_arr)), np.zeros(len(s_arr))
     for k, s in enumerate(tqdm(s_arr, desc="HRS spread", disable=not progress, leave=False)):
         dev = replace(device, hrs=LognormalState.from_total(hrs.median, float(s), frac))
-        hh = simulate_state(pcsa, dev, op, "HRS/HRS", n, _generator(seed, 6, s, 3), batch=batch)
-        lh = simulate_state(pcsa, dev, op, "LRS/HRS", n, _generator(seed, 6, s, 1), batch=batch)
+        hh = simulate_state(pcsa, dev, op, "HRS/HRS", n, seeded_generator(seed, 6, s, 3), batch=batch)
+        lh = simulate_state(pcsa, dev, op, "LRS/HRS", n, seeded_generator(seed, 6, s, 1), batch=batch)
         p0[k] = hh.fractions()[1]
         pc[k] = lh.fractions()[2]
     sw = SpreadSweep(s_arr, p0, pc, op.vdd, op.t_sense, op.temperature_c, int(n), float(hrs.sigma))
