@@ -17,7 +17,11 @@ leakage balances the latch NMOS), found by pseudo-transient continuation. Evalua
 linearly 0 -> VDD in ``t_rise`` from t = 0, then stays at VDD until ``t_sense``.
 
 Integrator: ROS2, the L-stable second-order Rosenbrock method (Verwer et al., SIAM J. Sci. Comput.
-1999), with the analytic Jacobian; one LU of a (N, 7, 7) batch per step. Two step policies:
+1999) (gamma: see ``GAMMA_ADAPTIVE``), and the analytic Jacobian. The batch is laid out
+as structure of arrays (node voltages (7, N), one row per node): the EKV arguments of all nine
+transistors come from one matrix product, and the 7x7 system I - gamma h J / C is solved by a sparse
+LU without pivoting whose elimination order and fill-in are fixed once (``_SparseLU``), as vector
+operations over the batch. Two step policies:
 
 * Default (``dt=None``): error-controlled global step for the whole batch. The embedded first-order
   solution (linearly-implicit Euler, V + h k1) gives the local error estimate h/2 |k1 + k2| per node;
@@ -51,7 +55,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ternary_rram.circuit.mosfet import EKVCoefficients, ekv_current
+from ternary_rram.circuit.mosfet import EKVCoefficients, ekv_current, ekv_from_arguments
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA, N_TRANSISTORS, PCSAParams
 from ternary_rram.errors import InputError, check_positive
@@ -79,6 +83,15 @@ TOPOLOGY: tuple[tuple[int, int, int, bool], ...] = (
 MIRROR = (OUTB, OUT, BLB, BL, MIDB, MID, FOOT)  # state permutation that swaps the two branches
 MIRROR_TRANSISTOR_PAIRS = ((0, 1), (2, 4), (3, 5), (6, 7))
 SETTLE_TOLERANCE = 1.0e-3
+# ROS2 is second order for any gamma and L-stable for both roots of gamma^2 - 2 gamma + 1/2 = 0. Its
+# stability function R(z) = (1 + (1 - 2 gamma) z) / (1 - gamma z)^2 has a pole at z = 1 / gamma, and the
+# latch's regeneration is a growing mode (z > 0). Error-controlled steps keep z small, and there the
+# smaller root is far more accurate: its pole sits at z = 3.4 instead of 0.59, so R stays close to e^z
+# (z = 0.5: 0.5 % off, where the larger root gives the wrong sign). Measured: 1/3 fewer steps and a smaller
+# error than with gamma = 1 + 1/sqrt 2. A fixed step cannot see the pole, so it keeps the larger root:
+# an over-long step then damps the growing mode instead of blowing it up past the pole.
+GAMMA_ADAPTIVE = 1.0 - 1.0 / math.sqrt(2.0)
+GAMMA_FIXED = 1.0 + 1.0 / math.sqrt(2.0)
 POST_DECISION_STEP_GROWTH = 10.0
 # Pseudo-transient step sizes (s) for the precharge DC state: 1e-13 s * 2.5^k up to 1 s, then 1e3 s
 # (far past every leakage time constant); the warm start from a nominal solution needs far fewer.
@@ -98,82 +111,188 @@ class SenseResult:
     energy: Tensor
 
 
-@dataclass
-class _Circuit:
-    """Batch-independent tensors of one PCSA at one operating point."""
-
-    coef: EKVCoefficients
-    vbulk: Tensor        # (9,) V
-    cap: Tensor          # (7,) F
-    idx_d: Tensor        # (9,) node index of each terminal into the extended voltage vector
-    idx_g: Tensor
-    idx_s: Tensor
-    jac_src: Tensor      # (E,) index into the flattened (9 transistors x 3 derivatives)
-    jac_dst: Tensor      # (E,) index into the flattened 7x7 Jacobian
-    jac_sign: Tensor     # (E,)
-    supply_sign: Tensor  # (9,) +1 if drain at VDD, -1 if source at VDD, else 0
-    vdd: float
-
-
-def _build_circuit(p: PCSAParams, op: OperatingPoint, device) -> _Circuit:
-    coef = EKVCoefficients.build(p.transistor_types(), p.widths, p.lengths, op.temperature, device=device)
-    f64 = dict(dtype=torch.float64, device=device)
-    vbulk = torch.tensor([op.vdd if b else 0.0 for (_, _, _, b) in TOPOLOGY], **f64)
-    cap = torch.tensor([p.c_out, p.c_out, p.c_bl, p.c_bl, p.c_mid, p.c_mid, p.c_foot], **f64)
-    long = dict(dtype=torch.long, device=device)
-    idx = [torch.tensor([t[k] for t in TOPOLOGY], **long) for k in range(3)]
-    src, dst, sign = [], [], []
+# ------------------------------------------------------------------ sparse structure of the node equations
+def _jacobian_stamps() -> dict[tuple[int, int], list[tuple[int, float]]]:
+    """Per structurally non-zero (row, col) of d(current into node row)/d(V of node col): the terms
+    (row of the stacked derivatives (di/dg, di/ds, di/dd) x 9 transistors, sign) that sum to it.
+    The diagonal and the RRAM entries are always present."""
+    stamps: dict[tuple[int, int], list[tuple[int, float]]] = {(i, i): [] for i in range(N_STATES)}
+    for a, b in ((BL, MID), (BLB, MIDB)):
+        for entry in ((a, b), (b, a)):
+            stamps.setdefault(entry, [])
     for k, (d, g, s, _) in enumerate(TOPOLOGY):
-        for row, rsign in ((d, -1.0), (s, +1.0)):   # current i leaves the drain node, enters the source node
+        for row, sign in ((d, -1.0), (s, +1.0)):  # current i leaves the drain node, enters the source node
             if row >= N_STATES:
                 continue
-            for which, col in enumerate((g, s, d)):  # derivative order of ekv_current: g, s, d
+            for which, col in enumerate((g, s, d)):
                 if col < N_STATES:
-                    src.append(3 * k + which)
-                    dst.append(row * N_STATES + col)
-                    sign.append(rsign)
-    supply = [(1.0 if d == VDD_NODE else 0.0) - (1.0 if s == VDD_NODE else 0.0) for (d, _, s, _) in TOPOLOGY]
-    return _Circuit(coef, vbulk, cap, idx[0], idx[1], idx[2], torch.tensor(src, **long),
-                    torch.tensor(dst, **long), torch.tensor(sign, **f64), torch.tensor(supply, **f64), op.vdd)
+                    stamps.setdefault((row, col), []).append((which * N_TRANSISTORS + k, sign))
+    return stamps
 
 
-def _node_currents(c: _Circuit, v: Tensor, sen: float, g_bl: Tensor, g_blb: Tensor, dvth: Tensor,
-                   jacobian: bool):
-    """Currents into each state node (N, 7) in A, supply current (N,) in A, and optionally the
-    Jacobian d(currents)/d(V) (N, 7, 7) in S. ``v``: (N, 7) state voltages."""
-    n = v.shape[0]
-    rails = torch.tensor([c.vdd, 0.0, sen], dtype=v.dtype, device=v.device).expand(n, 3)
-    ext = torch.cat([v, rails], dim=1)
-    vd, vg, vs = ext[:, c.idx_d], ext[:, c.idx_g], ext[:, c.idx_s]
-    if jacobian:
-        i, di_dg, di_ds, di_dd = ekv_current(c.coef, vg, vs, vd, c.vbulk, dvth, derivatives=True)
-    else:
-        i = ekv_current(c.coef, vg, vs, vd, c.vbulk, dvth)
-    cur = torch.zeros(n, N_STATES, dtype=v.dtype, device=v.device)
-    d_state = c.idx_d < N_STATES
-    s_state = c.idx_s < N_STATES
-    cur.index_add_(1, c.idx_d[d_state], -i[:, d_state])
-    cur.index_add_(1, c.idx_s[s_state], i[:, s_state])
-    # RRAM branches: BL -> M and BLb -> Mb.
-    i_r = g_bl * (v[:, BL] - v[:, MID])
-    i_rb = g_blb * (v[:, BLB] - v[:, MIDB])
-    cur[:, BL] -= i_r
-    cur[:, MID] += i_r
-    cur[:, BLB] -= i_rb
-    cur[:, MIDB] += i_rb
-    supply = i @ c.supply_sign
-    if not jacobian:
-        return cur, supply, None
-    deriv = torch.stack([di_dg, di_ds, di_dd], dim=2).reshape(n, 3 * N_TRANSISTORS)
-    jac = torch.zeros(n, N_STATES * N_STATES, dtype=v.dtype, device=v.device)
-    jac.index_add_(1, c.jac_dst, deriv[:, c.jac_src] * c.jac_sign)
-    jac = jac.view(n, N_STATES, N_STATES)
-    for a, b, g in ((BL, MID, g_bl), (BLB, MIDB, g_blb)):
-        jac[:, a, a] -= g
-        jac[:, a, b] += g
-        jac[:, b, b] -= g
-        jac[:, b, a] += g
-    return cur, supply, jac
+# Low nodes first: the RRAM/access/footer part is diagonally dominant and fills in only BL-F and BL-BLb;
+# the latch pair, whose transconductances can exceed its diagonal, comes last. No pivoting is needed:
+# every pivot is 1 + h/C (sum of conductances) >= 1 before its Schur update.
+ELIMINATION_ORDER = (MID, MIDB, FOOT, BL, BLB, OUT, OUTB)
+
+
+@dataclass(frozen=True)
+class _SparseLU:
+    """Symbolic LU of I - h J / C for ELIMINATION_ORDER: slot of every stored entry (fill-in included)
+    and the fixed list of elimination and substitution operations over slots."""
+
+    slot: dict[tuple[int, int], int]                                     # (row, col) -> row of the (E, N) store
+    factor: tuple[tuple[int, int, tuple[tuple[int, tuple[tuple[int, int], ...]], ...]], ...]
+    lower: tuple[tuple[int, tuple[tuple[int, int], ...]], ...]          # (k, ((i, slot ik), ...))
+    upper: tuple[tuple[int, tuple[tuple[int, int], ...]], ...]          # reversed order: (k, ((j, slot kj), ...))
+
+    @classmethod
+    def build(cls, pattern) -> "_SparseLU":
+        entries = set(pattern)
+        pos = {node: k for k, node in enumerate(ELIMINATION_ORDER)}
+        for k in ELIMINATION_ORDER:  # symbolic elimination: record the fill-in
+            later = [n for n in ELIMINATION_ORDER if pos[n] > pos[k]]
+            rows = [i for i in later if (i, k) in entries]
+            cols = [j for j in later if (k, j) in entries]
+            entries.update((i, j) for i in rows for j in cols)
+        ordered = [(i, i) for i in range(N_STATES)] + sorted(e for e in entries if e[0] != e[1])
+        slot = {e: n for n, e in enumerate(ordered)}
+        factor, lower, upper = [], [], []
+        for k in ELIMINATION_ORDER:
+            later = [n for n in ELIMINATION_ORDER if pos[n] > pos[k]]
+            rows = [i for i in later if (i, k) in entries]
+            cols = [j for j in later if (k, j) in entries]
+            factor.append((k, slot[(k, k)], tuple((slot[(i, k)], tuple((slot[(i, j)], slot[(k, j)]) for j in cols))
+                                                  for i in rows)))
+            lower.append((k, tuple((i, slot[(i, k)]) for i in rows)))
+            upper.append((k, tuple((j, slot[(k, j)]) for j in cols)))
+        return cls(slot, tuple(factor), tuple(lower), tuple(reversed(upper)))
+
+    def factorize(self, rows: list[Tensor], inv: list[Tensor]) -> None:
+        """In place on the store's rows (E views of (N,)): L (unit diagonal) below, U above; the
+        inverse pivots go to ``inv`` (7 views of (N,), indexed by node)."""
+        for k, s_kk, below in self.factor:
+            torch.reciprocal(rows[s_kk], out=inv[k])
+            for s_ik, updates in below:
+                lik = rows[s_ik].mul_(inv[k])
+                for s_ij, s_kj in updates:
+                    rows[s_ij].addcmul_(lik, rows[s_kj], value=-1.0)
+
+    def solve(self, rows: list[Tensor], inv: list[Tensor], rhs: Tensor) -> Tensor:
+        """x (7, N) with (I - h J / C) x = rhs (7, N), from ``factorize``'s rows and inverse pivots."""
+        x = rhs.clone()
+        xs = x.unbind(0)
+        for k, below in self.lower:
+            for i, s_ik in below:
+                xs[i].addcmul_(rows[s_ik], xs[k], value=-1.0)
+        for k, cols in self.upper:
+            for j, s_kj in cols:
+                xs[k].addcmul_(rows[s_kj], xs[j], value=-1.0)
+            xs[k].mul_(inv[k])
+        return x
+
+
+STAMPS = _jacobian_stamps()
+SPARSE_LU = _SparseLU.build(STAMPS)
+
+
+class _Kernel:
+    """Node equations of one PCSA at one operating point for a batch of N instances.
+
+    Structure of arrays: node voltages are (7, N) in V, one contiguous row per node, so every
+    operation is a long vector operation. The EKV arguments of the 9 transistors come from one
+    matrix product: rows 0-8 (V_P - V_S) / 2U_T, rows 9-17 (V_P - V_D) / 2U_T, rows 18-26 the
+    mirrored V_DS, as M (27, 7) @ v + SEN * m_sen (27, 1) + offset (27, N); the offset holds the
+    rails, the bulk and each instance's threshold offset.
+    """
+
+    def __init__(self, p: PCSAParams, op: OperatingPoint, g_bl: Tensor, g_blb: Tensor, dvth: Tensor) -> None:
+        device = g_bl.device
+        f64 = dict(dtype=torch.float64, device=device)
+        col = lambda x: x.view(-1, 1)  # noqa: E731
+        c = EKVCoefficients.build(p.transistor_types(), p.widths, p.lengths, op.temperature, device=device)
+        self.coef = EKVCoefficients(col(c.polarity), col(c.vt), col(c.n), col(c.i_spec), col(c.lambda_clm), c.u_t)
+        pol, n_slope, u_t = c.polarity.tolist(), c.n.tolist(), c.u_t
+        vbulk = [op.vdd if b else 0.0 for (_, _, _, b) in TOPOLOGY]
+        m = torch.zeros(3 * N_TRANSISTORS, N_STATES + 3, **f64)  # columns: 7 states, VDD, GND, SEN
+        for k, (d, g, s, _) in enumerate(TOPOLOGY):
+            for base, far in ((0, s), (N_TRANSISTORS, d)):
+                m[base + k, g] += pol[k] / (2.0 * n_slope[k] * u_t)
+                m[base + k, far] -= pol[k] / (2.0 * u_t)
+            m[2 * N_TRANSISTORS + k, d] += pol[k]
+            m[2 * N_TRANSISTORS + k, s] -= pol[k]
+        self.m_state = m[:, :N_STATES].contiguous()
+        self.m_sen = m[:, SEN_NODE:SEN_NODE + 1].contiguous()
+        # Constant part per transistor: -(pol V_bulk + V_T) / (2 n U_T) + pol V_bulk / (2 U_T) (+ VDD rail).
+        vb = torch.tensor(vbulk, **f64)
+        const = (-(c.polarity * vb + c.vt) / (2.0 * c.n * u_t) + c.polarity * vb / (2.0 * u_t))
+        offset = (m[:, VDD_NODE] * op.vdd).view(-1, 1).repeat(1, g_bl.shape[0])
+        shift = col(const) - dvth.T / col(2.0 * c.n * u_t)  # (9, N) threshold offsets enter V_P
+        offset[:N_TRANSISTORS] += shift
+        offset[N_TRANSISTORS:2 * N_TRANSISTORS] += shift
+        self.offset = offset
+        incidence = torch.zeros(N_STATES + 1, N_TRANSISTORS, **f64)  # node rows, then the VDD supply row
+        for k, (d, _, s, _) in enumerate(TOPOLOGY):
+            if d < N_STATES:
+                incidence[d, k] -= 1.0
+            if s < N_STATES:
+                incidence[s, k] += 1.0
+            incidence[N_STATES, k] = (1.0 if d == VDD_NODE else 0.0) - (1.0 if s == VDD_NODE else 0.0)
+        self.incidence = incidence
+        self.cap = torch.tensor([p.c_out, p.c_out, p.c_bl, p.c_bl, p.c_mid, p.c_mid, p.c_foot], **f64).view(-1, 1)
+        self.g_bl, self.g_blb = g_bl, g_blb
+        self.vdd = op.vdd
+        self.n = n = g_bl.shape[0]
+        # Work buffers, reused by every step (row views made once: indexing costs more than the ops).
+        self.args = torch.empty(3 * N_TRANSISTORS, n, **f64)
+        self.deriv = torch.empty(3, N_TRANSISTORS, n, **f64)
+        self.work = torch.empty(3, 2, N_TRANSISTORS, n, **f64)
+        deriv_rows = self.deriv.view(3 * N_TRANSISTORS, n).unbind(0)
+        self.store = torch.empty(len(SPARSE_LU.slot), n, **f64)
+        self.rows = list(self.store.unbind(0))
+        self.pivots = torch.empty(N_STATES, n, **f64)
+        self.inv = list(self.pivots.unbind(0))
+        caps = (p.c_out, p.c_out, p.c_bl, p.c_bl, p.c_mid, p.c_mid, p.c_foot)
+        # (target row, derivative row, factor): the store gets factor * h * derivative.
+        self.stamps = [(self.rows[SPARSE_LU.slot[entry]], deriv_rows[source], -sign / caps[entry[0]])
+                       for entry, terms in STAMPS.items() for source, sign in terms]
+        for node, other, g in ((BL, MID, g_bl), (BLB, MIDB, g_blb), (MID, BL, g_bl), (MIDB, BLB, g_blb)):
+            # The RRAM conductance: -g on the diagonal of the Jacobian, +g off it.
+            self.stamps.append((self.rows[SPARSE_LU.slot[(node, node)]], g, 1.0 / caps[node]))
+            self.stamps.append((self.rows[SPARSE_LU.slot[(node, other)]], g, -1.0 / caps[node]))
+
+    def evaluate(self, v: Tensor, sen: float, jacobian: bool) -> tuple[Tensor, Tensor]:
+        """Currents into the nodes (7, N) A and the supply current from VDD (N,) A at node voltages
+        ``v`` (7, N) V and SEN = ``sen`` V. With ``jacobian`` the transistor derivatives also go to
+        the work buffer that the next ``factorize`` reads."""
+        args = torch.addmm(self.offset, self.m_state, v, out=self.args).add_(self.m_sen, alpha=sen)
+        half_ab = args[:2 * N_TRANSISTORS].view(2, N_TRANSISTORS, -1)
+        vds = args[2 * N_TRANSISTORS:]
+        if jacobian:
+            i = ekv_from_arguments(self.coef, half_ab, vds, derivatives=True, out=self.deriv, work=self.work)[0]
+        else:
+            i = ekv_from_arguments(self.coef, half_ab, vds, work=self.work)
+        flow = torch.mm(self.incidence, i)
+        cur, supply = flow[:N_STATES], flow[N_STATES]
+        i_r = self.g_bl * (v[BL] - v[MID])
+        i_rb = self.g_blb * (v[BLB] - v[MIDB])
+        cur[BL].sub_(i_r)
+        cur[MID].add_(i_r)
+        cur[BLB].sub_(i_rb)
+        cur[MIDB].add_(i_rb)
+        return cur, supply
+
+    def factorize(self, h: float) -> None:
+        """LU of I - h J / C, J from the derivatives of the last ``evaluate(..., jacobian=True)``."""
+        self.store.zero_()
+        self.store[:N_STATES] = 1.0
+        for target, source, factor in self.stamps:
+            target.add_(source, alpha=factor * h)
+        SPARSE_LU.factorize(self.rows, self.inv)
+
+    def solve(self, rhs: Tensor) -> Tensor:
+        """x (7, N) with (I - h J / C) x = rhs (7, N) for the last ``factorize``."""
+        return SPARSE_LU.solve(self.rows, self.inv, rhs)
 
 
 def _validate_resistance(name: str, r) -> Tensor:
@@ -245,144 +364,118 @@ class PCSA:
             raise InputError(f"dvth shape={tuple(dvth.shape)} is not allowed: must be ({n}, {N_TRANSISTORS})")
         return 1.0 / r1, 1.0 / r2, dvth
 
-    def precharge_state(self, c: _Circuit, g_bl: Tensor, g_blb: Tensor, dvth: Tensor) -> Tensor:
-        """DC state with SEN = 0 (N, 7) in V.
+    def _precharge(self, k: _Kernel, op: OperatingPoint, dvth: Tensor) -> Tensor:
+        """DC state with SEN = 0, (7, N) in V.
 
         Pseudo-transient continuation (backward Euler, one Newton iteration per step, growing step):
         first for one nominal instance from OUT = OUTb = VDD, all else 0; then every instance starts
         from that nominal state for a short continuation; instances whose last update is not below
         1e-9 V redo the full continuation from scratch.
         """
-        n = g_bl.shape[0]
-        dev = g_bl.device
-        start = torch.zeros(1, N_STATES, dtype=torch.float64, device=dev)
-        start[:, OUT] = c.vdd
-        start[:, OUTB] = c.vdd
-        g_nom = torch.sqrt(g_bl * g_blb).median().reshape(1)
-        nominal, _ = self._continuation(c, start, g_nom, g_nom, torch.zeros_like(dvth[:1]), _FULL_CONTINUATION)
-        v, step = self._continuation(c, nominal.expand(n, N_STATES).clone(), g_bl, g_blb, dvth, _WARM_CONTINUATION)
+        f64 = dict(dtype=torch.float64, device=k.g_bl.device)
+        start = torch.zeros(N_STATES, 1, **f64)
+        start[OUT] = start[OUTB] = op.vdd
+        g_nom = torch.sqrt(k.g_bl * k.g_blb).median().reshape(1)
+        nominal_kernel = _Kernel(self.params, op, g_nom, g_nom, torch.zeros(1, N_TRANSISTORS, **f64))
+        nominal, _ = _continuation(nominal_kernel, start, _FULL_CONTINUATION)
+        v, step = _continuation(k, nominal.expand(N_STATES, k.n).clone(), _WARM_CONTINUATION)
         bad = step > 1e-9
         if bool(bad.any()):
-            redo, _ = self._continuation(c, start.expand(int(bad.sum()), N_STATES).clone(), g_bl[bad], g_blb[bad],
-                                         dvth[bad], _FULL_CONTINUATION)
-            v[bad] = redo
+            sub = _Kernel(self.params, op, k.g_bl[bad], k.g_blb[bad], dvth[bad])
+            redo, _ = _continuation(sub, start.expand(N_STATES, sub.n).clone(), _FULL_CONTINUATION)
+            v[:, bad] = redo
         return v
-
-    @staticmethod
-    def _continuation(c: _Circuit, v: Tensor, g_bl: Tensor, g_blb: Tensor, dvth: Tensor, steps: tuple[float, ...]):
-        """Backward-Euler steps of the listed sizes (s) with SEN = 0; returns the state (N, 7) and the
-        size of the last update per instance (N,) in V."""
-        eye = torch.eye(N_STATES, dtype=torch.float64, device=v.device)
-        delta = torch.zeros_like(v)
-        for h in steps:
-            cur, _, jac = _node_currents(c, v, 0.0, g_bl, g_blb, dvth, True)
-            delta = torch.linalg.solve(eye * (c.cap / h) - jac, cur.unsqueeze(2)).squeeze(2)
-            v = (v + delta).clamp(-0.1 * c.vdd, 1.1 * c.vdd)
-        return v, delta.abs().amax(dim=1)
 
     def _integrate(self, r_bl, r_blb, op: OperatingPoint, dvth, generator, dt, record: bool):
         if not isinstance(op, OperatingPoint):
             raise InputError(f"op={op!r} is not allowed: must be an OperatingPoint")
-        p = self.params
         g_bl, g_blb, dvth = self._inputs(r_bl, r_blb, dvth, generator)
-        device = g_bl.device
-        c = _build_circuit(p, op, device)
         if dt is not None:
-            dt_use = check_positive("dt", dt, unit="s")
+            dt = check_positive("dt", dt, unit="s")
+        k = _Kernel(self.params, op, g_bl, g_blb, dvth)
         sym = _symmetric_instances(g_bl, g_blb, dvth)
-        v_pre = _symmetrize(self.precharge_state(c, g_bl, g_blb, dvth), sym)
+        v_pre = _symmetrize(self._precharge(k, op, dvth), sym)
         if dt is None:
-            v, t_decide, q_eval, traces = self._adaptive(c, v_pre.clone(), op, g_bl, g_blb, dvth, sym, record)
-            return self._finish(c, op, v_pre, v, t_decide, q_eval, traces)
-        dt_auto = self.default_dt(op)
-        refine = max(dt_auto / dt_use, 1.0)
-        v = v_pre.clone()
-        n = v.shape[0]
-        gamma = 1.0 + 1.0 / math.sqrt(2.0)
-        eye = torch.eye(N_STATES, dtype=torch.float64, device=device)
+            v, t_decide, q_eval, traces = self._adaptive(k, v_pre.clone(), op, sym, record)
+        else:
+            v, t_decide, q_eval, traces = self._fixed(k, v_pre.clone(), op, sym, dt, record)
+        q_restore = ((v_pre - v) * k.cap).clamp_min(0.0).sum(dim=0)
+        energy = op.vdd * (q_eval + q_restore)
+        value = decode(v[OUT], v[OUTB], op.vdd, self.params.readout_fraction)
+        return SenseResult(v[OUT].clone(), v[OUTB].clone(), value, t_decide, energy), traces
+
+    def _fixed(self, k: _Kernel, v: Tensor, op: OperatingPoint, sym, dt: float, record: bool):
+        """Fixed-step ROS2 (module docstring); returns the final state (7, N), t_decide (N,), Q_eval (N,)
+        and the traces (or None)."""
+        p = self.params
+        refine = max(self.default_dt(op) / dt, 1.0)
+        gamma = GAMMA_FIXED
         thr = p.decision_fraction * op.vdd
-        t_decide = torch.full((n,), float("nan"), dtype=torch.float64, device=device)
-        q_eval = torch.zeros(n, dtype=torch.float64, device=device)
+        t_decide = torch.full((k.n,), float("nan"), dtype=torch.float64, device=v.device)
+        q_eval = torch.zeros_like(t_decide)
         sen_of = lambda t: op.vdd * min(max(t / p.t_rise, 0.0), 1.0)  # noqa: E731
-        t, h, h_prev = 0.0, min(p.t_rise / (8.0 * refine), dt_use), 0.0
-        diff_prev = (v[:, OUT] - v[:, OUTB]).abs()
+        t, h, h_prev = 0.0, min(p.t_rise / (8.0 * refine), dt), 0.0
+        diff_prev = (v[OUT] - v[OUTB]).abs()
         supply_prev = None
         all_decided = False
-        trace_t, trace_out, trace_outb = [0.0], [v[:, OUT].clone()], [v[:, OUTB].clone()]
-        k = 0
+        traces = _Traces(v) if record else None
+        step = 0
         while t < op.t_sense * (1.0 - 1e-12):
-            cur, supply, jac = _node_currents(c, v, sen_of(t), g_bl, g_blb, dvth, True)
+            cur, supply = k.evaluate(v, sen_of(t), True)
             if supply_prev is not None:
                 q_eval += 0.5 * (supply_prev + supply) * h_prev
             supply_prev = supply
-            if k % 8 == 7:
+            if step % 8 == 7:
                 all_decided = not bool(t_decide.isnan().any())
                 if all_decided and not record:
-                    drift = (cur / c.cap).abs().amax() * (op.t_sense - t)
+                    drift = (cur / k.cap).abs().amax() * (op.t_sense - t)
                     if float(drift) < SETTLE_TOLERANCE:
                         q_eval += supply * (op.t_sense - t)  # leakage for the rest of the window
                         supply_prev = None
                         break
-            k += 1
+            step += 1
             if t >= p.t_rise:
                 # Once every instance has decided only slow RC settling is left: let the step grow.
-                h = min(h * 1.3, dt_use * (POST_DECISION_STEP_GROWTH if all_decided else 1.0))
+                h = min(h * 1.3, dt * (POST_DECISION_STEP_GROWTH if all_decided else 1.0))
             h = min(h, op.t_sense - t)
-            # ROS2 step on dV/dt = cur / C, Jacobian jac / C.
-            a = eye - (gamma * h) * (jac / c.cap.view(1, N_STATES, 1))
-            lu, piv = torch.linalg.lu_factor(a)
-            k1 = torch.linalg.lu_solve(lu, piv, (cur / c.cap).unsqueeze(2)).squeeze(2)
-            cur2, _, _ = _node_currents(c, v + h * k1, sen_of(t + h), g_bl, g_blb, dvth, False)
-            k2 = torch.linalg.lu_solve(lu, piv, (cur2 / c.cap - 2.0 * k1).unsqueeze(2)).squeeze(2)
+            k.factorize(gamma * h)
+            k1 = k.solve(cur / k.cap)
+            cur2, _ = k.evaluate(v + h * k1, sen_of(t + h), False)
+            k2 = k.solve(cur2 / k.cap - 2.0 * k1)
             v = _symmetrize(v + h * (1.5 * k1 + 0.5 * k2), sym)
             t += h
             h_prev = h
-            diff = (v[:, OUT] - v[:, OUTB]).abs()
+            diff = (v[OUT] - v[OUTB]).abs()
             new = t_decide.isnan() & (diff > thr)
             if bool(new.any()):
                 # Linear interpolation of |OUT - OUTb| across the step.
                 frac = (thr - diff_prev) / (diff - diff_prev).clamp_min(1e-30)
                 t_decide = torch.where(new, (t - h) + frac.clamp(0.0, 1.0) * h, t_decide)
             diff_prev = diff
-            if record:
-                trace_t.append(t)
-                trace_out.append(v[:, OUT].clone())
-                trace_outb.append(v[:, OUTB].clone())
+            if traces is not None:
+                traces.add(t, v)
         if supply_prev is not None:
-            _, supply, _ = _node_currents(c, v, sen_of(t), g_bl, g_blb, dvth, False)
+            _, supply = k.evaluate(v, sen_of(t), False)
             q_eval += 0.5 * (supply_prev + supply) * h_prev
-        traces = None
-        if record:
-            traces = (torch.tensor(trace_t, dtype=torch.float64), torch.stack(trace_out, 1), torch.stack(trace_outb, 1))
-        return self._finish(c, op, v_pre, v, t_decide, q_eval, traces)
+        return v, t_decide, q_eval, (traces.stacked() if traces is not None else None)
 
-    def _finish(self, c: _Circuit, op: OperatingPoint, v_pre, v, t_decide, q_eval, traces):
-        q_restore = ((v_pre - v) * c.cap).clamp_min(0.0).sum(dim=1)
-        energy = op.vdd * (q_eval + q_restore)
-        result = SenseResult(v[:, OUT].clone(), v[:, OUTB].clone(), decode(v[:, OUT], v[:, OUTB], op.vdd,
-                             self.params.readout_fraction), t_decide, energy)
-        return result, traces
-
-    def _adaptive(self, c: _Circuit, v: Tensor, op: OperatingPoint, g_bl, g_blb, dvth, sym, record: bool):
+    def _adaptive(self, k: _Kernel, v: Tensor, op: OperatingPoint, sym, record: bool):
         """Error-controlled ROS2 over the evaluation window (module docstring). Returns the final
-        state (N, 7), t_decide (N,), Q_eval (N,) and the traces (or None)."""
+        state (7, N), t_decide (N,), Q_eval (N,) and the traces (or None)."""
         p = self.params
-        n, device = v.shape[0], v.device
-        gamma = 1.0 + 1.0 / math.sqrt(2.0)
-        eye = torch.eye(N_STATES, dtype=torch.float64, device=device)
-        cap_col = c.cap.view(1, N_STATES, 1)
+        gamma = GAMMA_ADAPTIVE
         thr = p.decision_fraction * op.vdd
         atol, rtol = p.atol_fraction * op.vdd, p.rtol
         atol_d, rtol_d = p.atol_diff_fraction * op.vdd, p.rtol_diff
         t_end = op.t_sense
         h_min = 1e-9 * t_end
-        t_decide = torch.full((n,), float("nan"), dtype=torch.float64, device=device)
-        q_eval = torch.zeros(n, dtype=torch.float64, device=device)
+        t_decide = torch.full((k.n,), float("nan"), dtype=torch.float64, device=v.device)
+        q_eval = torch.zeros_like(t_decide)
         sen_of = lambda t: op.vdd * min(max(t / p.t_rise, 0.0), 1.0)  # noqa: E731
         t, h = 0.0, p.t_rise / 8.0
-        cur, supply, jac = _node_currents(c, v, sen_of(t), g_bl, g_blb, dvth, True)
-        dvdt = cur / c.cap
-        trace_t, trace_out, trace_outb = [0.0], [v[:, OUT].clone()], [v[:, OUTB].clone()]
+        cur, supply = k.evaluate(v, sen_of(t), True)
+        dvdt = cur / k.cap
+        traces = _Traces(v) if record else None
         rejected = False
         undecided = True
         while t < t_end * (1.0 - 1e-12):
@@ -394,18 +487,18 @@ class PCSA:
             if t < p.t_rise:
                 h = min(h, p.t_rise / 8.0, p.t_rise - t)
             h = min(h, t_end - t)
-            lu, piv = torch.linalg.lu_factor(eye - (gamma * h) * (jac / cap_col))
-            k1 = torch.linalg.lu_solve(lu, piv, dvdt.unsqueeze(2)).squeeze(2)
-            cur2, _, _ = _node_currents(c, v + h * k1, sen_of(t + h), g_bl, g_blb, dvth, False)
-            k2 = torch.linalg.lu_solve(lu, piv, (cur2 / c.cap - 2.0 * k1).unsqueeze(2)).squeeze(2)
+            k.factorize(gamma * h)
+            k1 = k.solve(dvdt)
+            cur2, _ = k.evaluate(torch.add(v, k1, alpha=h), sen_of(t + h), False)
+            k2 = k.solve(torch.add(cur2 / k.cap, k1, alpha=-2.0))
             v_new = v + h * (1.5 * k1 + 0.5 * k2)
             est = (0.5 * h) * (k1 + k2)
             err_v = est.abs() / (atol + rtol * torch.maximum(v.abs(), v_new.abs()))
-            d_old = v[:, OUT] - v[:, OUTB]
-            d_new = v_new[:, OUT] - v_new[:, OUTB]
+            d_old = v[OUT] - v[OUTB]
+            d_new = v_new[OUT] - v_new[OUTB]
             err_t = err_v.amax()
             if undecided:  # decided instances only need the node tolerance
-                err_d = (est[:, OUT] - est[:, OUTB]).abs() / (atol_d + rtol_d * torch.maximum(d_old.abs(), d_new.abs()))
+                err_d = (est[OUT] - est[OUTB]).abs() / (atol_d + rtol_d * torch.maximum(d_old.abs(), d_new.abs()))
                 err_t = torch.maximum(err_t, torch.where(t_decide.isnan(), err_d, 0.0).amax())
             err = float(err_t)
             if err > 1.0 and h > h_min:
@@ -414,32 +507,27 @@ class PCSA:
                 continue
             v_new = _symmetrize(v_new, sym)
             t_new = t + h
-            cur, supply_new, jac = _node_currents(c, v_new, sen_of(t_new), g_bl, g_blb, dvth, True)
-            dvdt_new = cur / c.cap
+            cur, supply_new = k.evaluate(v_new, sen_of(t_new), True)
+            dvdt_new = cur / k.cap
             q_eval += 0.5 * (supply + supply_new) * h
-            d_new = v_new[:, OUT] - v_new[:, OUTB]
+            d_new = v_new[OUT] - v_new[OUTB]
             if undecided:
                 new = t_decide.isnan() & (d_new.abs() > thr)
                 if bool(new.any()):
                     idx = new.nonzero().squeeze(1)
                     sgn = torch.sign(d_new[idx])
                     y0, y1 = sgn * d_old[idx], sgn * d_new[idx]
-                    s0 = sgn * (dvdt[idx, OUT] - dvdt[idx, OUTB]) * h
-                    s1 = sgn * (dvdt_new[idx, OUT] - dvdt_new[idx, OUTB]) * h
+                    s0 = sgn * (dvdt[OUT, idx] - dvdt[OUTB, idx]) * h
+                    s1 = sgn * (dvdt_new[OUT, idx] - dvdt_new[OUTB, idx]) * h
                     t_decide[idx] = t + h * _hermite_crossing(y0, y1, s0, s1, thr)
                     undecided = bool(t_decide.isnan().any())
             t, v, supply, dvdt = t_new, v_new, supply_new, dvdt_new
-            if record:
-                trace_t.append(t)
-                trace_out.append(v[:, OUT].clone())
-                trace_outb.append(v[:, OUTB].clone())
+            if traces is not None:
+                traces.add(t, v)
             fac = 5.0 if err <= 0.0 else min(5.0, max(0.2, 0.9 * err ** -0.5))
             h *= min(fac, 1.0) if rejected else fac
             rejected = False
-        traces = None
-        if record:
-            traces = (torch.tensor(trace_t, dtype=torch.float64), torch.stack(trace_out, 1), torch.stack(trace_outb, 1))
-        return v, t_decide, q_eval, traces
+        return v, t_decide, q_eval, (traces.stacked() if traces is not None else None)
 
     def sense(self, r_bl, r_blb, op: OperatingPoint, *, dvth: Tensor | None = None,
               generator: torch.Generator | None = None, dt: float | None = None) -> SenseResult:
@@ -454,6 +542,34 @@ class PCSA:
         """(t (T,) s, out (N, T) V, outb (N, T) V) over the evaluation window, for figures."""
         with _single_cpu_thread():
             return self._integrate(r_bl, r_blb, op, dvth, generator, dt, record=True)[1]
+
+
+def _continuation(k: _Kernel, v: Tensor, steps: tuple[float, ...]) -> tuple[Tensor, Tensor]:
+    """Backward-Euler steps of the listed sizes (s) with SEN = 0 from ``v`` (7, N); returns the state
+    (7, N) and the size of the last update per instance (N,) in V."""
+    delta = torch.zeros_like(v)
+    for h in steps:
+        cur, _ = k.evaluate(v, 0.0, True)
+        k.factorize(h)
+        delta = k.solve(cur * (h / k.cap))
+        v = (v + delta).clamp(-0.1 * k.vdd, 1.1 * k.vdd)
+    return v, delta.abs().amax(dim=0)
+
+
+class _Traces:
+    """OUT and OUTb after every step, for figures."""
+
+    def __init__(self, v: Tensor) -> None:
+        self.t, self.out, self.outb = [0.0], [v[OUT].clone()], [v[OUTB].clone()]
+
+    def add(self, t: float, v: Tensor) -> None:
+        self.t.append(t)
+        self.out.append(v[OUT].clone())
+        self.outb.append(v[OUTB].clone())
+
+    def stacked(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(t (T,) s, out (N, T) V, outb (N, T) V)."""
+        return torch.tensor(self.t, dtype=torch.float64), torch.stack(self.out, 1), torch.stack(self.outb, 1)
 
 
 def _hermite_crossing(y0: Tensor, y1: Tensor, s0: Tensor, s1: Tensor, thr: float) -> Tensor:
@@ -502,7 +618,7 @@ def _symmetric_instances(g_bl: Tensor, g_blb: Tensor, dvth: Tensor) -> Tensor | 
 
 
 def _symmetrize(v: Tensor, sym: Tensor | None) -> Tensor:
-    """Project exactly symmetric instances back onto the symmetric subspace.
+    """Project exactly symmetric instances of ``v`` (7, N) back onto the symmetric subspace.
 
     The exact solution from a symmetric state stays symmetric (the latch sits on its metastable
     point forever); rounding in the LU solve would otherwise seed a spurious, exponentially growing
@@ -510,8 +626,8 @@ def _symmetrize(v: Tensor, sym: Tensor | None) -> Tensor:
     """
     if sym is None:
         return v
-    mirrored = v[:, list(MIRROR)]
-    return torch.where(sym.unsqueeze(1), 0.5 * (v + mirrored), v)
+    mirrored = v[list(MIRROR)]
+    return torch.where(sym, 0.5 * (v + mirrored), v)
 
 
 def decode(out: Tensor, outb: Tensor, vdd: float, readout_fraction: float) -> Tensor:
