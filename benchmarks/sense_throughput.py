@@ -2,7 +2,8 @@
 
 Prints
 * transient Monte Carlo senses per second (batched :meth:`PCSA.sense`, (LRS, HRS) cells at VDD with
-  a window of ``--t-factor`` characteristic times, fresh devices and mismatch per instance),
+  a window of ``--t-factor`` characteristic times, fresh devices and mismatch per instance; median of
+  3 calls after a warm-up call),
 * sense-map samples per second (:meth:`SenseMap.sample` on ``--map-pairs`` device pairs; the map is
   built from counts on a 41 x 41 grid, the cost of sampling does not depend on the values),
 * ngspice transient runs per second of the same circuit and window (``spice.ngspice_runs_per_second``;
@@ -27,17 +28,22 @@ from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.device.model import DeviceModel, State
 
 
-def transient_rate(vdd: float, batch: int, t_factor: float, seed: int) -> float:
-    """Senses per second of one batched transient call (devices and mismatch drawn outside the timer)."""
+def transient_rate(vdd: float, batch: int, t_factor: float, seed: int, repeats: int = 3) -> float:
+    """Senses per second of one batched transient call, the median of ``repeats`` timed calls after
+    one untimed warm-up call (devices and mismatch drawn outside the timer)."""
     pcsa = PCSA()
     op = OperatingPoint(vdd, t_factor * pcsa.characteristic_time(OperatingPoint(vdd, 1.0)))
     g = torch.Generator().manual_seed(seed)
     dev = DeviceModel()
     r_bl, r_blb = dev.sample(State.LRS, batch, g), dev.sample(State.HRS, batch, g)
     dvth = pcsa.sample_mismatch(batch, g)
-    start = time.perf_counter()
     pcsa.sense(r_bl, r_blb, op, dvth=dvth)
-    return batch / (time.perf_counter() - start)
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        pcsa.sense(r_bl, r_blb, op, dvth=dvth)
+        rates.append(batch / (time.perf_counter() - start))
+    return float(np.median(rates))
 
 
 def map_rate(n_pairs: int, seed: int, repeats: int = 3) -> float:
@@ -69,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--t-factor", type=float, default=10.0, help="window in characteristic times")
     ap.add_argument("--batch", type=int, default=10_000, help="transient Monte Carlo batch")
     ap.add_argument("--map-pairs", type=int, default=10_000_000, help="pairs sampled through the sense map")
-    ap.add_argument("--spice-runs", type=int, default=3, help="ngspice runs timed")
+    ap.add_argument("--spice-runs", type=int, default=5, help="ngspice runs timed")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -256,11 +256,12 @@ def test_sparse_lu_solves_the_linearised_node_equations(h):
         up, down = v.clone(), v.clone()
         up[col] += eps
         down[col] -= eps
-        jac[:, :, col] = ((k.evaluate(up, sen, False)[0] - k.evaluate(down, sen, False)[0]) / (2 * eps)).T
+        i_up = k.evaluate(up, sen, False)[0].clone()  # the kernel returns a view of its work buffer
+        jac[:, :, col] = ((i_up - k.evaluate(down, sen, False)[0]) / (2 * eps)).T
     rhs = torch.randn(N_STATES, n, generator=gen, dtype=torch.float64)
     k.evaluate(v, sen, True)
     k.factorize(h)
-    x = k.solve(rhs)
+    x = k.solve_(rhs.clone())
     dense = torch.eye(N_STATES, dtype=torch.float64) - h * jac / k.cap.view(1, N_STATES, 1)
     residual = (dense @ x.T.unsqueeze(2)).squeeze(2).T - rhs
     scale = (dense.abs() @ x.abs().T.unsqueeze(2)).squeeze(2).T + rhs.abs()
@@ -268,3 +269,21 @@ def test_sparse_lu_solves_the_linearised_node_equations(h):
     if h <= 1e-10:
         expected = torch.linalg.solve(dense, rhs.T.unsqueeze(2)).squeeze(2).T
         torch.testing.assert_close(x, expected, rtol=1e-6, atol=1e-9 * float(expected.abs().max()))
+
+
+def test_hermite_crossing_finds_the_root_of_the_cubic_for_every_instance():
+    """Newton with bisection brackets: each instance lands on its own root (one instance converging
+    early must not be moved off it while the others iterate)."""
+    from ternary_rram.circuit.pcsa import _hermite_crossing
+
+    gen = torch.Generator().manual_seed(5)
+    n, thr = 200, 0.6
+    y0 = thr * torch.rand(n, generator=gen, dtype=torch.float64)
+    y1 = thr + 0.5 * torch.rand(n, generator=gen, dtype=torch.float64)
+    s0 = (y1 - y0) * (0.2 + 1.6 * torch.rand(n, generator=gen, dtype=torch.float64))
+    s1 = (y1 - y0) * (0.2 + 1.6 * torch.rand(n, generator=gen, dtype=torch.float64))
+    th = _hermite_crossing(y0, y1, s0, s1, thr)
+    t2, t3 = th * th, th * th * th
+    value = (2 * t3 - 3 * t2 + 1) * y0 + (t3 - 2 * t2 + th) * s0 + (-2 * t3 + 3 * t2) * y1 + (t3 - t2) * s1
+    assert bool(((th >= 0) & (th <= 1)).all())
+    assert float((value - thr).abs().max()) < 1e-12

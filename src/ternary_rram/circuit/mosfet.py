@@ -97,8 +97,8 @@ def ekv_current(c: EKVCoefficients, vg: Tensor, vs: Tensor, vd: Tensor, vbulk: T
     s = pol * (vs - vbulk)
     d = pol * (vd - vbulk)
     vp = (g - (c.vt + dvt)) / c.n
-    a, b = torch.broadcast_tensors(vp - s, vp - d)
-    return ekv_from_arguments(c, torch.stack([a, b]) * (0.5 / c.u_t), d - s, derivatives=derivatives)
+    a, b, vds = torch.broadcast_tensors(vp - s, vp - d, d - s)
+    return ekv_from_arguments(c, torch.stack([a, b]) * (0.5 / c.u_t), vds, derivatives=derivatives)
 
 
 def ekv_from_arguments(c: EKVCoefficients, half_ab: Tensor, vds: Tensor, *, derivatives: bool = False,
@@ -108,37 +108,38 @@ def ekv_from_arguments(c: EKVCoefficients, half_ab: Tensor, vds: Tensor, *, deri
     half_ab: (2, *S), the forward and reverse arguments (V_P - V_S) / (2 U_T) and (V_P - V_D) / (2 U_T)
     stacked on dim 0; vds: (*S) V_D - V_S (V); both bulk-referenced and mirrored for PMOS. Returns
     ``i`` (A) or ``(i, di/dvg, di/dvs, di/dvd)`` (S) with respect to the real terminal voltages.
-    ``out`` (3, *S): where the three derivatives go (returned as its views). ``work`` (3, 2, *S):
+    ``out`` (3, *S): where the three derivatives go (returned as its views). ``work`` (4, 2, *S):
     scratch space a caller that evaluates many times can keep, since on CPU every fresh buffer of
     this size costs page faults comparable to the arithmetic.
     """
     if work is None:
-        work = torch.empty((3, *half_ab.shape), dtype=half_ab.dtype, device=half_ab.device)
-    e, sp, tmp = work[0], work[1], work[2]
+        work = torch.empty((4, *half_ab.shape), dtype=half_ab.dtype, device=half_ab.device)
+    e, sp = work[0], work[1]
+    i0, root, clm, i = work[2, 0], work[2, 1], work[3, 0], work[3, 1]
     # F = softplus^2 and F' = softplus * sigmoid share one exponential: softplus = log1p(e^x),
     # sigmoid = e^x / (1 + e^x). Arguments above 300 (far outside any circuit) are clamped so e^x
     # stays finite; there log1p(e^x) = x to double precision anyway.
     torch.clamp(half_ab, max=300.0, out=e).exp_()
     torch.log1p(e, out=sp)
-    spa, spb = sp[0], sp[1]
-    i0 = (spa - spb).mul_(spa + spb).mul_(c.i_spec)
-    root = (vds * vds).add_(c.u_t * c.u_t).sqrt_()
-    clm = (root - c.u_t).mul_(c.lambda_clm).add_(1.0)
-    i = (i0 * clm).mul_(c.polarity)
+    torch.sub(sp[0], sp[1], out=i0).mul_(torch.add(sp[0], sp[1], out=i)).mul_(c.i_spec)
+    torch.mul(vds, vds, out=root).add_(c.u_t * c.u_t).sqrt_()
+    torch.sub(root, c.u_t, out=clm).mul_(c.lambda_clm).add_(1.0)
+    torch.mul(i0, clm, out=i).mul_(c.polarity)
     if not derivatives:
         return i
-    f = sp.mul_(e.div_(torch.add(e, 1.0, out=tmp)))  # softplus * sigmoid, (2, *S)
-    k = c.i_spec / c.u_t
-    # d/dv (mirrored) then chain rule dv/dV = pol: pol * (pol * x) = x.
-    di0_dd = f[1].mul_(k)
-    di0_ds = f[0].mul_(-k)
-    i0_dclm = (vds / root).mul_(c.lambda_clm).mul_(i0)
     if out is None:
         out = torch.empty((3, *i.shape), dtype=i.dtype, device=i.device)
     di_dg, di_ds, di_dd = out[0], out[1], out[2]
-    torch.add(di0_dd, di0_ds, out=di_dg).mul_(clm).div_(-c.n)
+    i0_dclm = torch.div(vds, root, out=root).mul_(c.lambda_clm).mul_(i0)  # root is not needed any more
+    for half in (0, 1):  # sigmoid = e / (1 + e), with di_dg as scratch until it is written last
+        e[half].div_(torch.add(e[half], 1.0, out=di_dg))
+    k = c.i_spec / c.u_t
+    # F' = softplus * sigmoid; d/dv (mirrored) then chain rule dv/dV = pol: pol * (pol * x) = x.
+    di0_dd = sp[1].mul_(e[1]).mul_(k)
+    di0_ds = sp[0].mul_(e[0]).mul_(-k)
     torch.mul(di0_ds, clm, out=di_ds).sub_(i0_dclm)
     torch.mul(di0_dd, clm, out=di_dd).add_(i0_dclm)
+    torch.add(di0_dd, di0_ds, out=di_dg).mul_(clm).div_(-c.n)
     return i, di_dg, di_ds, di_dd
 
 
