@@ -18,6 +18,7 @@ from ternary_rram.experiments.reproduce import (
     ErrorRates,
     corner_params,
     run_reproduce,
+    train_config,
 )
 
 
@@ -202,3 +203,23 @@ def test_quick_falls_back_on_digits_and_says_so(tmp_path):
 
     d = _load_data(PRESETS["quick"], tmp_path / "no-cifar-here")
     assert d.name == "digits" and "CIFAR-10 was not found" in d.note and str(tmp_path) in d.note
+
+
+def test_full_preset_trains_with_the_seed_recipe():
+    """--full is the seed recipe (physics.md section 5): all of CIFAR-10, widths up to 256, 700 epochs
+    of AdamW at lr 0.01 / batch 128 with warm restarts at epochs 100 and 300 (cycles 100, 200, 400)."""
+    from ternary_rram.nn.train import learning_rate
+
+    full = PRESETS["full"]
+    tc = train_config(full, seed=0)
+    assert full.data_limit is None and full.max_batches is None
+    assert 128 in full.widths and max(full.widths) == 256
+    assert (tc.epochs, tc.cycles, tc.lr, tc.batch_size, tc.decay, tc.reset_moments) == (700, (100, 200, 400), 0.01,
+                                                                                         128, 2.0, True)
+    # restarts at 100 and 300: the learning rate jumps back to lr there and has annealed just before
+    for restart in (100, 300):
+        assert learning_rate(restart, tc) == pytest.approx(0.01)
+        assert learning_rate(restart - 0.01, tc) < 1e-5
+    # the short presets anneal once over their own run instead
+    quick = train_config(PRESETS["quick"], seed=0)
+    assert quick.cycles == (PRESETS["quick"].epochs,)

@@ -617,7 +617,7 @@ def _hermite_crossing(y0: Tensor, y1: Tensor, s0: Tensor, s1: Tensor, thr: float
 def _single_cpu_thread() -> Iterator[None]:
     """Run the integration on one CPU thread, then restore the caller's setting.
 
-    Each step is a chain of small batched ops (7x7 LU, elementwise EKV on (N, 9)); spreading them over
+    Each step is a chain of vector ops over the batch (sparse 7x7 LU rows, EKV on (9, N)); spreading them over
     threads costs more in synchronisation than it gains. Measured on the 2-core development machine
     under load: 4000 senses took 4.9 s on one thread and 18.2 s on two.
     """

@@ -483,10 +483,17 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     p0_nom = float(p_state[i_nom, j_star, 2, 1])
     p0_best = float(p_state[vdds.index(vdd_star), j_star, 2, 1])
     n_map = p.n_map
+    # Can one window serve both modes (binary at nominal VDD, ternary lower)? The shortest window where
+    # (HRS, HRS) resolves at nominal VDD, and the best ternary read error any VDD reaches with it.
+    j_both = next((j for j in range(len(windows)) if p_state[i_nom, j, 2, 1] <= 0.2), None)
+    both = ("no window of the map resolves it at nominal VDD" if j_both is None else
+            f"the shortest window where it does (P0 <= 0.2) is {windows[j_both] * 1e9:.3g} ns, where the best "
+            f"ternary read error over VDD is {float(err[:, j_both].min()):.3g} "
+            f"(at {vdds[int(err[:, j_both].argmin())]:g} V)")
     claims2 = (
         Claim("P(read 0 | HRS,HRS) near 0 at nominal VDD (the pair resolves to a random +-1)",
               f"P0 = {p0_nom:.3f} at {vdds[i_nom]:g} V, window {w_star * 1e9:.3g} ns (n={n_map}); "
-              f"{float(p_state[i_nom, -1, 2, 1]):.3f} at the longest window {windows[-1] * 1e9:.3g} ns",
+              f"{float(p_state[i_nom, -1, 2, 1]):.3f} at the longest window {windows[-1] * 1e9:.3g} ns; {both}",
               p0_nom <= 0.2, "P0(nominal VDD, chosen window) <= 0.2"),
         Claim("P(read 0 | HRS,HRS) close to 1 in a lower-VDD ternary region",
               f"P0 = {p0_best:.3f} at {vdd_star:g} V, window {w_star * 1e9:.3g} ns",
@@ -668,14 +675,23 @@ def _load_data(preset: Preset, data_dir: Path | None) -> _Data:
     return _Data(data, "digits", note, json.loads(json.dumps(data.describe())))
 
 
+def train_config(preset: Preset, seed: int):
+    """The :class:`~ternary_rram.nn.train.TrainConfig` of a preset: the seed recipe's defaults (AdamW,
+    lr 0.01, batch 128, normalised decay, moments reset at restarts), with the preset's epochs and, for
+    the short presets, one cosine cycle over the run instead of the 100/200/400 warm restarts."""
+    from ternary_rram.nn.train import TrainConfig
+
+    return TrainConfig(epochs=preset.epochs, cycles=(preset.epochs,) if preset.anneal_within_run else (100, 200, 400),
+                       seed=seed, max_batches=preset.max_batches)
+
+
 def _train_unit(ctx: _Ctx, data: _Data, width: int, weights: str, activations: str) -> Any:
     """Train one VGG (resumable) and return its test accuracy and run folder."""
     from ternary_rram.nn.models import vgg
-    from ternary_rram.nn.train import TrainConfig, init_model, train
+    from ternary_rram.nn.train import init_model, train
 
     p = ctx.preset
-    tc = TrainConfig(epochs=p.epochs, cycles=(p.epochs,) if p.anneal_within_run else (100, 200, 400),
-                     seed=ctx.seed, max_batches=p.max_batches)
+    tc = train_config(p, ctx.seed)
     model_cfg = dict(vgg(width, weights, activations, in_channels=data.data.in_channels,
                          num_classes=data.data.num_classes, image_size=data.data.image_size).config)
     cfg = {"seed": ctx.seed, "model": model_cfg, "train": tc.to_dict(), "data": data.describe}
