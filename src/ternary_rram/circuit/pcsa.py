@@ -507,6 +507,8 @@ class PCSA:
                 err_d = est_d.abs() / (atol_d + rtol_d * torch.maximum(d_old.abs(), d_new.abs()))
                 err_t = torch.maximum(err_t, torch.where(t_decide.isnan(), err_d, 0.0).amax())
             err = float(err_t)
+            if not math.isfinite(err):  # a stage far outside the rails: shrink the step, never accept it
+                err = 1e10
             if err > 1.0 and h > h_min:
                 h = max(h * max(0.2, 0.9 * err ** -0.5), h_min)
                 rejected = True
