@@ -82,6 +82,7 @@ TOPOLOGY: tuple[tuple[int, int, int, bool], ...] = (
     (FOOT, SEN_NODE, GND_NODE, False),  # MF
 )
 MIRROR = (OUTB, OUT, BLB, BL, MIDB, MID, FOOT)  # state permutation that swaps the two branches
+RRAM_BRANCHES = ((BL, MID), (BLB, MIDB))  # R_bl: BL -> M, R_blb: BLb -> Mb
 MIRROR_TRANSISTOR_PAIRS = ((0, 1), (2, 4), (3, 5), (6, 7))
 SETTLE_TOLERANCE = 1.0e-3
 # ROS2 is second order for any gamma and L-stable for both roots of gamma^2 - 2 gamma + 1/2 = 0. Its
@@ -118,7 +119,7 @@ def _jacobian_stamps() -> dict[tuple[int, int], list[tuple[int, float]]]:
     (row of the stacked derivatives (di/dg, di/ds, di/dd) x 9 transistors, sign) that sum to it.
     The diagonal and the RRAM entries are always present."""
     stamps: dict[tuple[int, int], list[tuple[int, float]]] = {(i, i): [] for i in range(N_STATES)}
-    for a, b in ((BL, MID), (BLB, MIDB)):
+    for a, b in RRAM_BRANCHES:
         for entry in ((a, b), (b, a)):
             stamps.setdefault(entry, [])
     for k, (d, g, s, _) in enumerate(TOPOLOGY):
@@ -150,19 +151,17 @@ class _SparseLU:
     @classmethod
     def build(cls, pattern) -> "_SparseLU":
         entries = set(pattern)
-        pos = {node: k for k, node in enumerate(ELIMINATION_ORDER)}
-        for k in ELIMINATION_ORDER:  # symbolic elimination: record the fill-in
-            later = [n for n in ELIMINATION_ORDER if pos[n] > pos[k]]
+        pivots = []  # (k, rows below it, columns right of it): fill-in of later pivots never adds to these
+        for pos, k in enumerate(ELIMINATION_ORDER):  # symbolic elimination: record the fill-in
+            later = ELIMINATION_ORDER[pos + 1:]
             rows = [i for i in later if (i, k) in entries]
             cols = [j for j in later if (k, j) in entries]
             entries.update((i, j) for i in rows for j in cols)
+            pivots.append((k, rows, cols))
         ordered = [(i, i) for i in range(N_STATES)] + sorted(e for e in entries if e[0] != e[1])
         slot = {e: n for n, e in enumerate(ordered)}
         factor, lower, upper = [], [], []
-        for k in ELIMINATION_ORDER:
-            later = [n for n in ELIMINATION_ORDER if pos[n] > pos[k]]
-            rows = [i for i in later if (i, k) in entries]
-            cols = [j for j in later if (k, j) in entries]
+        for k, rows, cols in pivots:
             factor.append((k, slot[(k, k)], tuple((slot[(i, k)], tuple((slot[(i, j)], slot[(k, j)]) for j in cols))
                                                   for i in rows)))
             lower.append((k, tuple((i, slot[(i, k)]) for i in rows)))
@@ -240,7 +239,8 @@ class _Kernel:
                 incidence[s, k] += 1.0
             incidence[N_STATES, k] = (1.0 if d == VDD_NODE else 0.0) - (1.0 if s == VDD_NODE else 0.0)
         self.incidence = incidence
-        self.cap = torch.tensor([p.c_out, p.c_out, p.c_bl, p.c_bl, p.c_mid, p.c_mid, p.c_foot], **f64).view(-1, 1)
+        caps = (p.c_out, p.c_out, p.c_bl, p.c_bl, p.c_mid, p.c_mid, p.c_foot)  # F, per state node
+        self.cap = torch.tensor(caps, **f64).view(-1, 1)
         self.g_bl, self.g_blb = g_bl, g_blb
         self.vdd = op.vdd
         self.n = n = g_bl.shape[0]
@@ -254,14 +254,14 @@ class _Kernel:
         self.rows = list(self.store.unbind(0))
         self.pivots = torch.empty(N_STATES, n, **f64)
         self.inv = list(self.pivots.unbind(0))
-        caps = (p.c_out, p.c_out, p.c_bl, p.c_bl, p.c_mid, p.c_mid, p.c_foot)
         # (target row, derivative row, factor): the store gets factor * h * derivative.
         self.stamps = [(self.rows[SPARSE_LU.slot[entry]], deriv_rows[source], -sign / caps[entry[0]])
                        for entry, terms in STAMPS.items() for source, sign in terms]
-        for node, other, g in ((BL, MID, g_bl), (BLB, MIDB, g_blb), (MID, BL, g_bl), (MIDB, BLB, g_blb)):
-            # The RRAM conductance: -g on the diagonal of the Jacobian, +g off it.
-            self.stamps.append((self.rows[SPARSE_LU.slot[(node, node)]], g, 1.0 / caps[node]))
-            self.stamps.append((self.rows[SPARSE_LU.slot[(node, other)]], g, -1.0 / caps[node]))
+        for (a, b), g in zip(RRAM_BRANCHES, (g_bl, g_blb)):
+            for node, other in ((a, b), (b, a)):
+                # The RRAM conductance: -g on the diagonal of the Jacobian, +g off it.
+                self.stamps.append((self.rows[SPARSE_LU.slot[(node, node)]], g, 1.0 / caps[node]))
+                self.stamps.append((self.rows[SPARSE_LU.slot[(node, other)]], g, -1.0 / caps[node]))
 
     def evaluate(self, v: Tensor, sen: float, jacobian: bool) -> tuple[Tensor, Tensor]:
         """Currents into the nodes (7, N) A and the supply current from VDD (N,) A at node voltages
@@ -277,12 +277,10 @@ class _Kernel:
             i = ekv_from_arguments(self.coef, half_ab, vds, work=self.work)
         flow = torch.mm(self.incidence, i, out=self.flow)
         cur, supply = flow[:N_STATES], flow[N_STATES].clone()
-        i_r = self.g_bl * (v[BL] - v[MID])
-        i_rb = self.g_blb * (v[BLB] - v[MIDB])
-        cur[BL].sub_(i_r)
-        cur[MID].add_(i_r)
-        cur[BLB].sub_(i_rb)
-        cur[MIDB].add_(i_rb)
+        for (a, b), g in zip(RRAM_BRANCHES, (self.g_bl, self.g_blb)):
+            i_r = g * (v[a] - v[b])
+            cur[a].sub_(i_r)
+            cur[b].add_(i_r)
         return cur, supply
 
     def factorize(self, h: float) -> None:
@@ -376,15 +374,12 @@ class PCSA:
         from that nominal state for a short continuation; instances whose last update is not below
         1e-9 V redo the full continuation from scratch.
         """
-        f64 = dict(dtype=torch.float64, device=k.g_bl.device)
-        start = torch.zeros(N_STATES, 1, **f64)
-        start[OUT] = start[OUTB] = op.vdd
         nominal = _nominal_precharge(self.params, op.vdd, op.temperature, str(k.g_bl.device)).to(k.g_bl.device)
         v, step = _continuation(k, nominal.expand(N_STATES, k.n).clone(), _WARM_CONTINUATION)
         bad = step > 1e-9
         if bool(bad.any()):
             sub = _Kernel(self.params, op, k.g_bl[bad], k.g_blb[bad], dvth[bad])
-            redo, _ = _continuation(sub, start.expand(N_STATES, sub.n).clone(), _FULL_CONTINUATION)
+            redo, _ = _continuation(sub, _precharge_start(op.vdd, sub.n, k.g_bl.device), _FULL_CONTINUATION)
             v[:, bad] = redo
         return v
 
@@ -569,11 +564,16 @@ def _nominal_precharge(params: PCSAParams, vdd: float, temperature: float, devic
     """Precharge state (7, 1) V of one nominal instance (two devices of sqrt(R_LRS R_HRS), no
     mismatch): the warm start of every batch at this operating point."""
     f64 = dict(dtype=torch.float64, device=device)
-    start = torch.zeros(N_STATES, 1, **f64)
-    start[OUT] = start[OUTB] = vdd
     g_nom = torch.full((1,), 1.0 / math.sqrt(R_LRS * R_HRS), **f64)
     k = _Kernel(params, OperatingPoint(vdd, 1.0, temperature), g_nom, g_nom, torch.zeros(1, N_TRANSISTORS, **f64))
-    return _continuation(k, start, _FULL_CONTINUATION)[0]
+    return _continuation(k, _precharge_start(vdd, 1, device), _FULL_CONTINUATION)[0]
+
+
+def _precharge_start(vdd: float, n: int, device) -> Tensor:
+    """Start of the full precharge continuation, (7, n) V: OUT = OUTb = VDD, every other node at 0."""
+    start = torch.zeros(N_STATES, n, dtype=torch.float64, device=device)
+    start[OUT] = start[OUTB] = vdd
+    return start
 
 
 class _Traces:
