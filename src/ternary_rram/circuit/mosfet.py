@@ -15,21 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as tnf
 
 from ternary_rram.circuit.params import T_NOMINAL, MOSFETParams, thermal_voltage
 
 Tensor = torch.Tensor
-
-
-def ekv_f(x: Tensor) -> Tensor:
-    """F(x) = ln^2(1 + e^(x/2)), via softplus so it neither overflows nor loses the weak-inversion tail."""
-    return tnf.softplus(0.5 * x) ** 2
-
-
-def ekv_f_prime(x: Tensor) -> Tensor:
-    """dF/dx = ln(1 + e^(x/2)) * sigmoid(x/2)."""
-    return tnf.softplus(0.5 * x) * torch.sigmoid(0.5 * x)
 
 
 def threshold_at(p: MOSFETParams, temperature: float) -> float:
