@@ -65,9 +65,9 @@ def _map_energy_range(out) -> dict[float, tuple[float, float]]:
     """VDD -> (min, max) energy per sense of the chip's cached sense map at that VDD, J."""
     ranges = {}
     for path in (out / "cache").glob("chip-sensemap-*.json"):
-        vdd = json.loads(path.read_text())["values"]["vdd"]
-        with np.load(path.with_suffix(".npz")) as z:
-            ranges[vdd] = (float(z["energy_grid"].min()), float(z["energy_grid"].max()))
+        values = json.loads(path.read_text())["values"]  # SenseMap.to_dict
+        grid = np.asarray(values["energy_grid"], dtype=np.float64)
+        ranges[values["vdd"]] = (float(grid.min()), float(grid.max()))
     return ranges
 
 

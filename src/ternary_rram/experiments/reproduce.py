@@ -743,8 +743,8 @@ def _chip_map_unit(ctx: _Ctx, vdd: float, window: float) -> Any:
     """The chip's read model at (vdd, window, 27 C): the sense map of the transient PCSA of ``--params``.
 
     Built by :func:`ternary_rram.experiments.deploy.sense_map_at` over the device model's resistance
-    range; stored as arrays (probabilities, energy and decision time per grid point) so that
-    :func:`_sense_map_from` gives back the same map.
+    range; stored as :meth:`SenseMap.to_dict <ternary_rram.circuit.sensemap.SenseMap.to_dict>` (exact
+    float round trip), so ``SenseMap.from_dict(unit.values)`` gives back the same map.
     """
     cfg = _chip_map_config(ctx, vdd, window)
 
@@ -757,26 +757,9 @@ def _chip_map_unit(ctx: _Ctx, vdd: float, window: float) -> Any:
         sm = sense_map_at(OperatingPoint.from_celsius(vdd, window, CHIP_TEMPERATURE_C), pcsa=_pcsa(ctx),
                           device_model=ctx.device, n_grid=ctx.preset.chip_grid, n_mc=ctx.preset.chip_mc,
                           seed=ctx.seed)
-        values = {"vdd": sm.op.vdd, "t_sense": sm.op.t_sense, "temperature": sm.op.temperature,
-                  "ln_r_min": sm.ln_r_min, "ln_r_max": sm.ln_r_max, "n_mc": sm.n_mc, "source": sm.source}
-        arrays = {"probs": sm.probs.numpy(), "energy_grid": sm.energy_grid.numpy(),
-                  "t_decide_grid": sm.t_decide_grid.numpy()}
-        return values, arrays
+        return sm.to_dict(), {}
 
     return ctx.cache.get_or_compute("chip-sensemap", cfg, compute)
-
-
-def _sense_map_from(unit: Any):
-    """The :class:`~ternary_rram.circuit.sensemap.SenseMap` stored by :func:`_chip_map_unit`."""
-    from ternary_rram.circuit.operating import OperatingPoint
-    from ternary_rram.circuit.sensemap import SenseMap
-
-    op = OperatingPoint(float(unit["vdd"]), float(unit["t_sense"]), float(unit["temperature"]))
-    return SenseMap(op=op, ln_r_min=float(unit["ln_r_min"]), ln_r_max=float(unit["ln_r_max"]),
-                    probs=torch.from_numpy(np.asarray(unit["probs"], dtype=np.float64)),
-                    energy_grid=torch.from_numpy(np.asarray(unit["energy_grid"], dtype=np.float64)),
-                    t_decide_grid=torch.from_numpy(np.asarray(unit["t_decide_grid"], dtype=np.float64)),
-                    n_mc=int(unit["n_mc"]), source=str(unit["source"]))
 
 
 def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: float, sense_map: Any) -> Any:
@@ -794,12 +777,13 @@ def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: 
            "engine": "float", "batch": CHIP_BATCH}
 
     def compute():
+        from ternary_rram.circuit.sensemap import SenseMap
         from ternary_rram.experiments.deploy import deploy_record, eval_tensors
 
         ctx.log(f"deploying {trained['weights']} VGG width {trained['width']} on the chip at VDD={vdd:g} V")
         model = _load_model(ctx, trained["folder"]).eval()
         x, y = eval_tensors(data.data)
-        _, rec = deploy_record(model, _sense_map_from(sense_map), x, y, device_model=ctx.device,
+        _, rec = deploy_record(model, SenseMap.from_dict(sense_map.values), x, y, device_model=ctx.device,
                                array_shape=CHIP_ARRAY, reads=CHIP_READS, seed=ctx.seed, engine="float",
                                batch_size=CHIP_BATCH)
         parts = rec["energy"]["parts"]
