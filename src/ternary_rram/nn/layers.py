@@ -55,8 +55,10 @@ class QuantizedLayer(nn.Module):
         self.error_hook = None
 
     def reset_parameters(self) -> None:
-        """Latent weights ~ N(0, INIT_STD), [C]; there is no bias."""
+        """Latent weights ~ N(0, INIT_STD), [C]; a bias, where there is one, starts at 0."""
         nn.init.normal_(self.weight, 0.0, INIT_STD)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
 
     def quantized_weight(self) -> Tensor:
         """Quantized latent weights (float, same shape as ``weight``), gradient straight-through."""
@@ -100,7 +102,7 @@ class QuantizedLayer(nn.Module):
 
 
 class QConv2d(QuantizedLayer, nn.Conv2d):
-    """2-D convolution with quantized weights and inputs, no bias.
+    """2-D convolution with quantized weights and inputs (no bias unless ``bias=True``).
 
     Input (N, C_in, H, W) -> output (N, C_out, H_out, W_out) as ``nn.Conv2d``.
 
@@ -108,17 +110,19 @@ class QConv2d(QuantizedLayer, nn.Conv2d):
         weight_quantizer / input_quantizer: name ("binary", "ternary", "ternary-relative",
             "float"/"fp"), a :class:`Quantizer`, or None (float).
         clip: straight-through gradient clip for quantizers given by name (None = unclipped).
+        bias: a float bias added after the array (digital periphery); the seed's layers have none.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
                  padding: int = 1, *, weight_quantizer: str | Quantizer | None = "ternary",
-                 input_quantizer: str | Quantizer | None = None, clip: float | None = None) -> None:
+                 input_quantizer: str | Quantizer | None = None, clip: float | None = None,
+                 bias: bool = False) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                         bias=False)
+                         bias=bias)
         self._init_quantized(weight_quantizer, input_quantizer, clip)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(self.input_quantizer(x), self.effective_weight(), None, self.stride,
+        return F.conv2d(self.input_quantizer(x), self.effective_weight(), self.bias, self.stride,
                         self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
@@ -126,16 +130,20 @@ class QConv2d(QuantizedLayer, nn.Conv2d):
 
 
 class QLinear(QuantizedLayer, nn.Linear):
-    """Fully connected layer with quantized weights and inputs, no bias: (N, in) -> (N, out)."""
+    """Fully connected layer with quantized weights and inputs: (N, in) -> (N, out).
+
+    ``bias=True`` adds a float bias after the array (digital periphery); the seed's layers have none.
+    """
 
     def __init__(self, in_features: int, out_features: int, *,
                  weight_quantizer: str | Quantizer | None = "ternary",
-                 input_quantizer: str | Quantizer | None = None, clip: float | None = None) -> None:
-        super().__init__(in_features, out_features, bias=False)
+                 input_quantizer: str | Quantizer | None = None, clip: float | None = None,
+                 bias: bool = False) -> None:
+        super().__init__(in_features, out_features, bias=bias)
         self._init_quantized(weight_quantizer, input_quantizer, clip)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.linear(self.input_quantizer(x), self.effective_weight())
+        return F.linear(self.input_quantizer(x), self.effective_weight(), self.bias)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {self.quantized_extra_repr()}"
