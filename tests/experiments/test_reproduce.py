@@ -206,7 +206,7 @@ def test_quick_falls_back_on_digits_and_says_so(tmp_path):
 
 
 def test_full_preset_trains_with_the_seed_recipe():
-    """--full is the seed recipe (physics.md section 5): all of CIFAR-10, widths up to 256, 700 epochs
+    """--full is the seed recipe (docs/physics.md section 5): all of CIFAR-10, widths up to 256, 700 epochs
     of AdamW at lr 0.01 / batch 128 with warm restarts at epochs 100 and 300 (cycles 100, 200, 400)."""
     from ternary_rram.nn.train import learning_rate
 

@@ -39,7 +39,7 @@ from ternary_rram.experiments.plots import new_figure, save_figure
 from ternary_rram.experiments.sense import seeded_generator
 
 #: Supply range in which the deployment accepts an operating point, V. [D] chosen: the PCSA compact
-#: model is meant for a 130 nm core supply (nominal 1.2 V, physics.md 1.7) with 0.1 V margin above,
+#: model is meant for a 130 nm core supply (nominal 1.2 V, docs/physics.md section 1.7) with 0.1 V margin above,
 #: and below 0.3 V (under |Vth| - 0.1 V) the latch no longer regenerates within any useful window.
 VDD_RANGE: tuple[float, float] = (0.3, 1.3)
 #: Temperature range, degrees C (that of ``OperatingPoint``).
@@ -50,7 +50,7 @@ T_SENSE_RANGE: tuple[float, float] = (1e-11, 1e-6)
 MIN_P_CORRECT: float = 0.05
 #: Monte Carlo cells per state in the window choice / probe. [D] chosen (a few seconds).
 WINDOW_SAMPLES: int = 64
-#: Nominal and near-threshold supplies of the comparisons, V. [D] physics.md 1.7 (1.2 V nominal;
+#: Nominal and near-threshold supplies of the comparisons, V. [D] docs/physics.md section 1.7 (1.2 V nominal;
 #: near threshold 0.4-0.7 V).
 VDD_NOMINAL: float = 1.2
 VDD_NEAR_THRESHOLD: float = 0.6
@@ -223,21 +223,32 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
                seed: int = 0, out_dir: str | Path | None = None, limit_test: int | None = None,
                n_grid: int = SENSE_GRID, n_mc: int = SENSE_MC, window_samples: int = WINDOW_SAMPLES,
                device_model: DeviceModel | None = None, pcsa: PCSA | None = None, engine: str = "float",
-               config: dict[str, Any] | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
+               config: dict[str, Any] | None = None, cache_dir: str | Path | None = None,
+               progress: bool = False) -> dict[str, Any]:
     """Deploy ``model`` at one operating point and evaluate it on ``data``'s test split.
+
+    ``progress``: a tqdm bar (stderr) over the three long steps: window, sense map, chip evaluation.
 
     Writes ``deploy.json`` and figures (``errors_per_layer.png``, ``energy_breakdown.png``) to
     ``out_dir`` when given. Returns the JSON dict (accuracy ideal vs chip, errors per layer and type,
     energy and latency per inference with their parts, operating point, window, config).
     """
     dm = device_model if device_model is not None else DeviceModel()
+    bar = tqdm(total=3, disable=not progress, desc="deploy: sense window", unit="step",
+               bar_format="{desc:<34} {n}/{total} steps |{bar:12}| {elapsed}")
     op, window = operating_point_for(vdd, t_sense, temperature_c, pcsa=pcsa, device_model=dm,
                                      n=window_samples, seed=seed)
+    bar.set_description(f"deploy: sense map {n_grid}x{n_grid}x{n_mc}")
+    bar.update(1)
     sm = sense_map_at(op, pcsa=pcsa, device_model=dm, n_grid=n_grid, n_mc=n_mc, seed=seed,
                       cache_dir=cache_dir)
+    bar.set_description("deploy: program + evaluate")
+    bar.update(1)
     x, y = eval_tensors(data, limit_test)
     _, rec = deploy_record(model, sm, x, y, device_model=dm, array_shape=array_shape, reads=reads,
                            seed=seed, engine=engine)
+    bar.update(1)
+    bar.close()
     rec["window"] = window.to_dict()
     rec["sense_map"] = {"n_grid": sm.n_grid, "n_mc": sm.n_mc, "source": sm.source,
                         "r_min": math.exp(sm.ln_r_min), "r_max": math.exp(sm.ln_r_max)}

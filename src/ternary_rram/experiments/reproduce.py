@@ -1,6 +1,6 @@
 """Reproduce the paper's claims end to end: sense physics -> errors -> networks -> report.
 
-:func:`run_reproduce` runs seven studies (physics.md section 7), each split into small units of work
+:func:`run_reproduce` runs seven studies (docs/physics.md section 7), each split into small units of work
 that are cached by their configuration (:mod:`ternary_rram.experiments.cache`): a rerun skips what is
 done, a killed run resumes. It writes figures (PNG) with the data behind each (CSV/JSON) and
 ``report.md`` / ``report.html`` (:mod:`ternary_rram.experiments.report`). Each section ends with a
@@ -48,7 +48,7 @@ from ternary_rram.experiments.report import Claim, Figure, Report, Section, Tabl
 #: [D] chosen: 130 nm processes quote inter-die |Vth| spreads of 10-20 mV; the +-3 sigma corners
 #: shift every transistor of one type by +-3 PROCESS_SIGMA_VT.
 PROCESS_SIGMA_VT: float = 0.015
-#: Nominal supply, V. [D] physics.md 1.7.
+#: Nominal supply, V. [D] docs/physics.md section 1.7.
 VDD_NOMINAL: float = 1.2
 #: Ternary read error below which single-sense ternary reading "works". [D] chosen.
 TERNARY_OK: float = 0.01
@@ -250,9 +250,40 @@ class _Ctx:
     seed: int
     log: Callable[[str], None]
     fingerprint: dict = field(default_factory=dict)
+    sections: Sequence[str] = ("sense", "nn")
+    #: Progress: units this run will ask for (:func:`planned_units`), the number given to each distinct
+    #: unit in the order first asked for, and whether training units draw tqdm bars.
+    plan: int = 0
+    unit_numbers: dict[str, int] = field(default_factory=dict)
+    bars: bool = False
 
     def base_config(self) -> dict:
         return {"params": self.fingerprint, "seed": self.seed}
+
+    def unit(self, name: str, config: dict, compute: Callable[[], Any], what: str) -> Any:
+        """The cached result of one unit of work; when it must be computed, says "unit k of N: what"."""
+        key = self.cache.paths(name, config)[0].name
+        k = self.unit_numbers.setdefault(key, len(self.unit_numbers) + 1)
+
+        def announced() -> Any:
+            self.log(f"unit {k} of {max(self.plan, k)}: {what}")
+            return compute()
+
+        return self.cache.get_or_compute(name, config, announced)
+
+
+def planned_units(preset: Preset, sections: Sequence[str], vdd_star: float | None = None) -> int:
+    """Distinct cached units a run of ``sections`` asks for (the N of "unit k of N").
+
+    Before the operating point is known the waveform study counts two VDDs (nominal and chosen); it is
+    one when the chosen VDD is the nominal one. Kept in step with the section code by a test."""
+    n_vdd = len(preset.vdds)
+    n_cond = 1 + sum(t != 27.0 for t in preset.temperatures_c) + len(preset.corners)
+    n_wave = 1 if vdd_star is not None and vdd_star == VDD_NOMINAL else 2
+    n = n_vdd + n_wave + n_cond * n_vdd
+    if "nn" in sections:
+        n += 3 * len(preset.widths) + 2 * len(preset.bers) + n_vdd + 2 * n_vdd
+    return n
 
 
 def _pcsa(ctx: _Ctx, corner: float = 0.0):
@@ -295,8 +326,7 @@ def _map_unit(ctx: _Ctx, vdd: float) -> Any:
         td = first_crossing(t, (out - outb).abs(), pcsa.params.decision_fraction * vdd).numpy().reshape(3, n)
         return {"vdd": vdd}, {"counts": counts, "t_decide": td}
 
-    ctx.log(f"map VDD={vdd:g} V")
-    return ctx.cache.get_or_compute("sense-map", cfg, compute)
+    return ctx.unit("sense-map", cfg, compute, f"read map at VDD={vdd:g} V ({len(windows)} windows, {n} per state)")
 
 
 def _point_unit(ctx: _Ctx, vdd: float, window: float, temperature_c: float, corner: float) -> Any:
@@ -321,7 +351,9 @@ def _point_unit(ctx: _Ctx, vdd: float, window: float, temperature_c: float, corn
         return ({"vdd": vdd}, {"counts": _counts(v), "energy": e.mean(axis=1), "t_decide": td_mean,
                                "decided": np.isfinite(td).mean(axis=1)})
 
-    return ctx.cache.get_or_compute("sense-point", cfg, compute)
+    corner_s = "typical" if corner == 0 else f"corner {corner:+g} sigma"
+    return ctx.unit("sense-point", cfg, compute,
+                    f"PVT point {temperature_c:g} C, {corner_s}, VDD={vdd:g} V ({n} per state)")
 
 
 def _wave_unit(ctx: _Ctx, vdd: float, t_end: float) -> Any:
@@ -340,7 +372,7 @@ def _wave_unit(ctx: _Ctx, vdd: float, t_end: float) -> Any:
         idx = np.unique(np.linspace(0, t.numel() - 1, min(400, t.numel())).astype(int))
         return {"vdd": vdd}, {"t": t.numpy()[idx], "out": out.numpy()[:, idx], "outb": outb.numpy()[:, idx]}
 
-    return ctx.cache.get_or_compute("sense-wave", cfg, compute)
+    return ctx.unit("sense-wave", cfg, compute, f"waveforms at VDD={vdd:g} V")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -382,6 +414,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     err_min, vdd_star, j_star = best
     w_star = float(windows[j_star])
     ctx.log(f"chosen operating point: VDD={vdd_star:g} V, window={w_star * 1e9:.3g} ns (ternary error {err_min:.3g})")
+    ctx.plan = planned_units(ctx.preset, ctx.sections, vdd_star)
 
     # --- section 1: waveforms --------------------------------------------------------------------
     t_end = 2.0 * w_star
@@ -427,7 +460,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
               f" of {2 * p.n_wave} drawn instances at {VDD_NOMINAL:g} V read correctly at {w_star * 1e9:.3g} ns",
               pm_ok, "every drawn +-1 instance at nominal VDD decodes to its value at the chosen window"),
         Claim("Near threshold an (HRS, HRS) pair leaves both outputs at the same level, which flags 0 "
-              "(expected: both high; physics.md 1.5 leaves the level open)",
+              "(expected: both high; docs/physics.md section 1.5 leaves the level open)",
               f"{sum(zero_same)} of {len(zero_same)} drawn (HRS, HRS) instances at {vdd_star:g} V: "
               f"{', '.join(zero_level) or 'none at the same level'}",
               all(zero_same), "every drawn (HRS, HRS) instance at the chosen VDD has OUT and OUTb on the same side"),
@@ -525,7 +558,6 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     for name, tc, k in conditions:
         rates[name], energy[name], tdec[name] = {}, {}, {}
         for v in vdds:
-            ctx.log(f"PVT point {name}, VDD={v:g} V")
             r = _point_unit(ctx, v, w_star, tc, k)
             c = r["counts"]
             rates[name][v] = ErrorRates.from_counts({1: c[0], -1: c[1], 0: c[2]})
@@ -577,7 +609,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
               (_upper95(k_flip, n_pm_used) <= 1e-2 and (flip_rate <= 0.1 * other_rate or k_flip == 0)),
               "95 % upper bound of the flip rate <= 1e-2 and flip rate <= 0.1 x the +-1 <-> 0 rate (or no flip), "
               "over the used VDDs (not tested when too few reads could bound it)"),
-        Claim("Below the ternary region, mismatch-driven sign flips on (LRS, HRS) rise (physics.md 2.6)",
+        Claim("Below the ternary region, mismatch-driven sign flips on (LRS, HRS) rise (docs/physics.md section 2.6)",
               f"at the longest window {windows[-1] * 1e9:.3g} ns: flip rate {_fmt_p(flip_long[low_v])} at {low_v:g} V "
               f"vs {_fmt_p(flip_long[vdd_star])} at {vdd_star:g} V ({2 * n_map} reads each)",
               None if low_v >= vdd_star else flip_long[low_v] > flip_long[vdd_star],
@@ -627,7 +659,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
         Claim("Energy per sense in the tens of fJ at 130 nm",
               f"{e_hi * 1e15:.3g} fJ at {vdds[i_nom]:g} V, {e_star * 1e15:.3g} fJ at {vdd_star:g} V",
               1e-15 <= e_star and e_hi <= 100e-15, "1 fJ <= E <= 100 fJ at both VDDs"),
-        Claim("Decision time grows steeply below threshold (physics.md 4.2)",
+        Claim("Decision time grows steeply below threshold (docs/physics.md section 4.2)",
               f"t_decide(+1) = {t_lo * 1e9:.3g} ns at {vdd_star:g} V vs {t_hi * 1e9:.3g} ns at {vdds[i_nom]:g} V",
               (t_lo / t_hi > 2.0) if (math.isfinite(t_lo) and math.isfinite(t_hi)) else None,
               "t_decide(chosen VDD) > 2 x t_decide(nominal)"),
@@ -700,13 +732,13 @@ def _train_unit(ctx: _Ctx, data: _Data, width: int, weights: str, activations: s
     def compute():
         folder = ctx.out / "cache" / key
         resume = (folder / "checkpoint.pt").exists()
-        ctx.log(f"training VGG width {width}, weights {weights}, activations {activations} ({p.epochs} epochs)")
         model = init_model(model_cfg, ctx.seed)
-        res = train(model, data.data, tc, folder, device="auto", progress=False, resume=resume)
+        res = train(model, data.data, tc, folder, device="auto", progress=ctx.bars, resume=resume)
         return {"test_acc": res.test_acc, "folder": str(folder.relative_to(ctx.out)), "width": width,
                 "weights": weights, "activations": activations}, {}
 
-    return ctx.cache.get_or_compute("train", cfg, compute)
+    return ctx.unit("train", cfg, compute, f"training VGG width {width}, weights {weights}, activations "
+                                           f"{activations} ({p.epochs} epoch(s))")
 
 
 def _load_model(ctx: _Ctx, folder: str):
@@ -722,12 +754,12 @@ def _eval_unit(ctx: _Ctx, data: _Data, trained: Any, kind: str, ber: float) -> A
            "repeats": ctx.preset.repeats}
 
     def compute():
-        ctx.log(f"evaluating {trained['weights']} VGG width {trained['width']} under {kind} errors at rate {ber:g}")
         r = evaluate(_load_model(ctx, trained["folder"]), data.data, ber=ber, error_model=kind,
                      repeats=ctx.preset.repeats, seed=ctx.seed, device="auto")
         return {"accuracy": r.accuracy, "mean": r.mean, "std": r.std}, {}
 
-    return ctx.cache.get_or_compute("eval", cfg, compute)
+    return ctx.unit("eval", cfg, compute, f"evaluating {trained['weights']} VGG width {trained['width']} under "
+                                          f"{kind} errors at rate {ber:g}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -752,14 +784,14 @@ def _chip_map_unit(ctx: _Ctx, vdd: float, window: float) -> Any:
         from ternary_rram.circuit.operating import OperatingPoint
         from ternary_rram.experiments.deploy import sense_map_at
 
-        ctx.log(f"chip sense map VDD={vdd:g} V, window {window * 1e9:.3g} ns "
-                f"({ctx.preset.chip_grid}^2 points x {ctx.preset.chip_mc} draws)")
         sm = sense_map_at(OperatingPoint.from_celsius(vdd, window, CHIP_TEMPERATURE_C), pcsa=_pcsa(ctx),
                           device_model=ctx.device, n_grid=ctx.preset.chip_grid, n_mc=ctx.preset.chip_mc,
                           seed=ctx.seed)
         return sm.to_dict(), {}
 
-    return ctx.cache.get_or_compute("chip-sensemap", cfg, compute)
+    return ctx.unit("chip-sensemap", cfg, compute,
+                    f"chip sense map VDD={vdd:g} V, window {window * 1e9:.3g} ns "
+                    f"({ctx.preset.chip_grid}^2 points x {ctx.preset.chip_mc} draws)")
 
 
 def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: float, sense_map: Any) -> Any:
@@ -780,7 +812,6 @@ def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: 
         from ternary_rram.circuit.sensemap import SenseMap
         from ternary_rram.experiments.deploy import deploy_record, eval_tensors
 
-        ctx.log(f"deploying {trained['weights']} VGG width {trained['width']} on the chip at VDD={vdd:g} V")
         model = _load_model(ctx, trained["folder"]).eval()
         x, y = eval_tensors(data.data)
         _, rec = deploy_record(model, SenseMap.from_dict(sense_map.values), x, y, device_model=ctx.device,
@@ -794,7 +825,8 @@ def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: 
         rec["reads_zero"] = (int(rec["n_weights"]) - nonzero) * n_reads
         return rec, {}
 
-    return ctx.cache.get_or_compute("chip-deploy", cfg, compute)
+    return ctx.unit("chip-deploy", cfg, compute,
+                    f"deploying {trained['weights']} VGG width {trained['width']} on the chip at VDD={vdd:g} V")
 
 
 def _chip_row(rec: Any) -> dict[str, float]:
@@ -879,7 +911,7 @@ def _sections_nn(ctx: _Ctx, summary: SenseSummary, data_dir: Path | None) -> tup
     )
     s5 = Section(
         f"Accuracy against width ({data.note})",
-        (f"VGG of physics.md 5 trained for {p.epochs} epoch(s)"
+        (f"VGG of docs/physics.md section 5 trained for {p.epochs} epoch(s)"
          + (" with one cosine cycle over the run" if p.anneal_within_run else " with the seed recipe")
          + (f", at most {p.max_batches} batches per epoch" if p.max_batches else "")
          + f"; data: {data.note}. Binary activations for binary and ternary weights.",),
@@ -1062,7 +1094,7 @@ def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, 
 def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "str | Path | None" = None,
                   params: "str | Path | None" = None, seed: int = 0, use_cache: bool = True,
                   sections: Sequence[str] = ("sense", "nn"),
-                  log: Callable[[str], None] | None = None) -> ReproduceResult:
+                  log: Callable[[str], None] | None = None, progress: bool = False) -> ReproduceResult:
     """Run the reproduction and write the report.
 
     Args:
@@ -1072,7 +1104,8 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
         params: PARAMS.json from ``calibrate`` (default: built-in parameters).
         seed: seed of every random draw. use_cache: reuse cached results.
         sections: "sense" (sections 1-4) and/or "nn" (sections 5-7; needs "sense").
-        log: callback for one-line progress messages.
+        log: callback for one-line progress messages ("unit k of N: what" before each unit computed).
+        progress: tqdm bars (epochs, batches) while a network trains.
     """
     from ternary_rram.circuit.params import DEFAULT_PCSA
     from ternary_rram.experiments.calibrate import load_params
@@ -1095,7 +1128,8 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
     if p.steps_per_tau is not None:
         pcsa_params = replace(pcsa_params, steps_per_tau=p.steps_per_tau)
     ctx = _Ctx(out=out, preset=p, device=device, pcsa_params=pcsa_params, cache=Cache(out / "cache", use_cache),
-               seed=seed, log=log or (lambda _m: None))
+               seed=seed, log=log or (lambda _m: None), sections=tuple(sections), bars=progress)
+    ctx.plan = planned_units(p, ctx.sections)
     ctx.fingerprint = {"device": _jsonable_params(device), "pcsa": _jsonable_params(pcsa_params)}
     all_sections: list[Section] = []
     note = "not run"

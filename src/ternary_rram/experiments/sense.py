@@ -60,13 +60,13 @@ DEFAULT_BATCH: int = 4096
 #: (HRS/HRS pairs of typical imbalance decide after some tens of t_char).
 WINDOW_FACTORS: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1.0, 100.0, 21))
 #: Weight of the sign-flip rate subtracted from the window score. [D] chosen: a flip costs 100x
-#: a +-1 <-> 0 error (physics.md 2.2-2.3: networks tolerate 0-errors, not sign flips).
+#: a +-1 <-> 0 error (docs/physics.md section 2.2-2.3: networks tolerate 0-errors, not sign flips).
 FLIP_PENALTY: float = 100.0
-#: Criteria of the ternary region (brief / physics.md 7).
+#: Criteria of the ternary region (brief / docs/physics.md section 7).
 REGION_P_CORRECT: float = 0.99
 REGION_P_FLIP: float = 1e-4
 REGION_P_ZERO: float = 0.90
-#: Sign-flip rate defining the mismatch floor. [S physics.md 2.2: 1e-4 harmless; we flag 1e-3]
+#: Sign-flip rate defining the mismatch floor. [S docs/physics.md section 2.2: 1e-4 harmless; we flag 1e-3]
 FLOOR_FLIP_RATE: float = 1e-3
 #: Default temperature of the studies, degrees Celsius.
 DEFAULT_TEMPERATURE_C: float = 27.0
