@@ -9,7 +9,6 @@ chip accuracy, errors by type, energy per inference) and writes a report folder
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ternary_rram.cli.console import add_quiet_argument, show_progress

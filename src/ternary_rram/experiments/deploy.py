@@ -35,7 +35,7 @@ from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text
-from ternary_rram.experiments.plots import new_figure, save_figure
+from ternary_rram.experiments.plots import bound_handle, layer_names, legend_below, new_figure, plot_rates, save_figure
 from ternary_rram.experiments.sense import seeded_generator
 
 #: Supply range in which the deployment accepts an operating point, V. [D] chosen: the PCSA compact
@@ -180,22 +180,28 @@ def deploy_record(model: nn.Module, sense_map: SenseMap, x: torch.Tensor, y: tor
     return res, d
 
 
-def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "") -> Path:
-    """Stacked bars of read errors per layer by type (fraction of the layer's weights)."""
+def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "",
+                          names: dict[str, str] | None = None) -> Path:
+    """Read-error rates per layer by type (errors / weight reads of the layer) on a log axis.
+
+    ``names``: module name -> label on the axis (e.g. from
+    :func:`ternary_rram.experiments.plots.layer_names`: conv1 .. fc2). A type with no error in a layer
+    is drawn as a hollow down-triangle at its upper bound, never as a value."""
     layers = list(record["errors_per_layer"])
-    fig, axes = new_figure(width=max(4.0, 0.6 * len(layers) + 2))
+    fig, axes = new_figure(width=max(4.5, 0.55 * len(layers) + 2.5))
     ax = axes[0][0]
-    bottom = np.zeros(len(layers))
-    for kind, color in (("to_zero", "tab:blue"), ("from_zero", "tab:orange"), ("sign_flip", "tab:red")):
-        vals = np.array([record["errors_per_layer"][k][kind] / max(1, record["errors_per_layer"][k]["n_weights"])
-                         for k in layers])
-        ax.bar(range(len(layers)), vals, bottom=bottom, color=color, label=kind.replace("_", " "))
-        bottom += vals
-    ax.set_xticks(range(len(layers)), layers)
-    ax.set_xlabel("layer (module name)")
-    ax.set_ylabel("read errors / weights")
-    ax.set_title(title or "read errors per layer")
-    ax.legend(fontsize=8)
+    x = np.arange(len(layers))
+    for i, (kind, color, mk) in enumerate((("to_zero", "tab:blue", "o"), ("from_zero", "tab:orange", "s"),
+                                           ("sign_flip", "tab:red", "D"))):
+        per = record["errors_per_layer"]
+        n = np.array([max(1, per[k]["n_weights"]) for k in layers], dtype=float)  # summed over reads
+        vals = np.array([per[k][kind] for k in layers], dtype=float) / n
+        plot_rates(ax, x + (i - 1) * 0.18, vals, n, label=kind.replace("_", " "), color=color, marker=mk, ls="none")
+    ax.set_xticks(x, [(names or {}).get(k, k) for k in layers], rotation=45 if len(layers) > 8 else 0)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("read errors / weight reads")
+    ax.set_title(title or "read errors per layer", fontsize=10)
+    legend_below(fig, [ax], ncol=3, extra=[bound_handle()])
     return save_figure(fig, path)
 
 
@@ -214,7 +220,9 @@ def plot_energy_breakdown(records: dict[str, dict[str, Any]], path: Path, title:
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylabel("energy per inference (nJ)")
     ax.set_title(title or "energy per inference by part")
-    ax.legend(fontsize=7)
+    handles, names = ax.get_legend_handles_labels()  # top part first, as stacked
+    ax.legend(handles[::-1], [n.replace("_", " ") for n in names[::-1]], loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              borderaxespad=0.0, fontsize=8, frameon=False)
     return save_figure(fig, path)
 
 
@@ -259,7 +267,8 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "deploy.json", json.dumps(_jsonable(rec), indent=2))
         plot_errors_per_layer(rec, out / "errors_per_layer.png",
-                              f"read errors per layer, VDD {op.vdd:g} V, window {op.t_sense * 1e9:.3g} ns")
+                              f"read errors per layer, VDD {op.vdd:g} V, window {op.t_sense * 1e9:.3g} ns",
+                              names=layer_names(model))
         plot_energy_breakdown({f"{op.vdd:g} V, {reads}": rec}, out / "energy_breakdown.png")
     return rec
 
@@ -385,5 +394,6 @@ def plot_accuracy_vs_energy(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_xlabel("energy per inference (nJ)")
     ax.set_ylabel("test accuracy on chip (%)")
     ax.set_title("accuracy against energy per inference")
-    ax.legend(fontsize=8)
+    ax.margins(x=0.15, y=0.15)
+    legend_below(fig, [ax], ncol=2)
     return save_figure(fig, path)

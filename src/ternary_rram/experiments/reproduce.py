@@ -41,6 +41,8 @@ import torch
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.cache import Cache
+from ternary_rram.experiments.plots import (BOUND_NOTE, bound_handle, one_bound_handle, cell_edges, legend_below,
+                                            plain_log_ticks, plot_rates, region_outline)
 from ternary_rram.fileio import atomic_write_text
 from ternary_rram.experiments.report import Claim, Figure, Report, Section, Table, write_report
 
@@ -384,6 +386,8 @@ def _plt():
     return new_figure, save_figure
 
 
+
+
 @dataclass(frozen=True)
 class SenseSummary:
     """What the sense sections hand on: chosen operating point and rates per VDD (nominal PVT)."""
@@ -433,11 +437,12 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
                     wave_rows.append((v, s, k, float(t[ti]), float(a), float(b)))
             ax.axvline(w_star * 1e9, color="k", lw=0.6)
             ax.set_ylim(-0.05 * v, 1.05 * v)
-            ax.set_title(f"VDD={v:g} V, state {STATE_LABEL[s]}", fontsize=8)
-            ax.set_xlabel("time (ns)")
-            ax.set_ylabel("V")
-            if s_i == 0 and r == 0:
-                ax.legend(fontsize=7)
+            ax.set_title(f"VDD={v:g} V, state {STATE_LABEL[s]}", fontsize=9)
+            ax.set_xlabel("time since SEN rises (ns)")
+            ax.set_ylabel("voltage (V)")
+    from matplotlib.lines import Line2D
+
+    legend_below(fig, [axes[0][0]], extra=[Line2D([], [], color="k", lw=0.6, label="sense window")])
     # decoded values of the drawn instances at the chosen window
     thr_frac = ctx.pcsa_params.readout_fraction
     at_w: dict[tuple[float, int], list[tuple[bool, bool]]] = {}
@@ -483,31 +488,45 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     for s_i, s in enumerate((1, -1, 0)):
         ax = axes[0][s_i]
         for o_i, o in enumerate((-1, 0, 1)):
-            ax.plot(vdds, p_state[:, j_star, s_i, o_i], marker="o", ms=3, label=f"read {o:+d}" if o else "read 0")
+            plot_rates(ax, vdds, p_state[:, j_star, s_i, o_i], p.n_map, label=f"read {o:+d}" if o else "read 0",
+                       color=f"C{o_i}", logit=True, dodge=(o_i - 1) * 0.015 * (max(vdds) - min(vdds) or 1.0))
         for i, v in enumerate(vdds):
             prob_rows.append((v, w_star, s, *[float(x) for x in p_state[i, j_star, s_i]]))
-        ax.set_title(f"programmed {STATE_LABEL[s]}", fontsize=8)
+        ax.set_title(f"programmed {STATE_LABEL[s]}", fontsize=9)
         ax.set_xlabel("VDD (V)")
-        ax.set_ylabel("probability")
-        ax.set_ylim(-0.02, 1.02)
-        ax.legend(fontsize=7)
+        ax.set_ylabel("probability (logit scale)")
+    legend_below(fig, axes[0], ncol=2, extra=[bound_handle(), one_bound_handle()])
     save_figure(fig, out / "fig2a_probabilities.png")
     _write_csv(out / "fig2a_probabilities.csv", ("vdd_V", "window_s", "state", "p_minus", "p_zero", "p_plus"),
                prob_rows)
     fig, axes = new_figure(1, 1, width=5.5, height=4.0)
     ax = axes[0][0]
-    im = ax.pcolormesh(windows * 1e9, vdds, np.log10(np.clip(err, 1e-4, 1)), shading="nearest", cmap="viridis")
-    ax.set_xscale("log")
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
+    # Cells with no error at all are left grey (an upper bound, not a value on the colour scale).
+    x_edges, y_edges = cell_edges(windows * 1e9, log=True), cell_edges(vdds)
+    positive = err[err > 0]
+    norm = LogNorm(vmin=min(float(positive.min()) if positive.size else 1e-3, 0.5 * TERNARY_OK), vmax=1.0)
+    cmap = __import__("matplotlib").colormaps["viridis"].with_extremes(bad="0.82")
+    im = ax.pcolormesh(x_edges, y_edges, np.ma.masked_less_equal(err, 0.0), norm=norm, cmap=cmap)
+    ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    cs = ax.contour(windows * 1e9, vdds, err, levels=[TERNARY_OK], colors="w")
-    del cs
+    if len(windows) <= 9:
+        ax.set_xticks(windows * 1e9, [f"{w * 1e9:.3g}" for w in windows])
+    ax.add_collection(LineCollection(region_outline(x_edges, y_edges, err <= TERNARY_OK), colors="w", lw=1.6))
     ax.plot([w_star * 1e9], [vdd_star], "r*", ms=12)
     ax.set_xlabel("sense window (ns)")
     ax.set_ylabel("VDD (V)")
-    fig.colorbar(im, ax=ax, label="log10 ternary read error")
+    fig.colorbar(im, ax=ax, label="ternary read error (mean over the 3 states)")
+    legend_below(fig, [ax], ncol=1, extra=[
+        Patch(facecolor="0.82", label=f"no error in {3 * p.n_map} reads (95 % upper bound {1 - 0.05 ** (1 / (3 * p.n_map)):.2g})"),
+        Patch(facecolor="0.45", edgecolor="w", lw=1.6, label=f"white outline: cells with error <= {TERNARY_OK:g}"),
+        Line2D([], [], ls="none", marker="*", color="r", ms=10, label="chosen operating point")])
     save_figure(fig, out / "fig2b_ternary_map.png")
     _write_csv(out / "fig2b_ternary_map.csv", ("vdd_V", "window_s", "ternary_error"),
                [(v, float(w), float(err[i, j])) for i, v in enumerate(vdds) for j, w in enumerate(windows)])
@@ -563,22 +582,34 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
             rates[name][v] = ErrorRates.from_counts({1: c[0], -1: c[1], 0: c[2]})
             energy[name][v] = r["energy"]
             tdec[name][v] = r["t_decide"]
-    fig, axes = new_figure(1, len(conditions), width=3.4, height=3.0)
+    ncols = 3
+    nrows = -(-(len(conditions) + 1) // ncols)  # one more panel for the legend
+    fig, axes = new_figure(nrows, ncols, width=3.6, height=2.9, sharey=True)
+    flat = [ax for row in axes for ax in row]
     err_rows = []
     for ci, (name, _, _) in enumerate(conditions):
-        ax = axes[0][ci]
-        for key, lab in (("to_zero", "+-1 -> 0"), ("from_zero", "0 -> +-1"), ("flip", "sign flip"),
-                         ("ternary", "ternary")):
-            ys = [max(getattr(rates[name][v], key), 0.5 / rates[name][v].n_pm) for v in vdds]
-            ax.semilogy(vdds, ys, marker="o", ms=3, label=lab)
+        ax = flat[ci]
+        span = max(vdds) - min(vdds) or 1.0
+        for i, (key, lab) in enumerate((("to_zero", "+-1 -> 0"), ("from_zero", "0 -> +-1"), ("flip", "sign flip"),
+                                        ("ternary", "ternary (mean of 3 states)"))):
+            n_of = {"to_zero": "n_pm", "flip": "n_pm", "from_zero": "n_zero", "ternary": "n_all"}[key]
+            plot_rates(ax, vdds, [getattr(rates[name][v], key) for v in vdds],
+                       [getattr(rates[name][v], n_of) if n_of != "n_all" else
+                        rates[name][v].n_pm + rates[name][v].n_zero for v in vdds], label=lab,
+                       dodge=(i - 1.5) * 0.015 * span)
         for v in vdds:
             e = rates[name][v]
             err_rows.append((name, v, w_star, e.to_zero, e.from_zero, e.flip, e.ternary, e.n_pm, e.n_zero))
-        ax.set_title(name, fontsize=8)
+        ax.set_title(name, fontsize=9)
         ax.set_xlabel("VDD (V)")
-        if ci == 0:
+        ax.tick_params(labelleft=True)
+        if ci % ncols == 0:
             ax.set_ylabel("error rate")
-            ax.legend(fontsize=6)
+    for ax in flat[len(conditions):]:
+        ax.axis("off")
+    handles, labels = flat[0].get_legend_handles_labels()
+    flat[-1].legend(handles + [bound_handle()], labels + [BOUND_NOTE.replace(", drawn", ",\ndrawn")],
+                    loc="center", fontsize=8, frameon=False)
     save_figure(fig, out / "fig3_error_rates.png")
     _write_csv(out / "fig3_error_rates.csv", ("condition", "vdd_V", "window_s", "p_pm_to_zero", "p_zero_to_pm",
                                               "p_sign_flip", "ternary_error", "n_pm", "n_zero"), err_rows)
@@ -643,7 +674,8 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     axes[0][0].set_ylabel("energy per sense (fJ)")
     axes[0][1].set_xlabel("VDD (V)")
     axes[0][1].set_ylabel("decision time, state +1 (ns)")
-    axes[0][0].legend(fontsize=6)
+    plain_log_ticks(axes[0][1])
+    legend_below(fig, axes[0], ncol=3)
     save_figure(fig, out / "fig4_energy_time.png")
     _write_csv(out / "fig4_energy_time.csv", ("condition", "vdd_V", "window_s", "energy_per_sense_J",
                                               "t_decide_plus_s", "t_decide_zero_s"), e_rows)
@@ -893,7 +925,7 @@ def _sections_nn(ctx: _Ctx, summary: SenseSummary, data_dir: Path | None) -> tup
     ax.set_xscale("log", base=2)
     ax.set_xlabel("width F")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=7)
+    legend_below(fig, [ax], ncol=1)
     save_figure(fig, out / "fig5_accuracy_width.png")
     _write_csv(out / "fig5_accuracy_width.csv", ("width", "weights", "activations", "test_accuracy"), rows5)
     wmax = max(p.widths)
@@ -926,13 +958,19 @@ def _sections_nn(ctx: _Ctx, summary: SenseSummary, data_dir: Path | None) -> tup
         if any(r.ternary <= TERNARY_USED for r in summary.rates.values()) else summary.rates[summary.vdd_star].ternary
     fig, axes = new_figure(1, 1)
     ax = axes[0][0]
-    xb = [max(b, min(x for x in bers if x > 0) / 10) for b in bers]
-    ax.semilogx(xb, np.array(acc_b) * 100, marker="o", label="binary net, sign flips")
-    ax.semilogx(xb, np.array(acc_t) * 100, marker="s", label="ternary net, +-1 <-> 0 errors")
-    ax.axvline(max(circuit_ber, xb[0]), color="k", lw=0.6, ls=":")
-    ax.set_xlabel("error rate (0 drawn at the left edge)")
+    # Rate 0 has no place on a log axis: the error-free accuracy is a horizontal line instead.
+    pos = [i for i, b in enumerate(bers) if b > 0]
+    for i, (acc_k, lab, mk) in enumerate(((acc_b, "binary net, sign flips", "o"),
+                                          (acc_t, "ternary net, +-1 <-> 0 errors", "s"))):
+        ax.semilogx([bers[j] for j in pos], [acc_k[j] * 100 for j in pos], marker=mk, color=f"C{i}", label=lab)
+        if 0.0 in bers:
+            ax.axhline(acc_k[bers.index(0.0)] * 100, color=f"C{i}", lw=0.8, ls="--",
+                       label=f"{lab.split(',')[0]}, no errors")
+    if circuit_ber > 0:
+        ax.axvline(circuit_ber, color="k", lw=0.6, ls=":", label="the circuit's ternary error rate")
+    ax.set_xlabel("injected error rate")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=7)
+    legend_below(fig, [ax], ncol=2)
     save_figure(fig, out / "fig6_accuracy_errors.png")
     _write_csv(out / "fig6_accuracy_errors.csv", ("error_rate", "binary_sign_flip_acc", "ternary_errors_acc"),
                list(zip(bers, acc_b, acc_t)))
@@ -1008,11 +1046,12 @@ def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, 
         axes[0][1].semilogy(vdds, [rows[k][v]["energy_array"] * 1e9 for v in vdds], marker="s", ls="--",
                             color=f"C{i}", label=f"{k}, array (sense + bit lines)")
     for ax in axes[0]:
-        ax.axvline(summary.vdd_star, color="k", lw=0.6, ls=":")
+        ax.axvline(summary.vdd_star, color="k", lw=0.6, ls=":", label="chosen VDD")
         ax.set_xlabel("VDD (V)")
-        ax.legend(fontsize=6)
+    legend_below(fig, axes[0], ncol=3)
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][1].set_ylabel("energy per inference (nJ)")
+    plain_log_ticks(axes[0][1])
     save_figure(fig, out / "fig7_deployed.png")
     v_nom = VDD_NOMINAL if VDD_NOMINAL in vdds else vdds[0]
     vs = summary.vdd_star
