@@ -30,11 +30,27 @@ def one_thread():
     torch.set_num_threads(old)
 
 
+_TINY_LOG: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, one_thread):
     out = tmp_path_factory.mktemp("repro")
-    res = run_reproduce(out, "tiny")
+    res = run_reproduce(out, "tiny", log=_TINY_LOG.append)
     return out, res
+
+
+def test_progress_counts_units_k_of_n(tiny_run):
+    """A fresh run announces every unit it computes as "unit k of N", k = 1..N, N the units it stores."""
+    import re
+
+    out, _ = tiny_run
+    announced = [re.match(r"unit (\d+) of (\d+): ", line) for line in _TINY_LOG]
+    announced = [m for m in announced if m]
+    ks, ns = [int(m.group(1)) for m in announced], {int(m.group(2)) for m in announced}
+    stored = len(list((out / "cache").glob("*.json")))
+    assert ks == list(range(1, stored + 1))
+    assert ns == {stored}
 
 
 def test_tiny_writes_report_figures_data_and_verdicts(tiny_run):
