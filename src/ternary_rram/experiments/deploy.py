@@ -35,7 +35,8 @@ from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text
-from ternary_rram.experiments.plots import bound_handle, layer_names, legend_below, new_figure, plot_rates, save_figure
+from ternary_rram.experiments.plots import (bound_handle, layer_names, legend_below, new_figure, plain_log_ticks,
+                                            plot_rates, save_figure)
 from ternary_rram.experiments.sense import seeded_generator
 
 #: Supply range in which the deployment accepts an operating point, V. [D] chosen: the PCSA compact
@@ -200,6 +201,7 @@ def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "",
     ax.set_xticks(x, [(names or {}).get(k, k) for k in layers], rotation=45 if len(layers) > 8 else 0)
     ax.set_xlabel("layer")
     ax.set_ylabel("read errors / weight reads")
+    plain_log_ticks(ax)
     ax.set_title(title or "read errors per layer", fontsize=10)
     legend_below(fig, [ax], ncol=3, extra=[bound_handle()])
     return save_figure(fig, path)

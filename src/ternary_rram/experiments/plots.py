@@ -50,7 +50,7 @@ CONFIDENCE: float = 0.95
 ZERO_BOUND_FACTOR: float = 3.0  # -log(1 - CONFIDENCE), the large-n form 3/n used in captions
 #: Marker of such an upper bound (a hollow down-pointing triangle).
 BOUND_MARKER: str = "v"
-BOUND_NOTE: str = "open down-triangle: none seen in n reads, drawn at its 95 % upper bound (about 3/n)"
+BOUND_NOTE: str = "none in n reads: 95 % upper bound (about 3/n)"
 
 
 def rate_points(rates: Sequence[float], n: Sequence[float] | float) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +116,7 @@ def one_bound_handle() -> Any:
     from matplotlib.lines import Line2D
 
     return Line2D([], [], ls="none", marker="^", mfc="none", color="0.3",
-                  label="open up-triangle: every read gave it, drawn at its 95 % lower bound (about 1 - 3/n)")
+                  label="all n reads: 95 % lower bound (about 1 - 3/n)")
 
 
 def legend_below(fig: Any, axes: Sequence[Any], *, ncol: int | None = None, extra: Sequence[Any] = (),
@@ -199,7 +199,16 @@ def plain_log_ticks(ax: Any, axis: str = "y") -> None:
     """Numbers such as 0.2, 0.5, 1, 2 instead of 2 x 10^-1 on a log axis spanning a few decades or less."""
     from matplotlib.ticker import FuncFormatter
 
-    fmt = FuncFormatter(lambda v, _pos: f"{v:g}")
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(fmt)
-    target.set_minor_formatter(fmt)
+    lim = ax.get_ylim if axis == "y" else ax.get_xlim
+
+    def minor(v: float, _pos: int) -> str:
+        # label 2, 3 and 5 x 10^k only where the axis spans under two decades (few major ticks)
+        lo, hi = sorted(lim())
+        if lo <= 0 or hi / lo >= 100:
+            return ""
+        mantissa = v / 10 ** np.floor(np.log10(v) + 1e-9)
+        return f"{v:g}" if round(mantissa) in (2, 3, 5) else ""
+
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    target.set_minor_formatter(FuncFormatter(minor))

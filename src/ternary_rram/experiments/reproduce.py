@@ -603,12 +603,13 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("VDD (V)")
         ax.tick_params(labelleft=True)
+        plain_log_ticks(ax)
         if ci % ncols == 0:
             ax.set_ylabel("error rate")
     for ax in flat[len(conditions):]:
         ax.axis("off")
     handles, labels = flat[0].get_legend_handles_labels()
-    flat[-1].legend(handles + [bound_handle()], labels + [BOUND_NOTE.replace(", drawn", ",\ndrawn")],
+    flat[-1].legend(handles + [bound_handle()], labels + [BOUND_NOTE.replace(": ", ":\n")],
                     loc="center", fontsize=8, frameon=False)
     save_figure(fig, out / "fig3_error_rates.png")
     _write_csv(out / "fig3_error_rates.csv", ("condition", "vdd_V", "window_s", "p_pm_to_zero", "p_zero_to_pm",
