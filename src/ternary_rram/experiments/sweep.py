@@ -790,6 +790,7 @@ def _plot_pareto(ok: "pd.DataFrame", front: "pd.DataFrame", accuracy: str, energ
     ax.set_ylabel(accuracy)
     ax.set_title(f"{accuracy} vs {energy} over {', '.join(varied) or 'one point'}", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    # legend under the axes, never over the points
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
