@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     note = cycle_note(config)
     if note:
         print(f"ternary-rram train: note: {note}", file=sys.stderr)
-    result = train(model, data, config, args.out, device=device, progress=show_progress(args),
+    result = train(model, data, config, args.out, device=device, progress=not args.quiet,
                    resume=args.resume)
     if result.history:
         last = result.history[-1]
