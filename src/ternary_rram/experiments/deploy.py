@@ -248,11 +248,11 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
                bar_format="{desc:<34} {n}/{total} steps |{bar:12}| {elapsed}")
     op, window = operating_point_for(vdd, t_sense, temperature_c, pcsa=pcsa, device_model=dm,
                                      n=window_samples, seed=seed)
-    bar.set_description(f"deploy: sense map {n_grid}x{n_grid}x{n_mc}")
+    bar.set_description_str(f"deploy: sense map {n_grid}x{n_grid}x{n_mc}")
     bar.update(1)
     sm = sense_map_at(op, pcsa=pcsa, device_model=dm, n_grid=n_grid, n_mc=n_mc, seed=seed,
                       cache_dir=cache_dir)
-    bar.set_description("deploy: program + evaluate")
+    bar.set_description_str("deploy: program + evaluate")
     bar.update(1)
     x, y = eval_tensors(data, limit_test)
     _, rec = deploy_record(model, sm, x, y, device_model=dm, array_shape=array_shape, reads=reads,
