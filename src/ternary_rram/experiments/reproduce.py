@@ -518,14 +518,19 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     ax.xaxis.set_minor_formatter(NullFormatter())
     if len(windows) <= 9:
         ax.set_xticks(windows * 1e9, [f"{w * 1e9:.3g}" for w in windows])
-    ax.add_collection(LineCollection(region_outline(x_edges, y_edges, err <= TERNARY_OK), colors="w", lw=1.6))
+    from matplotlib.patheffects import withStroke
+
+    # white on a dark rim, drawn over the frame so that the sides on the map's edge show too
+    ax.add_collection(LineCollection(region_outline(x_edges, y_edges, err <= TERNARY_OK), colors="w", lw=1.6,
+                                     clip_on=False, zorder=3, path_effects=[withStroke(linewidth=3.2, foreground="k")]))
     ax.plot([w_star * 1e9], [vdd_star], "r*", ms=12)
     ax.set_xlabel("sense window (ns)")
     ax.set_ylabel("VDD (V)")
     fig.colorbar(im, ax=ax, label="ternary read error (mean over the 3 states)")
     legend_below(fig, [ax], ncol=1, extra=[
         Patch(facecolor="0.82", label=f"no error in {3 * p.n_map} reads (95 % upper bound {1 - 0.05 ** (1 / (3 * p.n_map)):.2g})"),
-        Patch(facecolor="0.45", edgecolor="w", lw=1.6, label=f"white outline: cells with error <= {TERNARY_OK:g}"),
+        Line2D([], [], color="w", lw=1.6, path_effects=[withStroke(linewidth=3.2, foreground="k")],
+               label=f"outline: cells with error <= {TERNARY_OK:g}"),
         Line2D([], [], ls="none", marker="*", color="r", ms=10, label="chosen operating point")])
     save_figure(fig, out / "fig2b_ternary_map.png")
     _write_csv(out / "fig2b_ternary_map.csv", ("vdd_V", "window_s", "ternary_error"),
@@ -559,8 +564,10 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
         "Read-outcome probabilities and the VDD x window map",
         (f"Monte Carlo over devices and transistor mismatch, {n_map} instances per state and VDD. Ternary read "
          "error = mean over the three programmed states of P(read != programmed). The operating point (star) is "
-         "the map point with the lowest ternary read error (ties to the lower VDD); the white contour "
-         f"encloses error <= {TERNARY_OK:g}.",),
+         "the map point with the lowest ternary read error (ties to the lower VDD); the white outline "
+         f"encloses the cells with error <= {TERNARY_OK:g}; grey cells had no error at all (their rate is below "
+         "the 95 % bound given in the legend). Probabilities are on a logit axis; an outcome never seen (or "
+         "always seen) is drawn as a hollow triangle at its 95 % bound, not as a value.",),
         figures=(Figure("fig2a_probabilities.png", f"Read-outcome probabilities against VDD at window "
                                                    f"{w_star * 1e9:.3g} ns.", ("fig2a_probabilities.csv",)),
                  Figure("fig2b_ternary_map.png", "Ternary read error over VDD x sense window.",
@@ -656,7 +663,8 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
         "Error rates by type against VDD, temperature and process corners",
         (f"At the chosen window {w_star * 1e9:.3g} ns, {p.n_point} instances per state and point. Process corners "
          f"shift every NMOS and PMOS |Vth| by k x {PROCESS_SIGMA_VT * 1e3:g} mV (PROCESS_SIGMA_VT, a [D] parameter); "
-         "rates drawn at 0 are plotted at half a count.",),
+         "error rates on a log axis; a type with no error in n reads is drawn as a hollow down-triangle at its "
+         "95 % upper bound (about 3/n), not as a value.",),
         figures=(Figure("fig3_error_rates.png", "Error rates by type against VDD per PVT condition.",
                         ("fig3_error_rates.csv",)),),
         claims=claims3)
