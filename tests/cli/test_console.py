@@ -123,3 +123,20 @@ def test_warnings_are_one_clean_line(capsys):
     err = capsys.readouterr().err
     assert err == "ternary-rram train: warning: CIFAR-10 files in /x are not the official ones\n"
     assert console.format_warning("a  b\nc") == "ternary-rram: warning: a b c"
+
+
+@pytest.mark.parametrize("command,folder", [("demo", "runs/demo"), ("sense", "runs/sense")])
+def test_default_output_folders_are_under_the_git_ignored_runs_folder(command, folder):
+    from pathlib import Path
+
+    args = _subparsers()[command].parse_args([])
+    assert Path(args.out) == Path(folder)
+    gitignore = (Path(__file__).resolve().parents[2] / ".gitignore").read_text(encoding="utf-8").split()
+    assert "runs/" in gitignore
+
+
+def test_train_defaults_are_cheap_and_help_names_the_seed_recipe():
+    parser = _subparsers()["train"]
+    args = parser.parse_args(["--out", "o"])
+    assert args.epochs <= 20 and args.cycles is None
+    assert "--epochs 700" in " ".join(parser.format_help().split())
