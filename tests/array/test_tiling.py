@@ -23,7 +23,7 @@ from .conftest import make_map
 
 
 def vgg_shapes(f: int) -> dict[str, tuple[int, ...]]:
-    """Weight shapes of the physics.md section 5 VGG of width f."""
+    """Weight shapes of the docs/physics.md section 5 VGG of width f."""
     return {"conv1": (f, 3, 3, 3), "conv2": (f, f, 3, 3), "conv3": (2 * f, f, 3, 3),
             "conv4": (2 * f, 2 * f, 3, 3), "conv5": (4 * f, 2 * f, 3, 3), "conv6": (4 * f, 4 * f, 3, 3),
             "fc1": (512, 4 * f * 16), "fc2": (10, 512)}
@@ -65,7 +65,7 @@ def test_tile_slices_cover_matrix():
 
 def test_network_counts_vgg128():
     n = network_counts(vgg_shapes(128))
-    assert n.cells == 8_774_016                 # physics.md section 5
+    assert n.cells == 8_774_016                 # docs/physics.md section 5
     assert n.reads == n.cells
     assert n.arrays == sum(t.arrays for t in n.layers.values())
     assert n.layers["fc1"].arrays == math.ceil(8192 / 64) * math.ceil(512 / 64)

@@ -177,7 +177,7 @@ def test_decision_time_rises_and_energy_falls_as_vdd_falls():
         energy.append(float(res.energy.mean()))
     assert all(b > a for a, b in zip(t_dec, t_dec[1:])), t_dec
     assert all(b < a for a, b in zip(energy, energy[1:])), energy
-    # Tens of fJ at nominal VDD, a few fJ near threshold (physics.md 7).
+    # Tens of fJ at nominal VDD, a few fJ near threshold (docs/physics.md section 7).
     assert 5e-15 < energy[0] < 100e-15
     assert energy[-1] < energy[0] / 3
 

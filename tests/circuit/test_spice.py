@@ -54,7 +54,7 @@ def test_model_matches_ngspice_over_the_grid():
         if math.isfinite(r.model_t_decide) or math.isfinite(r.spice_t_decide):
             assert r.rel_err_t_decide < 0.05, r
         assert r.rel_err_energy < 0.10, r
-    # Sign flips of (LRS, HRS) are a deep-subthreshold effect (physics.md 2.6): none from 0.8 V up.
+    # Sign flips of (LRS, HRS) are a deep-subthreshold effect (docs/physics.md section 2.6): none from 0.8 V up.
     for r in clear:
         if r.programmed != 0 and r.vdd >= 0.8:
             assert r.spice_value == r.model_value == r.programmed, r

@@ -30,11 +30,27 @@ def one_thread():
     torch.set_num_threads(old)
 
 
+_TINY_LOG: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, one_thread):
     out = tmp_path_factory.mktemp("repro")
-    res = run_reproduce(out, "tiny")
+    res = run_reproduce(out, "tiny", log=_TINY_LOG.append)
     return out, res
+
+
+def test_progress_counts_units_k_of_n(tiny_run):
+    """A fresh run announces every unit it computes as "unit k of N", k = 1..N, N the units it stores."""
+    import re
+
+    out, _ = tiny_run
+    announced = [re.match(r"unit (\d+) of (\d+): ", line) for line in _TINY_LOG]
+    announced = [m for m in announced if m]
+    ks, ns = [int(m.group(1)) for m in announced], {int(m.group(2)) for m in announced}
+    stored = len(list((out / "cache").glob("*.json")))
+    assert ks == list(range(1, stored + 1))
+    assert ns == {stored}
 
 
 def test_tiny_writes_report_figures_data_and_verdicts(tiny_run):
@@ -206,7 +222,7 @@ def test_quick_falls_back_on_digits_and_says_so(tmp_path):
 
 
 def test_full_preset_trains_with_the_seed_recipe():
-    """--full is the seed recipe (physics.md section 5): all of CIFAR-10, widths up to 256, 700 epochs
+    """--full is the seed recipe (docs/physics.md section 5): all of CIFAR-10, widths up to 256, 700 epochs
     of AdamW at lr 0.01 / batch 128 with warm restarts at epochs 100 and 300 (cycles 100, 200, 400)."""
     from ternary_rram.nn.train import learning_rate
 

@@ -1,4 +1,4 @@
-"""Error injection rates (physics.md 2.4) over >= 1e6 weights, modes, validation, gradients."""
+"""Error injection rates (docs/physics.md section 2.4) over >= 1e6 weights, modes, validation, gradients."""
 
 import math
 

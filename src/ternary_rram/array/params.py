@@ -3,7 +3,7 @@
 Labels as in ``docs/physics.md``: [S Pn] a source states it, [D] a default we chose (exposed as a
 field of :class:`ArrayParams` so users can calibrate it). SI units throughout.
 
-Energy and timing laws (physics.md 1.7, 4, 6):
+Energy and timing laws (docs/physics.md section 1.7, 4, 6):
 
 * Bit-line capacitance of one bit line:  C_bl(rows) = c_bl0 + rows * c_cell  [D] linear form.
 * Bit-line energy per column read:       E_bl = bitlines_per_column * C_bl(rows) * VDD^2
@@ -32,7 +32,7 @@ COLS: int = 64
 #: Fixed part of one bit line's capacitance (sense-amplifier input, column switch), F. [D] chosen.
 C_BL0: float = 2.0e-15
 #: Bit-line capacitance added per row (access-transistor drain junction + wire pitch), F. [D] chosen
-#: (about 0.15 fF per 130 nm cell; 64 rows -> about 10 fF, physics.md 1.7 "a few fF to tens of fF").
+#: (about 0.15 fF per 130 nm cell; 64 rows -> about 10 fF, docs/physics.md section 1.7 "a few fF to tens of fF").
 C_CELL: float = 0.15e-15
 #: Bit lines charged per column read (BL and BLb of the 2T2R column). [S P1, P2] differential cell.
 BITLINES_PER_COLUMN: int = 2

@@ -1,4 +1,4 @@
-"""Exact integer inference of what the arrays and their digital periphery compute (physics.md 6).
+"""Exact integer inference of what the arrays and their digital periphery compute (docs/physics.md section 6).
 
 A quantized sequential network (``ternary_rram.nn.models``) is compiled into *stages*, one per
 quantized layer, each ``layer -> [maxpool] -> batch norm -> activation -> next input quantizer``:

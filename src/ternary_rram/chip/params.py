@@ -3,7 +3,7 @@
 Labels as in ``docs/physics.md``: [S Pn] a source states it, [D] a default we chose (every value here
 is a field of :class:`PeripheryParams` so users can calibrate it). SI units (J, s, Hz, V).
 
-No source in physics.md gives the periphery's energies, so all are ``[D] chosen``, derived the same
+No source in docs/physics.md gives the periphery's energies, so all are ``[D] chosen``, derived the same
 way: the 45 nm, 0.9 V figures of M. Horowitz, "Computing's energy problem", ISSCC 2014 (8-bit add
 0.03 pJ, 16-bit add ~0.05 pJ, 16-bit multiply ~0.8 pJ (between 8-bit 0.2 pJ and 32-bit 3.1 pJ),
 8 kB SRAM read 10 pJ per 64 bits) scaled to 130 nm, 1.2 V by C * V^2: capacitance x 130/45 = 2.9,
@@ -12,7 +12,7 @@ V^2 x (1.2/0.9)^2 = 1.78, together x ``SCALE_45_TO_130`` = 5.1.
 Energy laws (see :mod:`ternary_rram.chip.energy`):
 
 * in-array layers (binary inputs): each MAC is one XNOR and one bit into a popcount counter
-  (``e_popcount_bit``); a ternary layer runs the second counter #(not z) as well (physics.md 6),
+  (``e_popcount_bit``); a ternary layer runs the second counter #(not z) as well (docs/physics.md section 6),
   so 2 counter bits per MAC; then one threshold compare per neuron (``e_threshold``);
 * activations: every output bit written once to the activation SRAM and every input bit read once
   from it (``e_sram_bit``); operands move through registers (``e_register_bit`` per bit per MAC);
@@ -34,7 +34,7 @@ from ternary_rram.errors import check_positive, check_range
 
 #: C*V^2 scaling from Horowitz's 45 nm / 0.9 V to 130 nm / 1.2 V. [D] (130/45) * (1.2/0.9)^2.
 SCALE_45_TO_130: float = (130.0 / 45.0) * (1.2 / 0.9) ** 2
-#: Supply of the digital periphery the energies below refer to, V. [D] physics.md 1.7 nominal 1.2 V.
+#: Supply of the digital periphery the energies below refer to, V. [D] docs/physics.md section 1.7 nominal 1.2 V.
 VDD_LOGIC_REF: float = 1.2
 
 #: XNOR + one bit of a popcount adder tree (about one full adder per input bit), J.

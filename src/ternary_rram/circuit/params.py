@@ -50,7 +50,7 @@ class MOSFETParams:
 # t_ox about 2.5 nm for 130 nm core devices (textbook / ITRS 2001): cox = 3.9 eps0 / 2.5 nm.
 _COX_130NM = EPS_SIO2 / 2.5e-9
 
-# [D] physics.md 1.7: |Vth| 0.35-0.45 V, n 1.3-1.5. mu0 are effective (field-degraded) values
+# [D] docs/physics.md section 1.7: |Vth| 0.35-0.45 V, n 1.3-1.5. mu0 are effective (field-degraded) values
 # [D] chosen so that a 0.5/0.13 um NMOS drives about 0.3 mA at 1.2 V, a 130 nm-class current.
 NMOS_130 = MOSFETParams(polarity=+1, vt0=0.40, n=1.35, mu0=0.025, cox=_COX_130NM)
 PMOS_130 = MOSFETParams(polarity=-1, vt0=0.40, n=1.40, mu0=0.008, cox=_COX_130NM, a_vt=4.5e-9)
@@ -58,7 +58,7 @@ PMOS_130 = MOSFETParams(polarity=-1, vt0=0.40, n=1.40, mu0=0.008, cox=_COX_130NM
 
 @dataclass(frozen=True)
 class PCSAParams:
-    """Sizes, capacitances and read-out settings of the precharge sense amplifier (physics.md 1.3).
+    """Sizes, capacitances and read-out settings of the precharge sense amplifier (docs/physics.md section 1.3).
 
     widths/lengths: per transistor in the order of TRANSISTOR_NAMES (m). Capacitances to ground (F):
     c_out (OUT and OUTb each), c_bl (BL and BLb each), c_mid (node between RRAM and access NMOS),
@@ -76,15 +76,15 @@ class PCSAParams:
     nmos: MOSFETParams = NMOS_130
     pmos: MOSFETParams = PMOS_130
     # [D] chosen: precharge PMOS 0.4/0.13, latch PMOS 0.3/0.13, latch NMOS 0.5/0.13 (the size used
-    # in the physics.md 2.6 probe), access NMOS 0.6/0.13 (passes the LRS read current), footer 1.0/0.13.
+    # in the docs/physics.md section 2.6 probe), access NMOS 0.6/0.13 (passes the LRS read current), footer 1.0/0.13.
     widths: tuple[float, ...] = (0.4e-6, 0.4e-6, 0.3e-6, 0.5e-6, 0.3e-6, 0.5e-6, 0.6e-6, 0.6e-6, 1.0e-6)
     lengths: tuple[float, ...] = (0.13e-6,) * N_TRANSISTORS
-    c_out: float = 3.0e-15  # [D] physics.md 1.7: node capacitances of a few fF
-    c_bl: float = 10.0e-15  # [D] physics.md 1.7: grows with rows; about 64 rows of 130 nm metal
+    c_out: float = 3.0e-15  # [D] docs/physics.md section 1.7: node capacitances of a few fF
+    c_bl: float = 10.0e-15  # [D] docs/physics.md section 1.7: grows with rows; about 64 rows of 130 nm metal
     c_mid: float = 0.5e-15  # [D] access-transistor drain junction + RRAM via
     c_foot: float = 2.0e-15  # [D] footer drain + two access sources + wiring
     t_rise: float = 20.0e-12  # [D] SEN edge of a 130 nm driver
-    readout_fraction: float = 0.5  # [D] physics.md 1.5: threshold made explicit; mid-rail
+    readout_fraction: float = 0.5  # [D] docs/physics.md section 1.5: threshold made explicit; mid-rail
     decision_fraction: float = 0.5  # [D] |OUT - OUTb| > VDD/2 counts as decided
     steps_per_tau: float = 8.0  # [D] accuracy: see tests/circuit/test_pcsa.py (dt halving)
     max_steps: int = 20000  # guard against a window far longer than the dynamics
@@ -110,6 +110,6 @@ class PCSAParams:
 
 DEFAULT_PCSA = PCSAParams()
 
-# Fixed device resistances for circuit-level tests and the SPICE comparison ([D] physics.md 3.3).
+# Fixed device resistances for circuit-level tests and the SPICE comparison ([D] docs/physics.md section 3.3).
 R_LRS = 5.0e3
 R_HRS = 100.0e3

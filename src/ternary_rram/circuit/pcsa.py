@@ -1,4 +1,4 @@
-"""Precharge sense amplifier (PCSA) reading a 2T2R cell: batched transient model (physics.md 1.3-1.4).
+"""Precharge sense amplifier (PCSA) reading a 2T2R cell: batched transient model (docs/physics.md section 1.3-1.4).
 
 Circuit (the ngspice netlist in ``spice.py`` is the same circuit):
 

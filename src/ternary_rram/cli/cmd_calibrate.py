@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ternary_rram.cli.console import add_quiet_argument
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
 
@@ -23,14 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(columns state,vdd,t_sense,temperature_c,n_plus,n_minus,n_zero)")
     parser.add_argument("--out", type=Path, required=True, metavar="PARAMS.json", help="output parameter file")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
-                        help="starting parameters (default: the built-in defaults)")
+                        help="starting parameters (default: the built-in defaults, docs/physics.md)")
     parser.add_argument("--fit", choices=("both", "mismatch", "hrs-sigma"), default="both",
                         help="sense-amplifier parameters fitted to the counts")
     parser.add_argument("--n-mc", type=int, default=2000, metavar="N",
                         help="Monte Carlo samples per counts row in the transient model")
     parser.add_argument("--seed", type=int, default=0, help="seed of the common random numbers")
     parser.add_argument("--threads", type=int, default=1, metavar="N", help="CPU threads for torch")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_quiet_argument(parser, what="no progress lines")
 
 
 def _fmt(v: dict) -> str:

@@ -9,22 +9,26 @@ chip accuracy, errors by type, energy per inference) and writes a report folder
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from ternary_rram.cli.console import add_quiet_argument, show_progress
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.demo import DEMO_VDDS, run_demo
 
 NAME = "demo"
+#: Default report folder: under runs/, which .gitignore lists, never the working folder itself.
+DEFAULT_OUT = Path("runs") / "demo"
 HELP = ("End-to-end demo, no files needed: train a binary and a ternary net on digits, store them in "
         "simulated 2T2R RRAM, read them at nominal and near-threshold VDD; print accuracy, errors and "
         "energy per inference and write a report folder.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR", help="report folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"report folder (default: {DEFAULT_OUT}, under the git-ignored runs/ folder of the "
+                             "working folder; the path is printed before anything is written)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (training, devices, mismatch)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_quiet_argument(parser, what="no progress bar", aliases=("--no-progress",))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
     print(f"ternary-rram demo: digits, binary and ternary nets, read at VDD = "
-          f"{', '.join(f'{v:g}' for v in DEMO_VDDS)} V")
-    summary = run_demo(out, progress=not args.no_progress and sys.stderr.isatty(), seed=args.seed)
+          f"{', '.join(f'{v:g}' for v in DEMO_VDDS)} V; writing to {out}/", flush=True)
+    summary = run_demo(out, progress=show_progress(args), seed=args.seed)
     print(summary["table"])
     print(f"report: {out}/summary.json, {out}/table.txt and figures")
     return 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ternary_rram.chip.deploy import SENSE_GRID, SENSE_MC
+from ternary_rram.cli.cmd_train import DATA_DIR_HELP
+from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, show_progress
 from ternary_rram.errors import InputError
 
 NAME = "deploy"
@@ -23,16 +26,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read the weights once after programming, or for every inference")
     parser.add_argument("--data", default=None, metavar="NAME",
                         help="test set (default: the checkpoint's): cifar10, mnist, digits, synthetic")
-    parser.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the data set files")
-    parser.add_argument("--limit-test", type=int, default=None, metavar="N", help="evaluate the first N test images")
+    parser.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
+    parser.add_argument("--limit-test", type=int, default=None, metavar="N",
+                        help="evaluate the first N test images (default: all)")
+    add_hidden_alias(parser, "--limit", "limit_test", type=int)
     parser.add_argument("--engine", default="float", choices=("float", "integer"),
                         help="network evaluation: float model with read weights, or exact integer path")
-    parser.add_argument("--n-grid", type=int, default=None, metavar="G", help="sense-map grid points per axis")
-    parser.add_argument("--n-mc", type=int, default=None, metavar="M", help="mismatch draws per sense-map point")
+    parser.add_argument("--n-grid", type=int, default=None, metavar="G",
+                        help=f"sense-map grid points per axis (default: {SENSE_GRID})")
+    parser.add_argument("--n-mc", type=int, default=None, metavar="M",
+                        help=f"mismatch draws per sense-map point (default: {SENSE_MC})")
     parser.add_argument("--seed", type=int, default=0, help="seed of devices, mismatch and sense draws")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    add_quiet_argument(parser, what="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     rec = run_deploy(model, data, args.vdd, t_sense=args.t_sense, temperature_c=args.temperature_c,
                      array_shape=array, reads=args.reads, seed=args.seed, out_dir=out,
                      limit_test=args.limit_test, n_grid=n_grid, n_mc=n_mc, engine=args.engine,
-                     device_model=device_model, pcsa=pcsa, config=config, cache_dir=out / "cache")
+                     device_model=device_model, pcsa=pcsa, config=config, cache_dir=out / "cache",
+                     progress=show_progress(args))
     e = rec["errors_total"]
     en = rec["energy"]
     print(f"window {rec['operating_point']['t_sense'] * 1e9:.3g} ns ({rec['window']['source']})")

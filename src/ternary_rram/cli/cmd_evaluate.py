@@ -15,6 +15,7 @@ from pathlib import Path
 from ternary_rram.cli.cmd_train import (
     DATA_CHOICES, DEVICE_CHOICES, ERROR_MODE_CHOICES, ERROR_MODEL_CHOICES, add_data_arguments,
     check_choice, default_error_model, load_data_quietly)
+from ternary_rram.cli.console import add_quiet_argument
 from ternary_rram.errors import InputError
 
 NAME = "evaluate"
@@ -23,7 +24,7 @@ HELP = "Test accuracy of a checkpoint, clean and over K draws of weight errors (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run folder")
-    add_data_arguments(parser, default_data=None)
+    add_data_arguments(parser, default_data=None, limit_test_only=True)
     parser.add_argument("--ber", type=float, default=0.0, help="bit error rate in the quantized weights")
     parser.add_argument("--error-model", default=None, metavar="KIND",
                         help=f"{', '.join(ERROR_MODEL_CHOICES)}; default: ternary for ternary weights, "
@@ -33,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=1, metavar="K", help="independent error draws")
     parser.add_argument("--seed", type=int, default=0, help="seed of the error draws")
     parser.add_argument("--device", default="auto", metavar="DEV", help=", ".join(DEVICE_CHOICES))
-    parser.add_argument("--batch-size", type=int, default=1000, help="test batch size")
-    parser.add_argument("--json", default=None, metavar="FILE", help="write the result as JSON")
+    parser.add_argument("--batch-size", type=int, default=1000, help="test batch size (memory only, same result)")
+    parser.add_argument("--json", default=None, metavar="FILE", help="also write the result as JSON to FILE")
+    add_quiet_argument(parser, what="accepted by every command; evaluate draws no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import time
 import torch
 from pathlib import Path
 
+from ternary_rram.cli.console import add_quiet_argument, show_progress
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.reproduce import PRESETS, run_reproduce
 
@@ -24,13 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     size.add_argument("--tiny", dest="preset", action="store_const", const="tiny",
                       help="seconds-long smoke run (tests)")
     size.add_argument("--quick", dest="preset", action="store_const", const="quick",
-                      help="small widths, few epochs, fewer samples: about 45 min on 2 CPU cores (default)")
+                      help="small widths, few epochs, fewer samples: under 45 min on 2 CPU cores (13 min "
+                           "measured, docs/user-guide.md section 2); the default size")
     size.add_argument("--full", dest="preset", action="store_const", const="full",
                       help="the seed recipe (700 epochs, widths 32-256): for a GPU")
     parser.set_defaults(preset="quick")
     parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
-                        help="the cifar-10-batches-py folder (default ../shared/data/cifar-10-batches-py; "
-                             "--quick falls back on scikit-learn digits when it is missing)")
+                        help="the cifar-10-batches-py folder (default: none given; the usual places are searched, "
+                             "see docs/user-guide.md section 2, and --tiny/--quick fall back on scikit-learn digits "
+                             "when no copy is found there)")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="device and sense-amplifier parameters from 'ternary-rram calibrate'")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
@@ -39,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="CPU threads for torch (1 is fastest for the small batched solves of the transient "
                              "model, and on a shared machine)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_quiet_argument(parser, what="no progress lines or bars")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,13 +55,22 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     t0 = time.time()
 
+    bars = show_progress(args)
+
     def log(msg: str) -> None:
-        if not args.quiet:
-            print(f"[{time.time() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
+        if args.quiet:
+            return
+        line = f"[{time.time() - t0:7.1f} s] {msg}"
+        if bars:  # above any bar that is being drawn
+            from tqdm.auto import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     res = run_reproduce(args.out, args.preset, data_dir=args.data_dir, params=args.params, seed=args.seed,
                         use_cache=not args.no_cache, sections=("sense",) if args.sense_only else ("sense", "nn"),
-                        log=log)
+                        log=log, progress=bars)
     for c in res.claims:
         print(f"{c.verdict:>13}  {c.claim}")
     print(f"{sum(c.holds is True for c in res.claims)}/{len(res.claims)} claims hold; "

@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from ternary_rram.cli.console import add_quiet_argument, show_progress
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.sense import (DEFAULT_TEMPERATURE_C, SenseRecord, SenseStudy, SenseStudyConfig,
                                             WindowChoice, run_sense_study)
 
 NAME = "sense"
+#: Default output folder: under runs/, which .gitignore lists.
+DEFAULT_OUT = Path("runs") / "sense"
 HELP = ("Monte Carlo over RRAM devices and transistor mismatch with the transient PCSA: read-outcome "
         "probabilities, decision time and energy per VDD, sense window, temperature and programmed state.")
 
@@ -27,11 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=2000, metavar="N",
                         help="Monte Carlo instances per (VDD, window, temperature, state)")
     parser.add_argument("--scan-samples", type=int, default=None, metavar="N",
-                        help="instances per state in the automatic window scan (default min(samples, 2000))")
-    parser.add_argument("--out", type=Path, default=Path("sense-out"), metavar="DIR", help="output folder")
+                        help="instances per state in the automatic window scan (default: the smaller of --samples "
+                             "and 2000)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"output folder (default: {DEFAULT_OUT}, under the git-ignored runs/ folder)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_quiet_argument(parser, what="no progress bar", aliases=("--no-progress",))
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
 
@@ -67,6 +72,16 @@ def format_table(records: Sequence[SenseRecord]) -> str:
     return "\n".join(lines)
 
 
+def say(line: str, bars: bool) -> None:
+    """Print ``line`` on its own line: above the progress bar while one is drawn, else plainly."""
+    if bars:
+        from tqdm.auto import tqdm
+
+        tqdm.write(line, file=sys.stdout)
+    else:
+        print(line, flush=True)
+
+
 def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Path | None = None) -> SenseStudy:
     """Run the study, printing window choices as they are made, then the table and the files.
 
@@ -80,7 +95,7 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
         device, pcsa_params = load_params(params)
         pcsa = PCSA(pcsa_params)
     study = run_sense_study(cfg, out, pcsa=pcsa, device=device, progress=progress,
-                            on_window=lambda w: print(describe_window(w), flush=True))
+                            on_window=lambda w: say(describe_window(w), progress))
     print(format_table(study.records))
     print(f"wrote {len(study.files)} files to {out}/ (sense.json, sense.csv, config.json"
           f"{', figures' if cfg.figures else ''})")
@@ -92,5 +107,5 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
-    run_and_report(cfg, out, progress=not args.no_progress and sys.stderr.isatty(), params=args.params)
+    run_and_report(cfg, out, progress=show_progress(args), params=args.params)
     return 0

@@ -7,6 +7,8 @@ import json
 import math
 import sys
 
+from ternary_rram.cli.console import add_quiet_argument
+
 NAME = "spice"
 HELP = "Compare the sense-amplifier model with ngspice (value, decision time, energy) over a grid."
 
@@ -16,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="small grid: 3 VDD values, one window, one pair per state")
     parser.add_argument("--seed", type=int, default=0, help="seed of the mismatch draw shared by both simulators")
     parser.add_argument("--no-mismatch", action="store_true", help="switch threshold mismatch off")
+    add_quiet_argument(parser, what="accepted by every command; spice draws no progress bar")
 
 
 def _fmt(x: float, scale: float, digits: int = 3) -> str:

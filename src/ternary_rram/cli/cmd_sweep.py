@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ternary_rram.cli.console import add_quiet_argument
 from ternary_rram.errors import InputError
 
 NAME = "sweep"
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retries", type=int, metavar="N", default=None,
                         help="retries of a failing point before it is recorded as failed (default: the spec's, else 2)")
     parser.add_argument("--dry-run", action="store_true", help="check the spec and list its points; run nothing")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_quiet_argument(parser, what="no progress bar", aliases=("--no-progress",))
     parser.add_argument("--no-summary", action="store_true", help="skip the summary figures and CSV")
     parser.add_argument("--describe", metavar="EXPERIMENT", nargs="?", const="",
                         help="list the experiments, or the parameters and metrics of one, and exit")
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.out:
         raise InputError("--out is missing: give the output folder (--out DIR)")
     report = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
-                       progress=not args.no_progress, summary=not args.no_summary)
+                       progress=not args.quiet, summary=not args.no_summary)
     print(f"sweep {spec.experiment.name}: {report.n_points} points: {report.n_ok} ran ok, "
           f"{report.n_skipped} already finished, {report.n_failed} failed ({report.wall_s:.1f} s)")
     print(f"results: {report.files.get('results')}")

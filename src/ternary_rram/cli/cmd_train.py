@@ -1,5 +1,8 @@
 """`ternary-rram train`: train a quantized network with the seed recipe, checkpointing every epoch.
 
+The defaults are a short run (10 epochs in one cosine cycle, VGG width 32); the seed recipe is
+``--width 128 --epochs 700 --cycles 100,200,400`` (for a GPU).
+
 Example (CIFAR-10, ternary VGG F=32, 50 epochs annealed in one cycle)::
 
     ternary-rram train --data cifar10 --model vgg --width 32 --weights ternary \
@@ -15,6 +18,7 @@ import argparse
 import sys
 import warnings
 
+from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, format_warning, show_progress
 from ternary_rram.errors import InputError
 
 NAME = "train"
@@ -28,6 +32,16 @@ ERROR_MODEL_CHOICES = ("sign-flip", "ternary")
 ERROR_MODE_CHOICES = ("per-forward", "fixed")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 AUGMENT_CHOICES = ("auto", "none", "flip-crop", "flip", "crop")
+
+DATA_DIR_HELP = ("folder of the data files: for cifar10 the cifar-10-batches-py folder, for mnist the folder of "
+                 "the IDX .gz files (default: none given; the usual places are searched, see docs/user-guide.md "
+                 "section 2, and a missing folder stops with an error)")
+
+#: Cheap defaults of the command line (the seed recipe in docs/physics.md section 5 is 700 epochs of
+#: VGG F=128: days of GPU time, far beyond a CPU); `--help` says how to ask for it.
+CLI_EPOCHS = 10
+CLI_VGG_WIDTH = 32
+SEED_RECIPE = "--width 128 --epochs 700 --cycles 100,200,400"
 
 
 def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -48,16 +62,24 @@ def parse_int_list(option: str, text: str) -> tuple[int, ...]:
     return values
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, *, default_data: str | None) -> None:
-    """--data, --data-dir, --limit (shared with `evaluate`)."""
+def add_data_arguments(parser: argparse.ArgumentParser, *, default_data: str | None,
+                       limit_test_only: bool = False) -> None:
+    """--data, --data-dir and the size limit (shared with `evaluate`).
+
+    ``limit_test_only``: the command only reads the test split, so the limit is ``--limit-test``
+    (``--limit`` stays accepted, hidden); else ``--limit`` limits training and test images."""
     parser.add_argument("--data", default=default_data, metavar="NAME",
-                        help=f"data set: {', '.join(DATA_CHOICES)}")
-    parser.add_argument("--data-dir", default=None, metavar="DIR",
-                        help="folder of the data files (cifar10: the cifar-10-batches-py folder, default "
-                             "../shared/data/cifar-10-batches-py if it exists; mnist: the IDX .gz folder, "
-                             "default ../shared/data/mnist)")
-    parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="use only the first N training and test images (quick runs, timing)")
+                        help=f"data set: {', '.join(DATA_CHOICES)}" + ("" if default_data else
+                                                                       " (default: the checkpoint's)"))
+    parser.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
+    if limit_test_only:
+        parser.add_argument("--limit-test", dest="limit", type=int, default=None, metavar="N",
+                            help="evaluate the first N test images (default: all)")
+        add_hidden_alias(parser, "--limit", "limit", type=int)
+    else:
+        parser.add_argument("--limit", type=int, default=None, metavar="N",
+                            help="use only the first N training and the first N test images (quick runs; "
+                                 "default: all)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,8 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("model")
     g.add_argument("--model", default="vgg", metavar="NAME", help=f"network: {', '.join(MODEL_CHOICES)}")
     g.add_argument("--width", type=int, default=None,
-                   help="width F (channels of the first conv / hidden units); default: the model's own "
-                        "(vgg 128, mlp 256, convnet 32)")
+                   help=f"width F (channels of the first conv / hidden units); default: vgg {CLI_VGG_WIDTH}, "
+                        f"mlp 256, convnet 32 (the seed VGG is 128: about 16 times the work of 32 per image)")
     g.add_argument("--weights", default="ternary", metavar="KIND", help=f"weights: {', '.join(WEIGHT_CHOICES)}")
     g.add_argument("--activations", default="binary", metavar="KIND",
                    help=f"activations: {', '.join(ACTIVATION_CHOICES)}")
@@ -78,16 +100,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     g.add_argument("--seed", type=int, default=d.seed, help="seed of init, data order, augmentation, errors")
     g.add_argument("--device", default="auto", metavar="DEV", help=f"device: {', '.join(DEVICE_CHOICES)}")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_quiet_argument(g, what="no progress bars", aliases=("--no-progress",))
     g.add_argument("--max-batches", type=int, default=None, metavar="N",
                    help="train at most N batches per epoch (timing, smoke tests)")
-    g = parser.add_argument_group("recipe (defaults: physics.md section 5)")
-    g.add_argument("--epochs", type=int, default=d.epochs,
+    g = parser.add_argument_group(
+        "recipe", f"The seed recipe (docs/physics.md section 5) except a short run by default: add {SEED_RECIPE} "
+        "for the full recipe (measured: about 6 min per epoch of 10,000 CIFAR-10 images at width 32 on one CPU "
+        "thread, docs/results.md; the full recipe is for a GPU).")
+    g.add_argument("--epochs", type=int, default=CLI_EPOCHS,
                    help="epochs in total; the cycles are NOT rescaled: a run ending inside a cycle stops "
                         "before the learning rate anneals (use --cycles)")
-    g.add_argument("--cycles", default=",".join(map(str, d.cycles)), metavar="LIST",
-                   help="cosine cycle lengths in epochs, warm restart between them; the last repeats")
-    g.add_argument("--batch-size", type=int, default=d.batch_size)
+    g.add_argument("--cycles", default=None, metavar="LIST",
+                   help="cosine cycle lengths in epochs, warm restart between them; the last repeats "
+                        "(default: one cycle of --epochs; the seed's is 100,200,400)")
+    g.add_argument("--batch-size", type=int, default=d.batch_size, help="training batch size")
     g.add_argument("--lr", type=float, default=d.lr, help="learning rate at each cycle start")
     g.add_argument("--lr-min", type=float, default=d.lr_min, help="learning rate at each cycle end")
     g.add_argument("--decay", type=float, default=d.decay,
@@ -98,7 +124,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--augment", default=d.augment, metavar="KIND",
                    help=f"{', '.join(AUGMENT_CHOICES)} (auto: flip+crop for cifar10, none otherwise)")
     g.add_argument("--crop-padding", type=int, default=d.crop_padding, help="edge padding before the crop")
-    g.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
+    g.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size,
+                   help="batch size of the test evaluation after each epoch (memory only, same result)")
     g = parser.add_argument_group("weight errors during training")
     g.add_argument("--ber", type=float, default=d.ber, help="bit error rate injected in quantized weights")
     g.add_argument("--error-model", default=None, metavar="KIND",
@@ -120,7 +147,7 @@ def load_data_quietly(command: str, name: str, data_dir: str | None, limit: int 
         warnings.simplefilter("always")
         data = load_dataset(name, data_dir, limit=limit)
     for w in caught:
-        print(f"ternary-rram {command}: warning: {w.message}", file=sys.stderr)
+        print(format_warning(w.message, f"ternary-rram {command}"), file=sys.stderr)
     return data
 
 
@@ -151,20 +178,21 @@ def run(args: argparse.Namespace) -> int:
         error_model = default_error_model(args.weights)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min,
-        cycles=parse_int_list("--cycles", args.cycles), decay=args.decay, betas=_betas(args.betas),
+        cycles=(args.epochs,) if args.cycles is None else parse_int_list("--cycles", args.cycles), decay=args.decay, betas=_betas(args.betas),
         eps=args.eps, reset_moments=not args.no_reset_moments, augment=args.augment,
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
         error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches)
     device = resolve_device(args.device)
     data = load_data_quietly(NAME, args.data, args.data_dir, args.limit)
-    model_config = {"name": args.model, "width": args.width, "weights": args.weights,
+    width = CLI_VGG_WIDTH if args.width is None and args.model == "vgg" else args.width
+    model_config = {"name": args.model, "width": width, "weights": args.weights,
                     "activations": args.activations, "in_channels": data.in_channels,
                     "num_classes": data.num_classes, "image_size": data.image_size}
     model = init_model(model_config, config.seed)
     note = cycle_note(config)
     if note:
         print(f"ternary-rram train: note: {note}", file=sys.stderr)
-    result = train(model, data, config, args.out, device=device, progress=not args.no_progress,
+    result = train(model, data, config, args.out, device=device, progress=not args.quiet,
                    resume=args.resume)
     if result.history:
         last = result.history[-1]

@@ -14,6 +14,7 @@ import sys
 from types import ModuleType
 
 from ternary_rram import __version__
+from ternary_rram.cli.console import HelpFormatter, Parser, install_warning_format
 from ternary_rram.errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -27,8 +28,8 @@ def _command_modules() -> list[ModuleType]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ternary-rram",
+    parser = Parser(
+        prog="ternary-rram", formatter_class=HelpFormatter,
         description="Simulate binary and ternary neural networks stored in 2T2R RRAM arrays and read by "
         "precharge sense amplifiers: device statistics -> sense amplifier -> array -> accuracy and energy.",
     )
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=HelpFormatter)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
@@ -45,8 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_warning_format()
     parser = build_parser()
     args = parser.parse_args(argv)
+    install_warning_format(f"ternary-rram {args.command}" if getattr(args, "command", None) else "ternary-rram")
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return EXIT_BAD_INPUT

@@ -4,7 +4,7 @@ Two kinds of measurement, each a CSV file (the kind is recognised from its heade
 
 * resistances: columns ``LRS,HRS`` (ohm, one sample per cell, columns may differ in length);
 * read-outcome counts: columns ``state,vdd,t_sense,temperature_c,n_plus,n_minus,n_zero``, one row
-  per programmed state (-1, 0 or +1, encoding of physics.md 1.2) and operating point
+  per programmed state (-1, 0 or +1, encoding of docs/physics.md section 1.2) and operating point
   (V, s, degrees Celsius), with the number of reads that gave +1, -1 and 0.
 
 Fits (all maximum likelihood, each value with a standard error):
@@ -13,7 +13,7 @@ Fits (all maximum likelihood, each value with a standard error):
   (:func:`ternary_rram.device.fit`, closed form; standard errors from the Fisher information).
 * Sense amplifier, from the counts: a ``mismatch_scale`` multiplying the Pelgrom coefficients A_VT of
   every PCSA transistor, and the HRS ln-spread ``hrs_sigma`` (the spread that drives ternary errors,
-  physics.md 3.3). The model probability of each outcome is a Monte Carlo estimate with the transient
+  docs/physics.md section 3.3). The model probability of each outcome is a Monte Carlo estimate with the transient
   PCSA over devices and mismatch, made with common random numbers: the standard-normal draws are made
   once, so the negative log-likelihood (multinomial) is a deterministic function of the parameters.
   ``hrs_sigma`` enters by importance reweighting of the fixed draws (HRS ln R drawn once from a wider

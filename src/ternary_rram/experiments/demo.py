@@ -37,7 +37,7 @@ from ternary_rram.experiments.deploy import (
     plot_errors_per_layer,
     sense_map_at,
 )
-from ternary_rram.experiments.plots import new_figure, save_figure
+from ternary_rram.experiments.plots import layer_names, legend_below, new_figure, save_figure
 from ternary_rram.nn.data import load_digits
 from ternary_rram.nn.models import mlp
 
@@ -181,7 +181,7 @@ def run_demo(out_dir: str | Path, progress: bool = True, *, seed: int = 0) -> di
             records[f"{label} {vdd:g} V"] = rec
             rows.append(_row(label, vdd, rec))
             plot_errors_per_layer(rec, out / f"errors_per_layer_{label}_{vdd:g}V.png",
-                                  f"{label} weights, VDD {vdd:g} V")
+                                  f"{label} weights, VDD {vdd:g} V", names=layer_names(model))
             bar.update(1)
     bar.close()
     table = format_table(rows)
@@ -225,5 +225,5 @@ def _plot_accuracy(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_title("digits: ideal vs chip-read weights")
-    ax.legend(fontsize=8, loc="lower right")
+    legend_below(fig, [ax], ncol=2)
     return save_figure(fig, path)

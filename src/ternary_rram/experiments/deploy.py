@@ -35,11 +35,12 @@ from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text
-from ternary_rram.experiments.plots import new_figure, save_figure
+from ternary_rram.experiments.plots import (bound_handle, layer_names, legend_below, new_figure, plain_log_ticks,
+                                            plot_rates, save_figure)
 from ternary_rram.experiments.sense import seeded_generator
 
 #: Supply range in which the deployment accepts an operating point, V. [D] chosen: the PCSA compact
-#: model is meant for a 130 nm core supply (nominal 1.2 V, physics.md 1.7) with 0.1 V margin above,
+#: model is meant for a 130 nm core supply (nominal 1.2 V, docs/physics.md section 1.7) with 0.1 V margin above,
 #: and below 0.3 V (under |Vth| - 0.1 V) the latch no longer regenerates within any useful window.
 VDD_RANGE: tuple[float, float] = (0.3, 1.3)
 #: Temperature range, degrees C (that of ``OperatingPoint``).
@@ -50,7 +51,7 @@ T_SENSE_RANGE: tuple[float, float] = (1e-11, 1e-6)
 MIN_P_CORRECT: float = 0.05
 #: Monte Carlo cells per state in the window choice / probe. [D] chosen (a few seconds).
 WINDOW_SAMPLES: int = 64
-#: Nominal and near-threshold supplies of the comparisons, V. [D] physics.md 1.7 (1.2 V nominal;
+#: Nominal and near-threshold supplies of the comparisons, V. [D] docs/physics.md section 1.7 (1.2 V nominal;
 #: near threshold 0.4-0.7 V).
 VDD_NOMINAL: float = 1.2
 VDD_NEAR_THRESHOLD: float = 0.6
@@ -180,22 +181,29 @@ def deploy_record(model: nn.Module, sense_map: SenseMap, x: torch.Tensor, y: tor
     return res, d
 
 
-def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "") -> Path:
-    """Stacked bars of read errors per layer by type (fraction of the layer's weights)."""
+def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "",
+                          names: dict[str, str] | None = None) -> Path:
+    """Read-error rates per layer by type (errors / weight reads of the layer) on a log axis.
+
+    ``names``: module name -> label on the axis (e.g. from
+    :func:`ternary_rram.experiments.plots.layer_names`: conv1 .. fc2). A type with no error in a layer
+    is drawn as a hollow down-triangle at its upper bound, never as a value."""
     layers = list(record["errors_per_layer"])
-    fig, axes = new_figure(width=max(4.0, 0.6 * len(layers) + 2))
+    fig, axes = new_figure(width=max(4.5, 0.55 * len(layers) + 2.5))
     ax = axes[0][0]
-    bottom = np.zeros(len(layers))
-    for kind, color in (("to_zero", "tab:blue"), ("from_zero", "tab:orange"), ("sign_flip", "tab:red")):
-        vals = np.array([record["errors_per_layer"][k][kind] / max(1, record["errors_per_layer"][k]["n_weights"])
-                         for k in layers])
-        ax.bar(range(len(layers)), vals, bottom=bottom, color=color, label=kind.replace("_", " "))
-        bottom += vals
-    ax.set_xticks(range(len(layers)), layers)
-    ax.set_xlabel("layer (module name)")
-    ax.set_ylabel("read errors / weights")
-    ax.set_title(title or "read errors per layer")
-    ax.legend(fontsize=8)
+    x = np.arange(len(layers))
+    for i, (kind, color, mk) in enumerate((("to_zero", "tab:blue", "o"), ("from_zero", "tab:orange", "s"),
+                                           ("sign_flip", "tab:red", "D"))):
+        per = record["errors_per_layer"]
+        n = np.array([max(1, per[k]["n_weights"]) for k in layers], dtype=float)  # summed over reads
+        vals = np.array([per[k][kind] for k in layers], dtype=float) / n
+        plot_rates(ax, x + (i - 1) * 0.18, vals, n, label=kind.replace("_", " "), color=color, marker=mk, ls="none")
+    ax.set_xticks(x, [(names or {}).get(k, k) for k in layers], rotation=45 if len(layers) > 8 else 0)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("read errors / weight reads")
+    plain_log_ticks(ax)
+    ax.set_title(title or "read errors per layer", fontsize=10)
+    legend_below(fig, [ax], ncol=3, extra=[bound_handle()])
     return save_figure(fig, path)
 
 
@@ -214,7 +222,9 @@ def plot_energy_breakdown(records: dict[str, dict[str, Any]], path: Path, title:
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylabel("energy per inference (nJ)")
     ax.set_title(title or "energy per inference by part")
-    ax.legend(fontsize=7)
+    handles, names = ax.get_legend_handles_labels()  # top part first, as stacked
+    ax.legend(handles[::-1], [n.replace("_", " ") for n in names[::-1]], loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              borderaxespad=0.0, fontsize=8, frameon=False)
     return save_figure(fig, path)
 
 
@@ -223,21 +233,32 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
                seed: int = 0, out_dir: str | Path | None = None, limit_test: int | None = None,
                n_grid: int = SENSE_GRID, n_mc: int = SENSE_MC, window_samples: int = WINDOW_SAMPLES,
                device_model: DeviceModel | None = None, pcsa: PCSA | None = None, engine: str = "float",
-               config: dict[str, Any] | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
+               config: dict[str, Any] | None = None, cache_dir: str | Path | None = None,
+               progress: bool = False) -> dict[str, Any]:
     """Deploy ``model`` at one operating point and evaluate it on ``data``'s test split.
+
+    ``progress``: a tqdm bar (stderr) over the three long steps: window, sense map, chip evaluation.
 
     Writes ``deploy.json`` and figures (``errors_per_layer.png``, ``energy_breakdown.png``) to
     ``out_dir`` when given. Returns the JSON dict (accuracy ideal vs chip, errors per layer and type,
     energy and latency per inference with their parts, operating point, window, config).
     """
     dm = device_model if device_model is not None else DeviceModel()
+    bar = tqdm(total=3, disable=not progress, desc="deploy: sense window", unit="step",
+               bar_format="{desc:<34} {n}/{total} steps |{bar:12}| {elapsed}")
     op, window = operating_point_for(vdd, t_sense, temperature_c, pcsa=pcsa, device_model=dm,
                                      n=window_samples, seed=seed)
+    bar.set_description_str(f"deploy: sense map {n_grid}x{n_grid}x{n_mc}")
+    bar.update(1)
     sm = sense_map_at(op, pcsa=pcsa, device_model=dm, n_grid=n_grid, n_mc=n_mc, seed=seed,
                       cache_dir=cache_dir)
+    bar.set_description_str("deploy: program + evaluate")
+    bar.update(1)
     x, y = eval_tensors(data, limit_test)
     _, rec = deploy_record(model, sm, x, y, device_model=dm, array_shape=array_shape, reads=reads,
                            seed=seed, engine=engine)
+    bar.update(1)
+    bar.close()
     rec["window"] = window.to_dict()
     rec["sense_map"] = {"n_grid": sm.n_grid, "n_mc": sm.n_mc, "source": sm.source,
                         "r_min": math.exp(sm.ln_r_min), "r_max": math.exp(sm.ln_r_max)}
@@ -248,7 +269,8 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "deploy.json", json.dumps(_jsonable(rec), indent=2))
         plot_errors_per_layer(rec, out / "errors_per_layer.png",
-                              f"read errors per layer, VDD {op.vdd:g} V, window {op.t_sense * 1e9:.3g} ns")
+                              f"read errors per layer, VDD {op.vdd:g} V, window {op.t_sense * 1e9:.3g} ns",
+                              names=layer_names(model))
         plot_energy_breakdown({f"{op.vdd:g} V, {reads}": rec}, out / "energy_breakdown.png")
     return rec
 
@@ -374,5 +396,6 @@ def plot_accuracy_vs_energy(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_xlabel("energy per inference (nJ)")
     ax.set_ylabel("test accuracy on chip (%)")
     ax.set_title("accuracy against energy per inference")
-    ax.legend(fontsize=8)
+    ax.margins(x=0.15, y=0.15)
+    legend_below(fig, [ax], ncol=2)
     return save_figure(fig, path)

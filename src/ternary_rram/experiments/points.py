@@ -266,7 +266,7 @@ def as_scalar(name: str, value: Any) -> Any:
 #: Programmed states of one 2T2R cell as (BL device, BLb device), by stored value.
 #: +1 = (LRS, HRS) (architecture.md); -1 = (HRS, LRS); 0 = (HRS, HRS): neither branch conducts much,
 #: the PCSA resolves on mismatch alone and the two outputs together read "0" only when it has not
-#: decided within the window (the ternary read of physics.md).
+#: decided within the window (the ternary read of docs/physics.md section 1.5).
 CELL_STATES: dict[int, tuple[str, str]] = {+1: ("LRS", "HRS"), -1: ("HRS", "LRS"), 0: ("HRS", "HRS")}
 STATE_SETS: dict[str, tuple[int, ...]] = {"binary": (+1, -1), "ternary": (+1, 0, -1)}
 _STATE_LABEL = {+1: "plus", -1: "minus", 0: "zero"}

@@ -22,7 +22,7 @@ class Claim:
     """One row of a section's verdict table.
 
     Attributes:
-        claim: what the paper (or physics.md) claims.
+        claim: what the paper (or docs/physics.md) claims.
         measured: what we measured, with numbers and units.
         holds: True / False from the criterion, None when it could not be tested.
         criterion: the explicit rule applied to the numbers.

@@ -1,6 +1,6 @@
 """Reproduce the paper's claims end to end: sense physics -> errors -> networks -> report.
 
-:func:`run_reproduce` runs seven studies (physics.md section 7), each split into small units of work
+:func:`run_reproduce` runs seven studies (docs/physics.md section 7), each split into small units of work
 that are cached by their configuration (:mod:`ternary_rram.experiments.cache`): a rerun skips what is
 done, a killed run resumes. It writes figures (PNG) with the data behind each (CSV/JSON) and
 ``report.md`` / ``report.html`` (:mod:`ternary_rram.experiments.report`). Each section ends with a
@@ -41,6 +41,8 @@ import torch
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.cache import Cache
+from ternary_rram.experiments.plots import (BOUND_NOTE, bound_handle, one_bound_handle, cell_edges, legend_below,
+                                            plain_log_ticks, plot_rates, region_outline)
 from ternary_rram.fileio import atomic_write_text
 from ternary_rram.experiments.report import Claim, Figure, Report, Section, Table, write_report
 
@@ -48,7 +50,7 @@ from ternary_rram.experiments.report import Claim, Figure, Report, Section, Tabl
 #: [D] chosen: 130 nm processes quote inter-die |Vth| spreads of 10-20 mV; the +-3 sigma corners
 #: shift every transistor of one type by +-3 PROCESS_SIGMA_VT.
 PROCESS_SIGMA_VT: float = 0.015
-#: Nominal supply, V. [D] physics.md 1.7.
+#: Nominal supply, V. [D] docs/physics.md section 1.7.
 VDD_NOMINAL: float = 1.2
 #: Ternary read error below which single-sense ternary reading "works". [D] chosen.
 TERNARY_OK: float = 0.01
@@ -250,9 +252,40 @@ class _Ctx:
     seed: int
     log: Callable[[str], None]
     fingerprint: dict = field(default_factory=dict)
+    sections: Sequence[str] = ("sense", "nn")
+    #: Progress: units this run will ask for (:func:`planned_units`), the number given to each distinct
+    #: unit in the order first asked for, and whether training units draw tqdm bars.
+    plan: int = 0
+    unit_numbers: dict[str, int] = field(default_factory=dict)
+    bars: bool = False
 
     def base_config(self) -> dict:
         return {"params": self.fingerprint, "seed": self.seed}
+
+    def unit(self, name: str, config: dict, compute: Callable[[], Any], what: str) -> Any:
+        """The cached result of one unit of work; when it must be computed, says "unit k of N: what"."""
+        key = self.cache.paths(name, config)[0].name
+        k = self.unit_numbers.setdefault(key, len(self.unit_numbers) + 1)
+
+        def announced() -> Any:
+            self.log(f"unit {k} of {max(self.plan, k)}: {what}")
+            return compute()
+
+        return self.cache.get_or_compute(name, config, announced)
+
+
+def planned_units(preset: Preset, sections: Sequence[str], vdd_star: float | None = None) -> int:
+    """Distinct cached units a run of ``sections`` asks for (the N of "unit k of N").
+
+    Before the operating point is known the waveform study counts two VDDs (nominal and chosen); it is
+    one when the chosen VDD is the nominal one. Kept in step with the section code by a test."""
+    n_vdd = len(preset.vdds)
+    n_cond = 1 + sum(t != 27.0 for t in preset.temperatures_c) + len(preset.corners)
+    n_wave = 1 if vdd_star is not None and vdd_star == VDD_NOMINAL else 2
+    n = n_vdd + n_wave + n_cond * n_vdd
+    if "nn" in sections:
+        n += 3 * len(preset.widths) + 2 * len(preset.bers) + n_vdd + 2 * n_vdd
+    return n
 
 
 def _pcsa(ctx: _Ctx, corner: float = 0.0):
@@ -295,8 +328,7 @@ def _map_unit(ctx: _Ctx, vdd: float) -> Any:
         td = first_crossing(t, (out - outb).abs(), pcsa.params.decision_fraction * vdd).numpy().reshape(3, n)
         return {"vdd": vdd}, {"counts": counts, "t_decide": td}
 
-    ctx.log(f"map VDD={vdd:g} V")
-    return ctx.cache.get_or_compute("sense-map", cfg, compute)
+    return ctx.unit("sense-map", cfg, compute, f"read map at VDD={vdd:g} V ({len(windows)} windows, {n} per state)")
 
 
 def _point_unit(ctx: _Ctx, vdd: float, window: float, temperature_c: float, corner: float) -> Any:
@@ -321,7 +353,9 @@ def _point_unit(ctx: _Ctx, vdd: float, window: float, temperature_c: float, corn
         return ({"vdd": vdd}, {"counts": _counts(v), "energy": e.mean(axis=1), "t_decide": td_mean,
                                "decided": np.isfinite(td).mean(axis=1)})
 
-    return ctx.cache.get_or_compute("sense-point", cfg, compute)
+    corner_s = "typical" if corner == 0 else f"corner {corner:+g} sigma"
+    return ctx.unit("sense-point", cfg, compute,
+                    f"PVT point {temperature_c:g} C, {corner_s}, VDD={vdd:g} V ({n} per state)")
 
 
 def _wave_unit(ctx: _Ctx, vdd: float, t_end: float) -> Any:
@@ -340,7 +374,7 @@ def _wave_unit(ctx: _Ctx, vdd: float, t_end: float) -> Any:
         idx = np.unique(np.linspace(0, t.numel() - 1, min(400, t.numel())).astype(int))
         return {"vdd": vdd}, {"t": t.numpy()[idx], "out": out.numpy()[:, idx], "outb": outb.numpy()[:, idx]}
 
-    return ctx.cache.get_or_compute("sense-wave", cfg, compute)
+    return ctx.unit("sense-wave", cfg, compute, f"waveforms at VDD={vdd:g} V")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -350,6 +384,8 @@ def _plt():
     from ternary_rram.experiments.plots import new_figure, save_figure
 
     return new_figure, save_figure
+
+
 
 
 @dataclass(frozen=True)
@@ -382,6 +418,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     err_min, vdd_star, j_star = best
     w_star = float(windows[j_star])
     ctx.log(f"chosen operating point: VDD={vdd_star:g} V, window={w_star * 1e9:.3g} ns (ternary error {err_min:.3g})")
+    ctx.plan = planned_units(ctx.preset, ctx.sections, vdd_star)
 
     # --- section 1: waveforms --------------------------------------------------------------------
     t_end = 2.0 * w_star
@@ -400,11 +437,12 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
                     wave_rows.append((v, s, k, float(t[ti]), float(a), float(b)))
             ax.axvline(w_star * 1e9, color="k", lw=0.6)
             ax.set_ylim(-0.05 * v, 1.05 * v)
-            ax.set_title(f"VDD={v:g} V, state {STATE_LABEL[s]}", fontsize=8)
-            ax.set_xlabel("time (ns)")
-            ax.set_ylabel("V")
-            if s_i == 0 and r == 0:
-                ax.legend(fontsize=7)
+            ax.set_title(f"VDD={v:g} V, state {STATE_LABEL[s]}", fontsize=9)
+            ax.set_xlabel("time since SEN rises (ns)")
+            ax.set_ylabel("voltage (V)")
+    from matplotlib.lines import Line2D
+
+    legend_below(fig, [axes[0][0]], extra=[Line2D([], [], color="k", lw=0.6, label="sense window")])
     # decoded values of the drawn instances at the chosen window
     thr_frac = ctx.pcsa_params.readout_fraction
     at_w: dict[tuple[float, int], list[tuple[bool, bool]]] = {}
@@ -427,7 +465,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
               f" of {2 * p.n_wave} drawn instances at {VDD_NOMINAL:g} V read correctly at {w_star * 1e9:.3g} ns",
               pm_ok, "every drawn +-1 instance at nominal VDD decodes to its value at the chosen window"),
         Claim("Near threshold an (HRS, HRS) pair leaves both outputs at the same level, which flags 0 "
-              "(expected: both high; physics.md 1.5 leaves the level open)",
+              "(expected: both high; docs/physics.md section 1.5 leaves the level open)",
               f"{sum(zero_same)} of {len(zero_same)} drawn (HRS, HRS) instances at {vdd_star:g} V: "
               f"{', '.join(zero_level) or 'none at the same level'}",
               all(zero_same), "every drawn (HRS, HRS) instance at the chosen VDD has OUT and OUTb on the same side"),
@@ -450,31 +488,50 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     for s_i, s in enumerate((1, -1, 0)):
         ax = axes[0][s_i]
         for o_i, o in enumerate((-1, 0, 1)):
-            ax.plot(vdds, p_state[:, j_star, s_i, o_i], marker="o", ms=3, label=f"read {o:+d}" if o else "read 0")
+            plot_rates(ax, vdds, p_state[:, j_star, s_i, o_i], p.n_map, label=f"read {o:+d}" if o else "read 0",
+                       color=f"C{o_i}", logit=True, dodge=(o_i - 1) * 0.015 * (max(vdds) - min(vdds) or 1.0))
         for i, v in enumerate(vdds):
             prob_rows.append((v, w_star, s, *[float(x) for x in p_state[i, j_star, s_i]]))
-        ax.set_title(f"programmed {STATE_LABEL[s]}", fontsize=8)
+        ax.set_title(f"programmed {STATE_LABEL[s]}", fontsize=9)
         ax.set_xlabel("VDD (V)")
-        ax.set_ylabel("probability")
-        ax.set_ylim(-0.02, 1.02)
-        ax.legend(fontsize=7)
+        ax.set_ylabel("probability (logit scale)")
+    legend_below(fig, axes[0], ncol=2, extra=[bound_handle(), one_bound_handle()])
     save_figure(fig, out / "fig2a_probabilities.png")
     _write_csv(out / "fig2a_probabilities.csv", ("vdd_V", "window_s", "state", "p_minus", "p_zero", "p_plus"),
                prob_rows)
     fig, axes = new_figure(1, 1, width=5.5, height=4.0)
     ax = axes[0][0]
-    im = ax.pcolormesh(windows * 1e9, vdds, np.log10(np.clip(err, 1e-4, 1)), shading="nearest", cmap="viridis")
-    ax.set_xscale("log")
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
+    # Cells with no error at all are left grey (an upper bound, not a value on the colour scale).
+    x_edges, y_edges = cell_edges(windows * 1e9, log=True), cell_edges(vdds)
+    positive = err[err > 0]
+    norm = LogNorm(vmin=min(float(positive.min()) if positive.size else 1e-3, 0.5 * TERNARY_OK), vmax=1.0)
+    cmap = __import__("matplotlib").colormaps["viridis"].with_extremes(bad="0.82")
+    im = ax.pcolormesh(x_edges, y_edges, np.ma.masked_less_equal(err, 0.0), norm=norm, cmap=cmap)
+    ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    cs = ax.contour(windows * 1e9, vdds, err, levels=[TERNARY_OK], colors="w")
-    del cs
+    if len(windows) <= 9:
+        ax.set_xticks(windows * 1e9, [f"{w * 1e9:.3g}" for w in windows])
+    from matplotlib.patheffects import withStroke
+
+    # white on a dark rim, drawn over the frame so that the sides on the map's edge show too
+    ax.add_collection(LineCollection(region_outline(x_edges, y_edges, err <= TERNARY_OK), colors="w", lw=1.6,
+                                     clip_on=False, zorder=3, path_effects=[withStroke(linewidth=3.2, foreground="k")]))
     ax.plot([w_star * 1e9], [vdd_star], "r*", ms=12)
     ax.set_xlabel("sense window (ns)")
     ax.set_ylabel("VDD (V)")
-    fig.colorbar(im, ax=ax, label="log10 ternary read error")
+    fig.colorbar(im, ax=ax, label="ternary read error (mean over the 3 states)")
+    legend_below(fig, [ax], ncol=1, extra=[
+        Patch(facecolor="0.82", label=f"no error in {3 * p.n_map} reads (95 % upper bound {1 - 0.05 ** (1 / (3 * p.n_map)):.2g})"),
+        Line2D([], [], color="w", lw=1.6, path_effects=[withStroke(linewidth=3.2, foreground="k")],
+               label=f"outline: cells with error <= {TERNARY_OK:g}"),
+        Line2D([], [], ls="none", marker="*", color="r", ms=10, label="chosen operating point")])
     save_figure(fig, out / "fig2b_ternary_map.png")
     _write_csv(out / "fig2b_ternary_map.csv", ("vdd_V", "window_s", "ternary_error"),
                [(v, float(w), float(err[i, j])) for i, v in enumerate(vdds) for j, w in enumerate(windows)])
@@ -507,8 +564,10 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
         "Read-outcome probabilities and the VDD x window map",
         (f"Monte Carlo over devices and transistor mismatch, {n_map} instances per state and VDD. Ternary read "
          "error = mean over the three programmed states of P(read != programmed). The operating point (star) is "
-         "the map point with the lowest ternary read error (ties to the lower VDD); the white contour "
-         f"encloses error <= {TERNARY_OK:g}.",),
+         "the map point with the lowest ternary read error (ties to the lower VDD); the white outline "
+         f"encloses the cells with error <= {TERNARY_OK:g}; grey cells had no error at all (their rate is below "
+         "the 95 % bound given in the legend). Probabilities are on a logit axis; an outcome never seen (or "
+         "always seen) is drawn as a hollow triangle at its 95 % bound, not as a value.",),
         figures=(Figure("fig2a_probabilities.png", f"Read-outcome probabilities against VDD at window "
                                                    f"{w_star * 1e9:.3g} ns.", ("fig2a_probabilities.csv",)),
                  Figure("fig2b_ternary_map.png", "Ternary read error over VDD x sense window.",
@@ -525,28 +584,40 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     for name, tc, k in conditions:
         rates[name], energy[name], tdec[name] = {}, {}, {}
         for v in vdds:
-            ctx.log(f"PVT point {name}, VDD={v:g} V")
             r = _point_unit(ctx, v, w_star, tc, k)
             c = r["counts"]
             rates[name][v] = ErrorRates.from_counts({1: c[0], -1: c[1], 0: c[2]})
             energy[name][v] = r["energy"]
             tdec[name][v] = r["t_decide"]
-    fig, axes = new_figure(1, len(conditions), width=3.4, height=3.0)
+    ncols = 3
+    nrows = -(-(len(conditions) + 1) // ncols)  # one more panel for the legend
+    fig, axes = new_figure(nrows, ncols, width=3.6, height=2.9, sharey=True)
+    flat = [ax for row in axes for ax in row]
     err_rows = []
     for ci, (name, _, _) in enumerate(conditions):
-        ax = axes[0][ci]
-        for key, lab in (("to_zero", "+-1 -> 0"), ("from_zero", "0 -> +-1"), ("flip", "sign flip"),
-                         ("ternary", "ternary")):
-            ys = [max(getattr(rates[name][v], key), 0.5 / rates[name][v].n_pm) for v in vdds]
-            ax.semilogy(vdds, ys, marker="o", ms=3, label=lab)
+        ax = flat[ci]
+        span = max(vdds) - min(vdds) or 1.0
+        for i, (key, lab) in enumerate((("to_zero", "+-1 -> 0"), ("from_zero", "0 -> +-1"), ("flip", "sign flip"),
+                                        ("ternary", "ternary (mean of 3 states)"))):
+            n_of = {"to_zero": "n_pm", "flip": "n_pm", "from_zero": "n_zero", "ternary": "n_all"}[key]
+            plot_rates(ax, vdds, [getattr(rates[name][v], key) for v in vdds],
+                       [getattr(rates[name][v], n_of) if n_of != "n_all" else
+                        rates[name][v].n_pm + rates[name][v].n_zero for v in vdds], label=lab,
+                       dodge=(i - 1.5) * 0.015 * span)
         for v in vdds:
             e = rates[name][v]
             err_rows.append((name, v, w_star, e.to_zero, e.from_zero, e.flip, e.ternary, e.n_pm, e.n_zero))
-        ax.set_title(name, fontsize=8)
+        ax.set_title(name, fontsize=9)
         ax.set_xlabel("VDD (V)")
-        if ci == 0:
+        ax.tick_params(labelleft=True)
+        plain_log_ticks(ax)
+        if ci % ncols == 0:
             ax.set_ylabel("error rate")
-            ax.legend(fontsize=6)
+    for ax in flat[len(conditions):]:
+        ax.axis("off")
+    handles, labels = flat[0].get_legend_handles_labels()
+    flat[-1].legend(handles + [bound_handle()], labels + [BOUND_NOTE.replace(": ", ":\n")],
+                    loc="center", fontsize=8, frameon=False)
     save_figure(fig, out / "fig3_error_rates.png")
     _write_csv(out / "fig3_error_rates.csv", ("condition", "vdd_V", "window_s", "p_pm_to_zero", "p_zero_to_pm",
                                               "p_sign_flip", "ternary_error", "n_pm", "n_zero"), err_rows)
@@ -577,7 +648,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
               (_upper95(k_flip, n_pm_used) <= 1e-2 and (flip_rate <= 0.1 * other_rate or k_flip == 0)),
               "95 % upper bound of the flip rate <= 1e-2 and flip rate <= 0.1 x the +-1 <-> 0 rate (or no flip), "
               "over the used VDDs (not tested when too few reads could bound it)"),
-        Claim("Below the ternary region, mismatch-driven sign flips on (LRS, HRS) rise (physics.md 2.6)",
+        Claim("Below the ternary region, mismatch-driven sign flips on (LRS, HRS) rise (docs/physics.md section 2.6)",
               f"at the longest window {windows[-1] * 1e9:.3g} ns: flip rate {_fmt_p(flip_long[low_v])} at {low_v:g} V "
               f"vs {_fmt_p(flip_long[vdd_star])} at {vdd_star:g} V ({2 * n_map} reads each)",
               None if low_v >= vdd_star else flip_long[low_v] > flip_long[vdd_star],
@@ -592,7 +663,8 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
         "Error rates by type against VDD, temperature and process corners",
         (f"At the chosen window {w_star * 1e9:.3g} ns, {p.n_point} instances per state and point. Process corners "
          f"shift every NMOS and PMOS |Vth| by k x {PROCESS_SIGMA_VT * 1e3:g} mV (PROCESS_SIGMA_VT, a [D] parameter); "
-         "rates drawn at 0 are plotted at half a count.",),
+         "error rates on a log axis; a type with no error in n reads is drawn as a hollow down-triangle at its "
+         "95 % upper bound (about 3/n), not as a value.",),
         figures=(Figure("fig3_error_rates.png", "Error rates by type against VDD per PVT condition.",
                         ("fig3_error_rates.csv",)),),
         claims=claims3)
@@ -611,7 +683,8 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     axes[0][0].set_ylabel("energy per sense (fJ)")
     axes[0][1].set_xlabel("VDD (V)")
     axes[0][1].set_ylabel("decision time, state +1 (ns)")
-    axes[0][0].legend(fontsize=6)
+    plain_log_ticks(axes[0][1])
+    legend_below(fig, axes[0], ncol=3)
     save_figure(fig, out / "fig4_energy_time.png")
     _write_csv(out / "fig4_energy_time.csv", ("condition", "vdd_V", "window_s", "energy_per_sense_J",
                                               "t_decide_plus_s", "t_decide_zero_s"), e_rows)
@@ -627,7 +700,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
         Claim("Energy per sense in the tens of fJ at 130 nm",
               f"{e_hi * 1e15:.3g} fJ at {vdds[i_nom]:g} V, {e_star * 1e15:.3g} fJ at {vdd_star:g} V",
               1e-15 <= e_star and e_hi <= 100e-15, "1 fJ <= E <= 100 fJ at both VDDs"),
-        Claim("Decision time grows steeply below threshold (physics.md 4.2)",
+        Claim("Decision time grows steeply below threshold (docs/physics.md section 4.2)",
               f"t_decide(+1) = {t_lo * 1e9:.3g} ns at {vdd_star:g} V vs {t_hi * 1e9:.3g} ns at {vdds[i_nom]:g} V",
               (t_lo / t_hi > 2.0) if (math.isfinite(t_lo) and math.isfinite(t_hi)) else None,
               "t_decide(chosen VDD) > 2 x t_decide(nominal)"),
@@ -700,13 +773,13 @@ def _train_unit(ctx: _Ctx, data: _Data, width: int, weights: str, activations: s
     def compute():
         folder = ctx.out / "cache" / key
         resume = (folder / "checkpoint.pt").exists()
-        ctx.log(f"training VGG width {width}, weights {weights}, activations {activations} ({p.epochs} epochs)")
         model = init_model(model_cfg, ctx.seed)
-        res = train(model, data.data, tc, folder, device="auto", progress=False, resume=resume)
+        res = train(model, data.data, tc, folder, device="auto", progress=ctx.bars, resume=resume)
         return {"test_acc": res.test_acc, "folder": str(folder.relative_to(ctx.out)), "width": width,
                 "weights": weights, "activations": activations}, {}
 
-    return ctx.cache.get_or_compute("train", cfg, compute)
+    return ctx.unit("train", cfg, compute, f"training VGG width {width}, weights {weights}, activations "
+                                           f"{activations} ({p.epochs} epoch(s))")
 
 
 def _load_model(ctx: _Ctx, folder: str):
@@ -722,12 +795,12 @@ def _eval_unit(ctx: _Ctx, data: _Data, trained: Any, kind: str, ber: float) -> A
            "repeats": ctx.preset.repeats}
 
     def compute():
-        ctx.log(f"evaluating {trained['weights']} VGG width {trained['width']} under {kind} errors at rate {ber:g}")
         r = evaluate(_load_model(ctx, trained["folder"]), data.data, ber=ber, error_model=kind,
                      repeats=ctx.preset.repeats, seed=ctx.seed, device="auto")
         return {"accuracy": r.accuracy, "mean": r.mean, "std": r.std}, {}
 
-    return ctx.cache.get_or_compute("eval", cfg, compute)
+    return ctx.unit("eval", cfg, compute, f"evaluating {trained['weights']} VGG width {trained['width']} under "
+                                          f"{kind} errors at rate {ber:g}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -752,14 +825,14 @@ def _chip_map_unit(ctx: _Ctx, vdd: float, window: float) -> Any:
         from ternary_rram.circuit.operating import OperatingPoint
         from ternary_rram.experiments.deploy import sense_map_at
 
-        ctx.log(f"chip sense map VDD={vdd:g} V, window {window * 1e9:.3g} ns "
-                f"({ctx.preset.chip_grid}^2 points x {ctx.preset.chip_mc} draws)")
         sm = sense_map_at(OperatingPoint.from_celsius(vdd, window, CHIP_TEMPERATURE_C), pcsa=_pcsa(ctx),
                           device_model=ctx.device, n_grid=ctx.preset.chip_grid, n_mc=ctx.preset.chip_mc,
                           seed=ctx.seed)
         return sm.to_dict(), {}
 
-    return ctx.cache.get_or_compute("chip-sensemap", cfg, compute)
+    return ctx.unit("chip-sensemap", cfg, compute,
+                    f"chip sense map VDD={vdd:g} V, window {window * 1e9:.3g} ns "
+                    f"({ctx.preset.chip_grid}^2 points x {ctx.preset.chip_mc} draws)")
 
 
 def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: float, sense_map: Any) -> Any:
@@ -780,7 +853,6 @@ def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: 
         from ternary_rram.circuit.sensemap import SenseMap
         from ternary_rram.experiments.deploy import deploy_record, eval_tensors
 
-        ctx.log(f"deploying {trained['weights']} VGG width {trained['width']} on the chip at VDD={vdd:g} V")
         model = _load_model(ctx, trained["folder"]).eval()
         x, y = eval_tensors(data.data)
         _, rec = deploy_record(model, SenseMap.from_dict(sense_map.values), x, y, device_model=ctx.device,
@@ -794,7 +866,8 @@ def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: 
         rec["reads_zero"] = (int(rec["n_weights"]) - nonzero) * n_reads
         return rec, {}
 
-    return ctx.cache.get_or_compute("chip-deploy", cfg, compute)
+    return ctx.unit("chip-deploy", cfg, compute,
+                    f"deploying {trained['weights']} VGG width {trained['width']} on the chip at VDD={vdd:g} V")
 
 
 def _chip_row(rec: Any) -> dict[str, float]:
@@ -861,7 +934,7 @@ def _sections_nn(ctx: _Ctx, summary: SenseSummary, data_dir: Path | None) -> tup
     ax.set_xscale("log", base=2)
     ax.set_xlabel("width F")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=7)
+    legend_below(fig, [ax], ncol=1)
     save_figure(fig, out / "fig5_accuracy_width.png")
     _write_csv(out / "fig5_accuracy_width.csv", ("width", "weights", "activations", "test_accuracy"), rows5)
     wmax = max(p.widths)
@@ -879,7 +952,7 @@ def _sections_nn(ctx: _Ctx, summary: SenseSummary, data_dir: Path | None) -> tup
     )
     s5 = Section(
         f"Accuracy against width ({data.note})",
-        (f"VGG of physics.md 5 trained for {p.epochs} epoch(s)"
+        (f"VGG of docs/physics.md section 5 trained for {p.epochs} epoch(s)"
          + (" with one cosine cycle over the run" if p.anneal_within_run else " with the seed recipe")
          + (f", at most {p.max_batches} batches per epoch" if p.max_batches else "")
          + f"; data: {data.note}. Binary activations for binary and ternary weights.",),
@@ -894,13 +967,19 @@ def _sections_nn(ctx: _Ctx, summary: SenseSummary, data_dir: Path | None) -> tup
         if any(r.ternary <= TERNARY_USED for r in summary.rates.values()) else summary.rates[summary.vdd_star].ternary
     fig, axes = new_figure(1, 1)
     ax = axes[0][0]
-    xb = [max(b, min(x for x in bers if x > 0) / 10) for b in bers]
-    ax.semilogx(xb, np.array(acc_b) * 100, marker="o", label="binary net, sign flips")
-    ax.semilogx(xb, np.array(acc_t) * 100, marker="s", label="ternary net, +-1 <-> 0 errors")
-    ax.axvline(max(circuit_ber, xb[0]), color="k", lw=0.6, ls=":")
-    ax.set_xlabel("error rate (0 drawn at the left edge)")
+    # Rate 0 has no place on a log axis: the error-free accuracy is a horizontal line instead.
+    pos = [i for i, b in enumerate(bers) if b > 0]
+    for i, (acc_k, lab, mk) in enumerate(((acc_b, "binary net, sign flips", "o"),
+                                          (acc_t, "ternary net, +-1 <-> 0 errors", "s"))):
+        ax.semilogx([bers[j] for j in pos], [acc_k[j] * 100 for j in pos], marker=mk, color=f"C{i}", label=lab)
+        if 0.0 in bers:
+            ax.axhline(acc_k[bers.index(0.0)] * 100, color=f"C{i}", lw=0.8, ls="--",
+                       label=f"{lab.split(',')[0]}, no errors")
+    if circuit_ber > 0:
+        ax.axvline(circuit_ber, color="k", lw=0.6, ls=":", label="the circuit's ternary error rate")
+    ax.set_xlabel("injected error rate")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=7)
+    legend_below(fig, [ax], ncol=2)
     save_figure(fig, out / "fig6_accuracy_errors.png")
     _write_csv(out / "fig6_accuracy_errors.csv", ("error_rate", "binary_sign_flip_acc", "ternary_errors_acc"),
                list(zip(bers, acc_b, acc_t)))
@@ -976,11 +1055,12 @@ def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, 
         axes[0][1].semilogy(vdds, [rows[k][v]["energy_array"] * 1e9 for v in vdds], marker="s", ls="--",
                             color=f"C{i}", label=f"{k}, array (sense + bit lines)")
     for ax in axes[0]:
-        ax.axvline(summary.vdd_star, color="k", lw=0.6, ls=":")
+        ax.axvline(summary.vdd_star, color="k", lw=0.6, ls=":", label="chosen VDD")
         ax.set_xlabel("VDD (V)")
-        ax.legend(fontsize=6)
+    legend_below(fig, axes[0], ncol=3)
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][1].set_ylabel("energy per inference (nJ)")
+    plain_log_ticks(axes[0][1])
     save_figure(fig, out / "fig7_deployed.png")
     v_nom = VDD_NOMINAL if VDD_NOMINAL in vdds else vdds[0]
     vs = summary.vdd_star
@@ -1062,7 +1142,7 @@ def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, 
 def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "str | Path | None" = None,
                   params: "str | Path | None" = None, seed: int = 0, use_cache: bool = True,
                   sections: Sequence[str] = ("sense", "nn"),
-                  log: Callable[[str], None] | None = None) -> ReproduceResult:
+                  log: Callable[[str], None] | None = None, progress: bool = False) -> ReproduceResult:
     """Run the reproduction and write the report.
 
     Args:
@@ -1072,7 +1152,8 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
         params: PARAMS.json from ``calibrate`` (default: built-in parameters).
         seed: seed of every random draw. use_cache: reuse cached results.
         sections: "sense" (sections 1-4) and/or "nn" (sections 5-7; needs "sense").
-        log: callback for one-line progress messages.
+        log: callback for one-line progress messages ("unit k of N: what" before each unit computed).
+        progress: tqdm bars (epochs, batches) while a network trains.
     """
     from ternary_rram.circuit.params import DEFAULT_PCSA
     from ternary_rram.experiments.calibrate import load_params
@@ -1095,7 +1176,8 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
     if p.steps_per_tau is not None:
         pcsa_params = replace(pcsa_params, steps_per_tau=p.steps_per_tau)
     ctx = _Ctx(out=out, preset=p, device=device, pcsa_params=pcsa_params, cache=Cache(out / "cache", use_cache),
-               seed=seed, log=log or (lambda _m: None))
+               seed=seed, log=log or (lambda _m: None), sections=tuple(sections), bars=progress)
+    ctx.plan = planned_units(p, ctx.sections)
     ctx.fingerprint = {"device": _jsonable_params(device), "pcsa": _jsonable_params(pcsa_params)}
     all_sections: list[Section] = []
     note = "not run"

@@ -38,7 +38,8 @@ from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device.model import DeviceModel, LognormalState, State
 from ternary_rram.errors import InputError, check_positive, check_range
 from ternary_rram.fileio import atomic_write_text
-from ternary_rram.experiments.plots import new_figure, save_figure
+from ternary_rram.experiments.plots import (bound_handle, legend_below, new_figure, one_bound_handle, plain_log_ticks,
+                                            plot_rates, save_figure)
 
 Tensor = torch.Tensor
 
@@ -60,13 +61,13 @@ DEFAULT_BATCH: int = 4096
 #: (HRS/HRS pairs of typical imbalance decide after some tens of t_char).
 WINDOW_FACTORS: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1.0, 100.0, 21))
 #: Weight of the sign-flip rate subtracted from the window score. [D] chosen: a flip costs 100x
-#: a +-1 <-> 0 error (physics.md 2.2-2.3: networks tolerate 0-errors, not sign flips).
+#: a +-1 <-> 0 error (docs/physics.md section 2.2-2.3: networks tolerate 0-errors, not sign flips).
 FLIP_PENALTY: float = 100.0
-#: Criteria of the ternary region (brief / physics.md 7).
+#: Criteria of the ternary region (brief / docs/physics.md section 7).
 REGION_P_CORRECT: float = 0.99
 REGION_P_FLIP: float = 1e-4
 REGION_P_ZERO: float = 0.90
-#: Sign-flip rate defining the mismatch floor. [S physics.md 2.2: 1e-4 harmless; we flag 1e-3]
+#: Sign-flip rate defining the mismatch floor. [S docs/physics.md section 2.2: 1e-4 harmless; we flag 1e-3]
 FLOOR_FLIP_RATE: float = 1e-3
 #: Default temperature of the studies, degrees Celsius.
 DEFAULT_TEMPERATURE_C: float = 27.0
@@ -460,39 +461,52 @@ def write_sense_figures(out_dir: Path, records: Sequence[SenseRecord], pcsa: PCS
             t, o, ob = pcsa.waveforms(torch.tensor([r_bl], dtype=torch.float64),
                                       torch.tensor([r_blb], dtype=torch.float64), op)
             ax = axes[i][j]
-            ax.plot(t.numpy() * 1e9, o[0].numpy(), label="OUT")
-            ax.plot(t.numpy() * 1e9, ob[0].numpy(), "--", label="OUTb")
+            ax.plot(t.numpy() * 1e9, o[0].numpy(), color="C0", lw=1.2, label="OUT")
+            ax.plot(t.numpy() * 1e9, ob[0].numpy(), color="C3", lw=1.2, ls="--", label="OUTb")
             ax.set_title(f"{state}, VDD={vdd:g} V", fontsize=9)
             ax.set_xlabel("time in evaluation (ns)")
-            ax.set_ylabel("V")
+            ax.set_ylabel("voltage (V)")
             ax.set_ylim(-0.05 * vdd, 1.1 * vdd)
-            if i == 0 and j == 0:
-                ax.legend(fontsize=8)
+            if float((o[0] - ob[0]).abs().max()) < 0.02 * vdd:  # the two traces lie on top of each other
+                ax.text(0.5, 0.45, "OUT and OUTb overlap:\nundecided in the window", transform=ax.transAxes,
+                        ha="center", va="center", fontsize=8)
     fig.suptitle("PCSA outputs, typical cells, no mismatch (window = chosen sense window)", fontsize=9)
+    legend_below(fig, [axes[0][0]], ncol=2)
     paths.append(save_figure(fig, out_dir / "waveforms.png"))
     # probabilities
     fig, axes = new_figure(1, 3, width=4.2, height=3.2)
     for j, state in enumerate(STATES):
         ax = axes[0][j]
-        for key, lab in (("p_plus", "P(+1)"), ("p_zero", "P(0)"), ("p_minus", "P(-1)")):
-            ax.plot(vdds, [getattr(first[(v, state)], key) for v in vdds], "o-", label=lab)
-        ax.set_title(state, fontsize=9)
+        span = (max(vdds) - min(vdds)) or 1.0
+        for k, (key, lab) in enumerate((("p_plus", "read +1"), ("p_zero", "read 0"), ("p_minus", "read -1"))):
+            plot_rates(ax, vdds, [getattr(first[(v, state)], key) for v in vdds],
+                       [first[(v, state)].n_samples for v in vdds], label=lab, color=f"C{k}", logit=True,
+                       dodge=(k - 1) * 0.015 * span)
+        ax.set_title(f"stored {state}", fontsize=9)
         ax.set_xlabel("VDD (V)")
-        ax.set_ylabel("probability")
-        ax.set_ylim(-0.02, 1.02)
-        ax.legend(fontsize=8)
+        ax.set_ylabel("probability (logit scale)")
+    legend_below(fig, axes[0], ncol=2, extra=[bound_handle(), one_bound_handle()])
     paths.append(save_figure(fig, out_dir / "probabilities_vs_vdd.png"))
     # energy and decision time
     fig, axes = new_figure(1, 2, width=4.5, height=3.2)
-    for state in STATES:
-        axes[0][0].plot(vdds, [first[(v, state)].energy_per_sense * 1e15 for v in vdds], "o-", label=state)
-        axes[0][1].plot(vdds, [first[(v, state)].t_decide_mean * 1e9 for v in vdds], "o-", label=state)
+    never = []
+    for k, state in enumerate(STATES):
+        style = {"color": f"C{k}", "marker": "os^"[k % 3], "ls": ("-", "--", ":")[k % 3], "ms": 5, "mfc": "none"}
+        axes[0][0].plot(vdds, [first[(v, state)].energy_per_sense * 1e15 for v in vdds], label=state, **style)
+        td = np.array([first[(v, state)].t_decide_mean * 1e9 for v in vdds])
+        if np.isfinite(td).any():
+            axes[0][1].plot(vdds, td, label=state, **style)
+        else:
+            never.append(state)
     axes[0][0].set_ylabel("energy per sense (fJ)")
-    axes[0][1].set_ylabel("mean decision time (ns)")
+    axes[0][1].set_ylabel("mean decision time of decided senses (ns)")
     axes[0][1].set_yscale("log")
+    plain_log_ticks(axes[0][1])
+    if never:  # a state that never decides has no point to draw: say so instead of a bare legend entry
+        axes[0][1].set_title(f"{', '.join(never)}: no sense decided in the window", fontsize=8)
     for ax in axes[0]:
         ax.set_xlabel("VDD (V)")
-        ax.legend(fontsize=8)
+    legend_below(fig, [axes[0][0]], ncol=3)
     paths.append(save_figure(fig, out_dir / "energy_time_vs_vdd.png"))
     return paths
 
@@ -576,9 +590,12 @@ def _plot_ternary_map(tm: TernaryMap, path: Path) -> Path:
     x = np.log10(tm.factors)
     region = ((tm.p_correct > REGION_P_CORRECT) & (tm.p_flip < REGION_P_FLIP) & (tm.p_zero > REGION_P_ZERO))[order]
     for ax, data, title in ((axes[0][0], tm.p_correct, "P(+1 | LRS,HRS)"),
-                            (axes[0][1], np.log10(np.maximum(tm.p_flip, 0.5 / tm.n)), "log10 P(-1 | LRS,HRS)"),
+                            (axes[0][1], np.log10(np.where(tm.p_flip > 0, tm.p_flip, np.nan)),
+                             "log10 P(-1 | LRS,HRS) (grey: none seen)"),
                             (axes[0][2], tm.p_zero, "P(0 | HRS,HRS)")):
-        im = ax.pcolormesh(_edges(x), np.arange(len(order) + 1), data[order], cmap="viridis", shading="flat")
+        cmap = __import__("matplotlib").colormaps["viridis"].with_extremes(bad="0.82")
+        im = ax.pcolormesh(_edges(x), np.arange(len(order) + 1), np.ma.masked_invalid(data[order]), cmap=cmap,
+                           shading="flat")
         ax.set_yticks(np.arange(len(order)) + 0.5)
         ax.set_yticklabels([f"{v:g}" for v in tm.vdds[order]])
         ax.set_xlabel("log10(window / t_char)")
@@ -744,12 +761,12 @@ def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1
         ax = axes[0][0]
         order = np.argsort(v_arr)
         for a in range(len(a_arr)):
-            ax.semilogy(v_arr[order], np.maximum(pf[a][order], 0.5 / n), "o-",
-                        label=f"{'+'.join(transistors)} area x{a_arr[a]:g} (floor {floor[a]:.3g} V)")
-        ax.axhline(FLOOR_FLIP_RATE, color="k", lw=0.8, ls=":")
+            plot_rates(ax, v_arr[order], pf[a][order], n,
+                       label=f"{'+'.join(transistors)} area x{a_arr[a]:g} (floor {floor[a]:.3g} V)")
+        ax.axhline(FLOOR_FLIP_RATE, color="k", lw=0.8, ls=":", label=f"flip rate {FLOOR_FLIP_RATE:g}")
         ax.set_xlabel("VDD (V)")
-        ax.set_ylabel("P(-1 | LRS, HRS)  (0 shown at 0.5/n)")
-        ax.legend(fontsize=7)
+        ax.set_ylabel("P(-1 | LRS, HRS)")
+        legend_below(fig, [ax], ncol=1, extra=[bound_handle()])
         save_figure(fig, out / "mismatch_floor.png")
     return mf
 
@@ -811,6 +828,6 @@ def p0_vs_hrs_spread(op: OperatingPoint, sigmas: Sequence[float] = (0.1, 0.2, 0.
         ax.set_xlabel("HRS ln-spread sigma")
         ax.set_ylabel("probability")
         ax.set_title(f"VDD={op.vdd:g} V, window={op.t_sense * 1e9:.3g} ns", fontsize=9)
-        ax.legend(fontsize=8)
+        legend_below(fig, [ax], ncol=3)
         save_figure(fig, out / "p0_vs_hrs_spread.png")
     return sw

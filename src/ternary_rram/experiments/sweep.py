@@ -710,7 +710,7 @@ def summarize(spec: SweepSpec, out_dir: str | os.PathLike, *, df: Any = None,
             grid.to_csv(files[f"{stem}_csv"])
             files[f"{stem}_png"] = out / f"{stem}.png"
             others = [v for v in spec.varied if v not in (s.x, s.y)]
-            _plot_heatmap(grid, s.x, s.y, metric, others, files[f"{stem}_png"])
+            _plot_heatmap(grid, _axis_label(exp, s.x), _axis_label(exp, s.y), metric, others, files[f"{stem}_png"])
     return files
 
 
@@ -743,6 +743,12 @@ def _fmt(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
+def _axis_label(exp: Any, name: str) -> str:
+    """A parameter's name with its unit for a figure axis, e.g. "vdd (V)"."""
+    unit = next((p.unit for p in exp.params if p.name == name), "")
+    return f"{name} ({unit})" if unit else name
+
+
 def _plot_heatmap(grid: "pd.DataFrame", x: str, y: str, metric: str, others: list[str], path: Path) -> None:  # noqa: F821
     from matplotlib.figure import Figure
 
@@ -764,7 +770,7 @@ def _plot_heatmap(grid: "pd.DataFrame", x: str, y: str, metric: str, others: lis
                 if np.isfinite(data[i, j]):
                     ax.text(j, i, f"{data[i, j]:.3g}", ha="center", va="center", fontsize=7,
                             color="black" if data[i, j] > mid else "white")
-    fig.colorbar(im, ax=ax, label=metric)
+    fig.colorbar(im, ax=ax, label=f"{metric} (J)" if metric.startswith("energy") else metric)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -790,6 +796,7 @@ def _plot_pareto(ok: "pd.DataFrame", front: "pd.DataFrame", accuracy: str, energ
     ax.set_ylabel(accuracy)
     ax.set_title(f"{accuracy} vs {energy} over {', '.join(varied) or 'one point'}", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    # legend under the axes, never over the points
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    fig.savefig(path, dpi=120, bbox_inches="tight")

@@ -40,7 +40,7 @@ from ternary_rram.errors import InputError
 DATASETS: tuple[str, ...] = ("cifar10", "mnist", "digits", "synthetic")
 
 # Normalisation per data set, on pixels scaled to [0, 1]. CIFAR values as in the seed recipe
-# (physics.md section 5); MNIST the usual train statistics; digits computed on its train split.
+# (docs/physics.md section 5); MNIST the usual train statistics; digits computed on its train split.
 CIFAR10_MEAN: tuple[float, ...] = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD: tuple[float, ...] = (0.2023, 0.1994, 0.2010)
 MNIST_MEAN: tuple[float, ...] = (0.1307,)

@@ -1,4 +1,4 @@
-"""Bit-error injection into quantized weights (physics.md section 2.4, [C]).
+"""Bit-error injection into quantized weights (docs/physics.md section 2.4, [C]).
 
 Two error models, applied to the quantized weight tensor of a layer:
 

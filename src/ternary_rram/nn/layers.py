@@ -1,4 +1,4 @@
-"""Quantized convolution and linear layers (physics.md section 5, [C]).
+"""Quantized convolution and linear layers (docs/physics.md section 5, [C]).
 
 A quantized layer keeps latent float weights (init N(0, 0.03), never clipped, no bias) and, at each
 forward pass:

@@ -1,4 +1,4 @@
-"""Quantized networks: the [C] VGG of physics.md section 5, a small MLP and a small conv net.
+"""Quantized networks: the [C] VGG of docs/physics.md section 5, a small MLP and a small conv net.
 
 Every conv and FC layer is a quantized layer (first and last included), without bias, followed by
 an affine batch norm. Activation function: Hardtanh when weights and activations are both

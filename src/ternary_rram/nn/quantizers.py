@@ -1,4 +1,4 @@
-"""Weight and activation quantizers with straight-through gradients (physics.md section 5, [C]).
+"""Weight and activation quantizers with straight-through gradients (docs/physics.md section 5, [C]).
 
 Each quantizer is a :class:`torch.autograd.Function` (the values are never swapped into ``.data``):
 

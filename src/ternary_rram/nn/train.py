@@ -1,4 +1,4 @@
-"""Training loop with the seed recipe (physics.md section 5), exact resume, and evaluation under errors.
+"""Training loop with the seed recipe (docs/physics.md section 5), exact resume, and evaluation under errors.
 
 Recipe defaults ([C]): AdamW, lr 0.01, batch 128, cosine annealing with warm restarts, cycles of
 100, 200 and 400 epochs (restarts at epochs 100 and 300), Adam moments reset at each restart,
@@ -57,7 +57,7 @@ _RESUMABLE_CHANGES = ("epochs", "eval_batch_size")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """All training hyper-parameters (defaults: the seed recipe, physics.md section 5).
+    """All training hyper-parameters (defaults: the seed recipe, docs/physics.md section 5).
 
     Attributes:
         epochs: number of epochs to train in total (a resume continues up to this).
