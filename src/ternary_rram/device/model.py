@@ -225,6 +225,22 @@ class DeviceModel:
         """Resistances of ``n`` fresh devices programmed into ``state``: float64 (n,), ohm."""
         return self.program(state, self.sample_d2d(state, n, generator), generator, t_relax=t_relax)
 
+    def program_states(self, is_lrs: torch.Tensor, z_d2d: torch.Tensor,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+        """One programming pulse on devices given by a state mask (True = LRS): ohm, float64.
+
+        The law of :meth:`program` for both states in one vectorised pass: ln R = mu +
+        sigma_d2d * z_d2d + sigma_c2c * z, with ``z_d2d`` each device's persistent standard-normal
+        draw (same shape as ``is_lrs``) and z fresh per pulse.
+        """
+        mask = torch.as_tensor(is_lrs, dtype=torch.bool)
+        lrs, hrs = self.lrs, self.hrs
+        mu = torch.where(mask, lrs.mu, hrs.mu).to(torch.float64)
+        sd = torch.where(mask, lrs.sigma_d2d, hrs.sigma_d2d).to(torch.float64)
+        sc = torch.where(mask, lrs.sigma_c2c, hrs.sigma_c2c).to(torch.float64)
+        z = torch.randn(mask.shape, generator=generator, dtype=torch.float64)
+        return torch.exp(mu + sd * z_d2d.to(torch.float64) + sc * z)
+
     def sample_pairs(self, is_lrs: torch.Tensor, generator: torch.Generator | None = None, *,
                       t_relax: float = 0.0) -> torch.Tensor:
         """Resistances for a boolean mask of any shape (True = LRS, False = HRS), float64, ohm.
