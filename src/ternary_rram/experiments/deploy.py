@@ -284,7 +284,10 @@ def plot_energy_breakdown(records: dict[str, dict[str, Any]], path: Path, title:
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylabel("energy per inference (nJ)")
     ax.set_title(title or "energy per inference by part")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, never on them
+    fig.text(0.01, 0.01, "periphery parts: [D] default energies (chip/params.py); not included: programming, "
+             "control, clock, I/O, leakage, drivers", fontsize=6, color="dimgrey")
+    fig.subplots_adjust(bottom=0.2)
     return save_figure(fig, path)
 
 
