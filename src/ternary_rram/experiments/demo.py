@@ -145,6 +145,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
                      f"{100 * r['accuracy_ideal']:>5.1f}% {100 * r['accuracy_chip']:>5.1f}% "
                      f"{r['to_zero']:>5d} {r['from_zero']:>5d} {r['sign_flip']:>5d} "
                      f"{r['energy_per_inference'] * 1e9:>7.2f}nJ {r['energy_array'] * 1e12:>7.2f}pJ")
+    lines.append("E/inf: weights sensed at every use + periphery at its [D] default energies "
+                 "(chip/params.py); leaves out programming, control, clock, I/O, leakage, drivers")
     return "\n".join(lines)
 
 

@@ -437,7 +437,8 @@ def write_sweep(rows: list[dict[str, Any]], out: Path) -> None:
         atomic_write_text(out / "comparison.json", json.dumps(_jsonable(comp), indent=2))
     labels = list(dict.fromkeys(r["label"] for r in rows))
     for key, ylabel, name, scale in (("accuracy_chip", "test accuracy on chip (%)", "accuracy_vs_vdd", 100.0),
-                                     ("energy_per_inference", "energy per inference (nJ)", "energy_vs_vdd", 1e9)):
+                                     ("energy_per_inference", "energy per inference (nJ)\n(periphery at [D] defaults; no programming)",
+                                      "energy_vs_vdd", 1e9)):
         fig, axes = new_figure()
         ax = axes[0][0]
         for lab in labels:
@@ -464,7 +465,7 @@ def plot_accuracy_vs_energy(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.plot(e, a, "o", label=lab)
         for r, ei, ai in zip(rr, e, a):
             ax.annotate(f"{r['vdd']:g} V", (ei, ai), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("energy per inference (nJ)")
+    ax.set_xlabel("energy per inference (nJ; periphery at [D] defaults, no programming)")
     ax.set_ylabel("test accuracy on chip (%)")
     ax.set_title("accuracy against energy per inference")
     ax.legend(fontsize=8)
