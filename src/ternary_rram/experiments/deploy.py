@@ -221,8 +221,10 @@ def chips_summary(records: Sequence[dict[str, Any]], target_accuracy: float | No
 
 def plot_chips(summary: dict[str, Any], path: Path, title: str = "") -> Path:
     """Accuracy of each chip instance (points), ideal accuracy and target (lines); errors per chip."""
+    from matplotlib.ticker import MaxNLocator
+
     per = summary["per_chip"]
-    idx = np.arange(len(per))
+    idx = np.array([c["chip_seed"] for c in per])
     acc = np.array([c["accuracy_chip"] for c in per]) * 100
     errs = np.array([c["errors"]["to_zero"] + c["errors"]["from_zero"] + c["errors"]["sign_flip"] for c in per])
     fig, axes = new_figure(1, 2, width=4.6, height=3.4)
@@ -233,7 +235,8 @@ def plot_chips(summary: dict[str, Any], path: Path, title: str = "") -> Path:
     if tgt is not None:
         ax.axhline(tgt * 100, color="tab:red", ls="--",
                    label=f"target {tgt * 100:.4g} % (yield {summary['yield'] * 100:.0f} %)")
-    ax.set_xlabel("chip instance (seed offset)")
+    ax.set_xlabel("chip instance (seed)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy on chip (%)")
     ax.set_title(title or f"{len(per)} chips: mean {summary['accuracy_mean'] * 100:.2f} %, "
                  f"sd {summary['accuracy_std'] * 100:.2f} points", fontsize=9)
@@ -243,8 +246,9 @@ def plot_chips(summary: dict[str, Any], path: Path, title: str = "") -> Path:
     ax.set_ylim(lo - pad, hi + 4 * pad)  # headroom above the points for the legend
     ax.legend(fontsize=7, loc="upper right", ncol=1, framealpha=0.9)
     ax2 = axes[0][1]
-    ax2.bar(idx, errs, color="tab:orange")
-    ax2.set_xlabel("chip instance (seed offset)")
+    ax2.bar(idx, errs, width=0.6, color="tab:orange")
+    ax2.set_xlabel("chip instance (seed)")
+    ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_ylabel("wrong weight reads (count, all reads)")
     ax2.set_title("read errors per chip", fontsize=9)
     return save_figure(fig, path)
@@ -253,7 +257,7 @@ def plot_chips(summary: dict[str, Any], path: Path, title: str = "") -> Path:
 def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "") -> Path:
     """Stacked bars of read errors per layer by type (fraction of the layer's weights)."""
     layers = list(record["errors_per_layer"])
-    fig, axes = new_figure(width=max(4.0, 0.6 * len(layers) + 2))
+    fig, axes = new_figure(width=max(5.0, 0.6 * len(layers) + 3))
     ax = axes[0][0]
     bottom = np.zeros(len(layers))
     for kind, color in (("to_zero", "tab:blue"), ("from_zero", "tab:orange"), ("sign_flip", "tab:red")):
@@ -263,16 +267,17 @@ def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "") -
         bottom += vals
     ax.set_xticks(range(len(layers)), layers)
     ax.set_xlabel("layer (module name)")
-    ax.set_ylabel("read errors / weights")
+    ax.set_ylabel("wrong reads / weight reads")
     ax.set_title(title or "read errors per layer")
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, max(float(bottom.max()) * 1.1, 1e-6))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars
     return save_figure(fig, path)
 
 
 def plot_energy_breakdown(records: dict[str, dict[str, Any]], path: Path, title: str = "") -> Path:
     """Stacked bars of energy per inference by part, one bar per labelled record (J, log-free)."""
     labels = list(records)
-    fig, axes = new_figure(width=max(4.5, 1.2 * len(labels) + 2.5))
+    fig, axes = new_figure(width=max(6.5, 1.2 * len(labels) + 4.5))
     ax = axes[0][0]
     bottom = np.zeros(len(labels))
     cmap = __import__("matplotlib").colormaps["tab10"]
@@ -285,9 +290,8 @@ def plot_energy_breakdown(records: dict[str, dict[str, Any]], path: Path, title:
     ax.set_ylabel("energy per inference (nJ)")
     ax.set_title(title or "energy per inference by part")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, never on them
-    fig.text(0.01, 0.01, "periphery parts: [D] default energies (chip/params.py); not included: programming, "
-             "control, clock, I/O, leakage, drivers", fontsize=6, color="dimgrey")
-    fig.subplots_adjust(bottom=0.2)
+    ax.set_xlabel("periphery parts at [D] default energies (chip/params.py)\nnot included: programming, "
+                  "control, clock, I/O, leakage, drivers", fontsize=7, color="dimgrey")
     return save_figure(fig, path)
 
 
