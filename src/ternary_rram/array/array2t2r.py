@@ -290,7 +290,7 @@ class Array2T2R:
                              "(columns sharing one sense amplifier inside an array)")
         self.tile_rows, self.tile_cols, self.column_group = min(tr, self.rows), min(tc, self.cols), int(cg)
         self.device_model = device_model if device_model is not None else DeviceModel()
-        self._z_d2d: torch.Tensor | None = None  # (2, rows, cols) standard normal, persistent
+        self._z_d2d: torch.Tensor | None = None  # (2, rows, cols) standard normal (float32), persistent
         self.weights: torch.Tensor | None = None
         self.r_bl: torch.Tensor | None = None
         self.r_blb: torch.Tensor | None = None
@@ -344,7 +344,7 @@ class Array2T2R:
                          torch.sqrt(relax.extra_variance(State.HRS, t_relax)))
         if not bool(torch.any(sd > 0)):
             return r
-        return r * torch.exp(sd * torch.randn(r.shape, generator=generator, dtype=torch.float64))
+        return r * torch.exp(sd * torch.randn(r.shape, generator=generator, dtype=torch.float32))
 
     def _cell_fails(self, idx: torch.Tensor, target: torch.Tensor, r_bl: torch.Tensor,
                     r_blb: torch.Tensor, bl_lrs: torch.Tensor, blb_lrs: torch.Tensor,
@@ -379,7 +379,7 @@ class Array2T2R:
                              f"({self.rows}, {self.cols})")
         n = self.rows * self.cols
         if self._z_d2d is None:
-            self._z_d2d = torch.randn((2, self.rows, self.cols), generator=generator, dtype=torch.float64)
+            self._z_d2d = torch.randn((2, self.rows, self.cols), generator=generator, dtype=torch.float32)
         target = w.reshape(-1)
         bl_lrs, blb_lrs = encode(target)
         z_bl, z_blb = self._z_d2d[0].reshape(-1), self._z_d2d[1].reshape(-1)
