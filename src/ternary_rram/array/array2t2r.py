@@ -7,8 +7,9 @@ made once (at the first programming); programmed into a state its ln R is
 ``ln median + sigma_d2d * z + sigma_c2c * z_c2c`` with ``z_c2c`` redrawn at every programming pulse
 (:meth:`ternary_rram.device.DeviceModel.program`).
 
-Reads go through a :class:`ternary_rram.circuit.sensemap.SenseMap` (default: its operating point,
-its mean energy per sense) or through the transient :class:`ternary_rram.circuit.pcsa.PCSA`.
+Reads go through each column's own sense amplifier: :meth:`Array2T2R.read_columns` (the amplifiers'
+maps of an :class:`ternary_rram.array.column.AmplifierPool`, the fast path) or
+:meth:`Array2T2R.read_transient` (the transient :class:`ternary_rram.circuit.pcsa.PCSA`, the reference).
 Energy and latency laws: :mod:`ternary_rram.array.params`.
 """
 
@@ -429,27 +430,6 @@ class Array2T2R:
     def _require_programmed(self) -> None:
         if self.weights is None:
             raise InputError("reading an unprogrammed array is not allowed: call program(weights) first")
-
-    def _finish_read(self, values: torch.Tensor, energy_sense: float, vdd: float,
-                     t_sense: float) -> ReadResult:
-        read = values.to(torch.int8).reshape(self.rows, self.cols)
-        n = self.rows * self.cols
-        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
-                          energy_sense=energy_sense,
-                          energy_bitline=n * self.params.bitline_energy_per_column_read(vdd),
-                          latency=self.params.read_latency(t_sense))
-
-    def read(self, sense: "SenseMap", generator: torch.Generator | None = None) -> ReadResult:
-        """Read every row once through one PCSA per column, at the sense map's operating point.
-
-        Energy: the sense map's energy per sense of each pair (:func:`sense_energy`) + bit-line
-        charging per column read;
-        latency: rows x (t_precharge + op.t_sense).
-        """
-        self._require_programmed()
-        rb, rbb = self.r_bl.reshape(-1), self.r_blb.reshape(-1)
-        values = _sense_values(sense, rb, rbb, generator)
-        return self._finish_read(values, sense_energy(sense, rb, rbb), sense.op.vdd, sense.op.t_sense)
 
     def read_columns(self, pool: Any, generator: torch.Generator | None = None) -> ReadResult:
         """Read every cell once through its own column amplifier (the chip read).
