@@ -47,11 +47,12 @@ def test_deploy_on_several_chips_reports_yield(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["deploy", str(ckpt), "--vdd", "0.6", "--t-sense", "1e-9", "--array", "8x8", "--chips", "3",
                "--target-accuracy", "0.5", "--limit-test", "40", "--n-grid", "3", "--n-mc", "2",
-               "--amplifiers", "2", "--out", str(out)])
+               "--amplifiers", "2", "--t-relax", "3600", "--out", str(out)])
     assert rc == 0
     rec = json.loads((out / "deploy.json").read_text())
     c = rec["chips"]
     assert c["chips"] == 3 and [k["chip_seed"] for k in c["per_chip"]] == [0, 1, 2]
+    assert rec["t_relax"] == 3600.0
     acc = [k["accuracy_chip"] for k in c["per_chip"]]
     assert c["accuracy_mean"] == pytest.approx(sum(acc) / 3)
     assert c["yield"] == pytest.approx(sum(a >= 0.5 for a in acc) / 3)
@@ -75,6 +76,7 @@ def test_deploy_on_several_chips_reports_yield(tmp_path, capsys):
     (["--target-accuracy", "nan"], "target-accuracy=nan"),
     (["--noise-scale", "-1"], "noise-scale=-1"),
     (["--noise-scale", "nan"], "noise-scale=nan"),
+    (["--t-relax", "-1"], "t-relax=-1"),
 ])
 def test_bad_input_exits_2(tmp_path, capsys, args, match):
     ckpt = _checkpoint(tmp_path)

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise-scale", type=float, default=1.0, metavar="X",
                         help="multiplier of the default per-read noise (RRAM read fluctuation and latch "
                              "kT/C noise); 0 switches it off")
+    parser.add_argument("--t-relax", type=float, default=0.0, metavar="S",
+                        help="seconds between programming and reading (HRS relaxation)")
     parser.add_argument("--column-group", type=int, default=1, metavar="K",
                         help="columns sharing one sense amplifier")
     parser.add_argument("--amplifiers", type=int, default=None, metavar="K",
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         check_range("target-accuracy", args.target_accuracy, 0.0, 1.0)
     check_range("noise-scale", args.noise_scale, 0.0, float("inf"), high_open=True)
     noise = ReadNoise.scaled(args.noise_scale)
+    check_range("t-relax", args.t_relax, 0.0, float("inf"), high_open=True, unit="s")
     if not 1 <= args.column_group <= array[1]:
         raise InputError(f"column-group={args.column_group} is not allowed: must be in [1, {array[1]}]")
     n_amp = N_AMPLIFIERS if args.amplifiers is None else args.amplifiers
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     config = {"checkpoint": str(ckpt.get("path", args.checkpoint)), "vdd": args.vdd, "t_sense": args.t_sense,
               "temperature_c": args.temperature_c, "array": list(array), "reads": args.reads,
               "chips": chips, "target_accuracy": args.target_accuracy, "noise_scale": args.noise_scale,
-              "column_group": args.column_group, "amplifiers": n_amp,
+              "column_group": args.column_group, "amplifiers": n_amp, "t_relax": args.t_relax,
               "data": data_name, "limit_test": args.limit_test, "engine": args.engine, "n_grid": n_grid,
               "n_mc": n_mc, "seed": args.seed,
               "params": None if args.params is None else str(args.params)}
@@ -108,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
           f"reads {args.reads}, {chips} chip(s)", flush=True)
     rec = run_deploy(model, data, args.vdd, t_sense=args.t_sense, temperature_c=args.temperature_c,
                      array_shape=array, column_group=args.column_group, reads=args.reads, seed=args.seed,
-                     chips=chips, target_accuracy=args.target_accuracy, noise=noise, out_dir=out,
+                     chips=chips, target_accuracy=args.target_accuracy, noise=noise, t_relax=args.t_relax,
+                     out_dir=out,
                      limit_test=args.limit_test, n_amplifiers=n_amp, n_grid=n_grid, n_mc=n_mc,
                      engine=args.engine, device_model=device_model, pcsa=pcsa, config=config,
                      cache_dir=out / "cache")

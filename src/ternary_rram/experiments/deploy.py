@@ -134,7 +134,7 @@ def operating_point_for(vdd: float, t_sense: float | None = None, temperature_c:
 
 def pool_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: DeviceModel | None = None,
             n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID, n_mc: int = N_MC,
-            noise: ReadNoise = DEFAULT_NOISE, seed: int = 0,
+            noise: ReadNoise = DEFAULT_NOISE, seed: int = 0, t_relax: float = 0.0,
             cache_dir: str | Path | None = None) -> AmplifierPool:
     """Amplifier pool at ``op`` over the device range; read from / written to ``cache_dir`` if given.
 
@@ -146,7 +146,7 @@ def pool_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: Devic
     path = None
     if cache_dir is not None:
         key = json.dumps([op.vdd, op.t_sense, op.temperature, n_amplifiers, n_grid, n_mc, repr(noise), seed,
-                          repr(pcsa.params), repr(dm)], sort_keys=True)
+                          repr(pcsa.params), repr(dm)] + ([t_relax] if t_relax else []), sort_keys=True)
         h = hashlib.sha256(key.encode()).hexdigest()[:16]
         path = Path(cache_dir) / f"pool-{op.vdd:.3f}V-{h}.json"
         if path.exists():
@@ -155,7 +155,7 @@ def pool_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: Devic
             except (InputError, ValueError, KeyError, OSError):
                 pass  # a damaged cache entry is rebuilt
     pool = build_amplifier_pool(op, pcsa, dm, n_amplifiers=n_amplifiers, n_grid=n_grid, n_mc=n_mc,
-                                noise=noise, generator=_generator(seed, op.vdd, op.t_sense))
+                                noise=noise, t_relax=t_relax, generator=_generator(seed, op.vdd, op.t_sense))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(_jsonable(pool.to_dict())))
@@ -176,14 +176,16 @@ def eval_tensors(data: Any, limit: int | None = None) -> tuple[torch.Tensor, tor
 def deploy_record(model: nn.Module, pool: AmplifierPool, x: torch.Tensor, y: torch.Tensor, *,
                   device_model: DeviceModel | None = None, array_shape: Any = (128, 128),
                   column_group: int = 1, reads: str = "every-inference", seed: int = 0,
-                  engine: str = "float", batch_size: int = 500) -> tuple[EvaluationResult, dict[str, Any]]:
-    """Make chip instance ``seed`` with ``model`` on it, evaluate on (x, y); result and its JSON dict."""
+                  t_relax: float = 0.0, engine: str = "float",
+                  batch_size: int = 500) -> tuple[EvaluationResult, dict[str, Any]]:
+    """Make chip instance ``seed`` with ``model`` on it (read ``t_relax`` s after programming),
+    evaluate on (x, y); result and its JSON dict."""
     chip = deploy(model, pool, device_model=device_model, array_shape=array_shape,
-                  column_group=column_group, reads=reads, seed=seed)
+                  column_group=column_group, reads=reads, seed=seed, t_relax=t_relax)
     res = evaluate_chip(chip, x, y, batch_size=batch_size, engine=engine)
     op = pool.op
     d = res.to_dict()
-    d.update({"chip_seed": int(seed),
+    d.update({"chip_seed": int(seed), "t_relax": float(t_relax),
               "operating_point": {"vdd": op.vdd, "t_sense": op.t_sense, "temperature": op.temperature,
                                   "temperature_c": op.temperature_c},
               "array": {"rows": chip.array_params.rows, "cols": chip.array_params.cols,
@@ -299,7 +301,7 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
                temperature_c: float = 27.0, array_shape: Any = (128, 128), column_group: int = 1,
                reads: str = "every-inference", seed: int = 0, chips: int = 1,
                target_accuracy: float | None = None, noise: ReadNoise = DEFAULT_NOISE,
-               out_dir: str | Path | None = None, limit_test: int | None = None,
+               t_relax: float = 0.0, out_dir: str | Path | None = None, limit_test: int | None = None,
                n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID, n_mc: int = N_MC,
                window_samples: int = WINDOW_SAMPLES, device_model: DeviceModel | None = None,
                pcsa: PCSA | None = None, engine: str = "float", config: dict[str, Any] | None = None,
@@ -313,18 +315,20 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
     and errors, mean, spread, yield at ``target_accuracy``), operating point, window, config.
     """
     chips = check_chips(chips)
+    check_range("t_relax", t_relax, 0.0, float("inf"), high_open=True, unit="s")
     if target_accuracy is not None:
         check_range("target_accuracy", target_accuracy, 0.0, 1.0)
     dm = device_model if device_model is not None else DeviceModel()
     op, window = operating_point_for(vdd, t_sense, temperature_c, pcsa=pcsa, device_model=dm,
                                      n=window_samples, seed=seed)
     pool = pool_at(op, pcsa=pcsa, device_model=dm, n_amplifiers=n_amplifiers, n_grid=n_grid, n_mc=n_mc,
-                   noise=noise, seed=seed, cache_dir=cache_dir)
+                   noise=noise, seed=seed, t_relax=t_relax, cache_dir=cache_dir)
     x, y = eval_tensors(data, limit_test)
     records = []
     for k in range(chips):
         _, r = deploy_record(model, pool, x, y, device_model=dm, array_shape=array_shape,
-                             column_group=column_group, reads=reads, seed=seed + k, engine=engine)
+                             column_group=column_group, reads=reads, seed=seed + k, t_relax=t_relax,
+                             engine=engine)
         records.append(r)
     rec = dict(records[0])
     rec["chips"] = chips_summary(records, target_accuracy)
