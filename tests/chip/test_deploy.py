@@ -70,6 +70,17 @@ def test_chip_is_static_without_noise_and_its_seed_picks_it():
     assert any(not torch.equal(ra[k], other[k]) for k in ra)  # another chip errs elsewhere
 
 
+def test_every_inference_reads_redraw_only_the_noise():
+    model = small_model("mlp", "ternary")
+    chip = deploy(model, threshold_pool(zero_band=0.5, p_flip=0.05), reads="every-inference")
+    before = [(d.array.r_bl.clone(), d.array.r_blb.clone(), d.array.pool_index.clone()) for d in chip.layers]
+    reads = [chip.read() for _ in range(3)]
+    for d, (rb, rbb, amp) in zip(chip.layers, before):
+        assert torch.equal(d.array.r_bl, rb) and torch.equal(d.array.r_blb, rbb)  # cells static
+        assert torch.equal(d.array.pool_index, amp)  # amplifiers static
+    assert any(not torch.equal(reads[0][k], reads[1][k]) for k in reads[0])  # the noise is not
+
+
 def test_spread_over_chips_is_zero_without_errors_and_not_with_them():
     model = small_model("mlp", "ternary")
     x, y = _labelled(model, n=200)
