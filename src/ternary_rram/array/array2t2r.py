@@ -312,7 +312,14 @@ class Array2T2R:
         return tiles_down * tiles_across * groups_per_tile
 
     def amplifier_index(self) -> torch.Tensor:
-        """Amplifier of each cell, int64 (rows, cols): its tile's column-group amplifier."""
+        """Amplifier of each cell, int64 (rows, cols): its tile's column-group amplifier (cached)."""
+        cached = getattr(self, "_amp_index", None)
+        if cached is None:
+            cached = self._amplifier_index()
+            self._amp_index = cached
+        return cached
+
+    def _amplifier_index(self) -> torch.Tensor:
         groups_per_tile = -(-self.tile_cols // self.column_group)
         tiles_across = -(-self.cols // self.tile_cols)
         r = torch.arange(self.rows) // self.tile_rows
