@@ -35,16 +35,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--column-group", type=int, default=1, metavar="K",
                         help="columns sharing one sense amplifier")
     parser.add_argument("--amplifiers", type=int, default=None, metavar="K",
-                        help="amplifiers in the pool each chip draws its column amplifiers from")
+                        help="amplifiers in the pool each chip draws its column amplifiers from (default 16)")
     parser.add_argument("--data", default=None, metavar="NAME",
                         help="test set (default: the checkpoint's): cifar10, mnist, digits, synthetic")
     parser.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the data set files")
     parser.add_argument("--limit-test", type=int, default=None, metavar="N", help="evaluate the first N test images")
     parser.add_argument("--engine", default="float", choices=("float", "integer"),
                         help="network evaluation: float model with read weights, or exact integer path")
-    parser.add_argument("--n-grid", type=int, default=None, metavar="G", help="sense-map grid points per axis")
-    parser.add_argument("--n-mc", type=int, default=None, metavar="M", help="noise draws per sense-map point")
-    parser.add_argument("--seed", type=int, default=0, help="seed of devices, mismatch and sense draws")
+    parser.add_argument("--n-grid", type=int, default=None, metavar="G",
+                        help="grid points per axis of each amplifier's map (default 25)")
+    parser.add_argument("--n-mc", type=int, default=None, metavar="M", help="noise draws per map point (default 8)")
+    parser.add_argument("--seed", type=int, default=0, help="the (first) chip instance: devices, amplifier choice and read noise")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
