@@ -15,6 +15,7 @@ Energy and latency laws: :mod:`ternary_rram.array.params`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -363,10 +364,12 @@ class Array2T2R:
             a, b, la, lb, t = r_bl, r_blb, bl_lrs, blb_lrs, target
         else:
             a, b, la, lb, t = r_bl[idx], r_blb[idx], bl_lrs[idx], blb_lrs[idx], target[idx]
-        if verify.r_lrs_max is not None:
-            fail |= (la & (a > verify.r_lrs_max)) | (lb & (b > verify.r_lrs_max))
-        if verify.r_hrs_min is not None:
-            fail |= (~la & (a < verify.r_hrs_min)) | (~lb & (b < verify.r_hrs_min))
+        if verify.r_lrs_max is not None or verify.r_hrs_min is not None:
+            # one window per device: LRS must stay <= r_lrs_max, HRS >= r_hrs_min
+            hi = math.inf if verify.r_lrs_max is None else verify.r_lrs_max
+            lo = 0.0 if verify.r_hrs_min is None else verify.r_hrs_min
+            fail |= torch.where(la, a > hi, a < lo)
+            fail |= torch.where(lb, b > hi, b < lo)
         if verify.sense is not None:
             fail |= _sense_values(verify.sense, a, b, generator) != t
         return fail
