@@ -117,13 +117,15 @@ DEFAULT_ARRAY = ArrayParams()
 # ----------------------------------------------------------------------------------------------
 #: Relative RRAM read-current fluctuation (random telegraph / 1/f noise), as a standard deviation of
 #: ln R per read, at the reference resistance below. Law: sigma(R) = RTN_SIGMA_REF * (R / RTN_R_REF)
-#: ** RTN_EXPONENT, capped at RTN_SIGMA_MAX. Source for the magnitude and trend: the RTN amplitude
-#: dR/R of HfO2 / oxide RRAM grows with the resistance, from about 1 % in a few-kohm filament to
-#: tens of % in the HRS (D. Ielmini, F. Nardi, C. Cagli, "Resistance-dependent amplitude of random
-#: telegraph-signal noise in resistive switching memories", Appl. Phys. Lett. 96, 053503, 2010;
-#: S. Ambrogio et al., "Statistical fluctuations in HfOx resistive-switching memory, part II:
-#: random telegraph noise", IEEE Trans. Electron Devices 61(8), 2014). The Gaussian-in-ln R form,
-#: the reference point and the exponent are [D] chosen to sit inside that range.
+#: ** RTN_EXPONENT, capped at RTN_SIGMA_MAX. Sources for the physics and its trend: the RTN amplitude
+#: of the RRAM read current grows with the cell resistance (D. Ielmini, F. Nardi, C. Cagli,
+#: "Resistance-dependent amplitude of random telegraph-signal noise in resistive switching
+#: memories", Appl. Phys. Lett. 96, 053503, 2010), and 1/f and RTN current fluctuations broaden the
+#: resistance levels of every state from read to read (S. Ambrogio et al., "Noise-induced resistance
+#: broadening in resistive switching memory, part I: intrinsic cell behavior", IEEE Trans. Electron
+#: Devices, 2015, doi:10.1109/TED.2015.2475598). The Gaussian-in-ln R form, the reference point
+#: (1 % at 5 kohm) and the exponent are [D] chosen (not read off those papers' figures): calibrate
+#: them to measured read noise.
 RTN_SIGMA_REF: float = 0.01
 #: Reference resistance of the read-noise law, ohm. [D] chosen (the default LRS median).
 RTN_R_REF: float = 5e3
