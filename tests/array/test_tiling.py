@@ -1,4 +1,4 @@
-"""Tests of the tiling counts and of the one-pass read of whole weight matrices."""
+"""Tests of the tiling counts and of reading a tiled layer matrix through its column amplifiers."""
 
 import math
 
@@ -6,11 +6,13 @@ import pytest
 import torch
 
 from ternary_rram.array import (
+    DEFAULT_NOISE,
+    NO_NOISE,
+    AmplifierPool,
+    Array2T2R,
     ArrayParams,
     matrix_shape,
     network_counts,
-    read_transition_matrix,
-    read_weights,
     sense_energy,
     tile_counts,
     tile_slices,
@@ -72,32 +74,42 @@ def test_network_counts_vgg128():
     assert network_counts([(10, 512)]).layers["0"].arrays == 8
 
 
-def test_read_weights_statistics_and_shape():
+def _pool(maps, noise=NO_NOISE) -> AmplifierPool:
+    return AmplifierPool(mismatch=torch.zeros(len(maps), 9, dtype=torch.float64), maps=tuple(maps), noise=noise)
+
+
+def test_tiled_layer_reads_through_column_amplifiers():
     g = torch.Generator().manual_seed(0)
     w = torch.randint(-1, 2, (64, 32, 3, 3), generator=g, dtype=torch.int8)
-    sense = make_map(a=1.0, s=0.2)
-    r = read_weights(w, sense, DeviceModel(), g, chunk=10_000)
-    assert r.weights.shape == w.shape and r.weights.dtype == torch.int8
-    n0 = int((w == 0).sum())
+    m = weight_matrix(w)
+    p = ArrayParams()
+    arr = Array2T2R(m.shape[0], m.shape[1], DeviceModel(), p, tile=(64, 16))
+    arr.program(m, g)
+    pool = _pool([make_map(a=1.0, s=0.2, energy=20e-15), make_map(a=1.0, s=0.2, energy=40e-15)],
+                 noise=DEFAULT_NOISE)
+    arr.assign_amplifiers(pool, g)
+    r = arr.read_columns(pool, g)
+    assert r.weights.shape == m.shape and r.weights.dtype == torch.int8
+    n0 = int((m == 0).sum())
     # default HRS sigma 0.7: x of an (HRS, HRS) pair ~ N(0, 0.99^2) -> P(|x| > 1) about 0.31
-    assert 0.2 < r.errors.from_zero / n0 < 0.4
-    assert r.errors.sign_flip == 0
-    assert r.energy_sense == pytest.approx(w.numel() * 20e-15)
-    assert r.latency == pytest.approx(64 * (1e-9 + 2e-9))
+    assert 0.2 < r.errors.from_zero / n0 < 0.4 and r.errors.sign_flip == 0
+    # each cell costs its own amplifier's energy per sense
+    e_cell = torch.tensor([20e-15, 40e-15], dtype=torch.float64)[arr.pool_index[arr.amplifier_index()]]
+    assert r.energy_sense == pytest.approx(float(e_cell.sum()), rel=1e-5)
+    assert r.energy_bitline == pytest.approx(m.numel() * p.bitline_energy_per_column_read(0.6, rows=64))
+    assert r.latency == pytest.approx(64 * (1e-9 + 2e-9))  # one tile of 64 rows, tiles in parallel
+    assert arr.n_amplifiers == math.ceil(m.shape[0] / 64) * math.ceil(m.shape[1] / 16) * 16
 
 
-def test_read_weights_perfect_map_exact(tight_model, perfect_map):
+def test_perfect_maps_read_exactly(tight_model, perfect_map):
     w = torch.randint(-1, 2, (100, 300), generator=torch.Generator().manual_seed(1), dtype=torch.int8)
-    r = read_weights(w, perfect_map, tight_model, torch.Generator().manual_seed(2))
+    arr = Array2T2R(100, 300, tight_model, tile=(64, 64))
+    g = torch.Generator().manual_seed(2)
+    arr.program(w, g)
+    pool = _pool([perfect_map] * 3)
+    arr.assign_amplifiers(pool, g)
+    r = arr.read_columns(pool, g)
     assert torch.equal(r.weights, w) and r.errors.total == 0
-
-
-def test_read_weights_counts_every_sense_of_a_large_matrix():
-    # Speed is measured in benchmarks/chip_speed.py; here only that a large read is whole.
-    n = 1_000_000
-    w = torch.randint(-1, 2, (n,), generator=torch.Generator().manual_seed(3), dtype=torch.int8)
-    r = read_weights(w, make_map(), DeviceModel(), torch.Generator().manual_seed(4))
-    assert r.n_senses == n and r.weights.shape == w.shape
 
 
 def test_energy_estimate_matches_exact_sum():
@@ -116,21 +128,3 @@ def test_energy_estimate_matches_exact_sum():
     est = sense_energy(varying, r_bl, r_blb)
     assert 150_000 * 10e-15 < exact < 150_000 * 30e-15
     assert est == pytest.approx(exact, rel=0.01)
-
-
-def test_read_weights_bad_input(perfect_map):
-    with pytest.raises(InputError, match="value 3"):
-        read_weights(torch.tensor([1, 3]), perfect_map)
-
-
-def test_read_transition_matrix():
-    sense = make_map(a=1.0, s=0.2)
-    gen = torch.Generator().manual_seed(8)
-    m = read_transition_matrix(sense, DeviceModel(), 50_000, gen)
-    assert m.shape == (3, 3) and torch.allclose(m.sum(dim=1), torch.ones(3, dtype=torch.float64))
-    assert m[2, 2] > 0.99 and m[0, 0] > 0.99           # (LRS, HRS) reads right
-    assert 0.6 < m[1, 1] < 0.8                          # (HRS, HRS) leaves the band about 30 %
-    assert abs(float(m[1, 0] - m[1, 2])) < 0.01         # symmetric 0 -> +-1
-    w = torch.zeros(200_000, dtype=torch.int8)
-    r = read_weights(w, sense, DeviceModel(), gen)
-    assert abs(r.errors.from_zero / w.numel() - float(1 - m[1, 1])) < 0.01

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from ternary_rram.array.column import AmplifierPool
+from ternary_rram.array.params import DEFAULT_NOISE, NO_NOISE
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.nn.layers import quantized_layers
@@ -60,3 +62,15 @@ def threshold_map(vdd: float = 0.6, t_sense: float = 2e-9, *, zero_band: float =
                     energy_grid=torch.full((g, g), energy, dtype=torch.float64),
                     t_decide_grid=torch.full((g, g), 0.5 * t_sense, dtype=torch.float64), n_mc=1000,
                     source="counts")
+
+
+def threshold_pool(k: int = 2, *, energies: tuple[float, ...] | None = None, noisy: bool | None = None,
+                   **kw) -> AmplifierPool:
+    """A pool of ``k`` synthetic amplifiers (:func:`threshold_map`), energy ``energies[i]`` for the
+    i-th; ``noisy`` labels the pool as having per-read noise (default: when ``p_flip`` > 0)."""
+    en = energies if energies is not None else (kw.pop("energy", 10e-15),) * k
+    maps = tuple(threshold_map(energy=e, **kw) for e in en)
+    if noisy is None:
+        noisy = kw.get("p_flip", 0.0) > 0
+    return AmplifierPool(mismatch=torch.zeros(len(maps), 9, dtype=torch.float64), maps=maps,
+                         noise=DEFAULT_NOISE if noisy else NO_NOISE)

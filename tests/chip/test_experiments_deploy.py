@@ -11,25 +11,25 @@ from ternary_rram.errors import InputError
 from ternary_rram.experiments import demo as D
 from ternary_rram.experiments import deploy as X
 from ternary_rram.nn.data import load_digits
-from tests.chip.helpers import small_model, threshold_map
+from tests.chip.helpers import small_model, threshold_pool
 
-FAST = dict(window_samples=4, window_factors=(1.0, 3.0, 10.0), n_grid=3, n_mc=2)
+FAST = dict(window_samples=4, window_factors=(1.0, 3.0, 10.0), n_grid=3, n_mc=2, n_amplifiers=2)
 
 
 def test_vdd_sweep_rows_and_figures(tmp_path, monkeypatch):
-    """Structure of the sweep; synthetic sense maps stand in for the transient ones (speed)."""
+    """Structure of the sweep; synthetic amplifier pools stand in for the transient ones (speed)."""
     def fake_op(vdd, t_sense=None, temperature_c=27.0, **kw):
         return OperatingPoint(vdd, 1e-9), X.WindowInfo(1e-9, "test", 1.0, 1.0, 0)
 
-    def fake_map(op, **kw):
-        m = threshold_map(vdd=op.vdd, energy=30e-15 * op.vdd ** 2)
-        path = tmp_path / "cache" / f"sensemap-{op.vdd:.3f}V-test.json"
+    def fake_pool(op, **kw):
+        m = threshold_pool(vdd=op.vdd, energy=30e-15 * op.vdd ** 2)
+        path = tmp_path / "cache" / f"pool-{op.vdd:.3f}V-test.json"
         path.parent.mkdir(exist_ok=True)
-        m.save(path)
+        path.write_text(json.dumps(X._jsonable(m.to_dict())))
         return m
 
     monkeypatch.setattr(X, "operating_point_for", fake_op)
-    monkeypatch.setattr(X, "sense_map_at", fake_map)
+    monkeypatch.setattr(X, "pool_at", fake_pool)
     data = load_digits()
     models = {"binary": small_model("mlp", "binary"), "ternary": small_model("mlp", "ternary")}
     rows = X.vdd_sweep(models, data, vdds=(1.2, 0.6), limit_test=40, out_dir=tmp_path, progress=False,
@@ -44,7 +44,7 @@ def test_vdd_sweep_rows_and_figures(tmp_path, monkeypatch):
     for name in ("sweep.json", "accuracy_vs_vdd.png", "energy_vs_vdd.png", "accuracy_vs_energy.png"):
         assert (tmp_path / name).is_file()
     assert len(json.loads((tmp_path / "sweep.json").read_text())) == 4
-    assert len(list((tmp_path / "cache").glob("sensemap-*.json"))) == 2
+    assert len(list((tmp_path / "cache").glob("pool-*.json"))) == 2
 
 
 def test_operating_point_checks():
@@ -61,6 +61,7 @@ def test_demo_tiny(tmp_path, monkeypatch):
     monkeypatch.setattr(D, "DEMO_WIDTH", 16)
     monkeypatch.setattr(D, "DEMO_GRID", 2)
     monkeypatch.setattr(D, "DEMO_MC", 1)
+    monkeypatch.setattr(D, "DEMO_AMPLIFIERS", 2)
     monkeypatch.setattr(D, "DEMO_WINDOW_SAMPLES", 2)
     monkeypatch.setattr(D, "DEMO_EVAL_BATCH", 150)
     s = D.run_demo(tmp_path, progress=False)

@@ -42,19 +42,50 @@ def test_deploy_writes_json_and_figures(tmp_path, capsys):
     assert "accuracy ideal" in capsys.readouterr().out
 
 
+def test_deploy_on_several_chips_reports_yield(tmp_path, capsys):
+    ckpt = _checkpoint(tmp_path)
+    out = tmp_path / "out"
+    rc = main(["deploy", str(ckpt), "--vdd", "0.6", "--t-sense", "1e-9", "--array", "8x8", "--chips", "3",
+               "--target-accuracy", "0.5", "--limit-test", "40", "--n-grid", "3", "--n-mc", "2",
+               "--amplifiers", "2", "--t-relax", "3600", "--out", str(out)])
+    assert rc == 0
+    rec = json.loads((out / "deploy.json").read_text())
+    c = rec["chips"]
+    assert c["chips"] == 3 and [k["chip_seed"] for k in c["per_chip"]] == [0, 1, 2]
+    assert rec["t_relax"] == 3600.0
+    acc = [k["accuracy_chip"] for k in c["per_chip"]]
+    assert c["accuracy_mean"] == pytest.approx(sum(acc) / 3)
+    assert c["yield"] == pytest.approx(sum(a >= 0.5 for a in acc) / 3)
+    assert rec["energy"]["leaves_out"] and rec["energy"]["periphery_defaults"]
+    assert (out / "chips.png").is_file()
+    text = capsys.readouterr().out
+    assert "chip 2: accuracy" in text and "yield at 50 %" in text and "leaves out" in text
+
+
 @pytest.mark.parametrize("args, match", [
     (["--array", "0x128"], "array="),
     (["--array", "12xq"], "array="),
     (["--vdd", "1.5"], "vdd="),
     (["--vdd", "0.1"], "vdd="),
     (["--t-sense", "1e-11", "--vdd", "0.6"], "reads nothing"),
+    (["--chips", "0"], "chips=0"),
+    (["--chips", "-2"], "chips=-2"),
+    (["--chips", "100000000"], "chips=100000000"),
+    (["--target-accuracy", "1.5"], "target-accuracy=1.5"),
+    (["--target-accuracy", "-0.1"], "target-accuracy=-0.1"),
+    (["--target-accuracy", "nan"], "target-accuracy=nan"),
+    (["--noise-scale", "-1"], "noise-scale=-1"),
+    (["--noise-scale", "nan"], "noise-scale=nan"),
+    (["--t-relax", "-1"], "t-relax=-1"),
 ])
 def test_bad_input_exits_2(tmp_path, capsys, args, match):
     ckpt = _checkpoint(tmp_path)
-    rc = main(["deploy", str(ckpt), "--out", str(tmp_path / "o"), "--limit-test", "10", *args])
+    out = tmp_path / "o"
+    rc = main(["deploy", str(ckpt), "--out", str(out), "--limit-test", "10", *args])
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and match in err[0]
+    assert not out.exists()  # nothing written
 
 
 def test_checkpoint_without_quantized_layer(tmp_path, capsys):

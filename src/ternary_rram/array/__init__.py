@@ -4,7 +4,9 @@ Public names: :class:`Array2T2R`, :class:`ArrayParams`, :class:`ReadResult`, :cl
 :class:`ProgramResult`, :class:`WriteVerify`, :func:`check_weights`, :func:`encode`,
 :func:`count_errors`, :func:`sense_energy`; tiling: :func:`matrix_shape`, :func:`weight_matrix`,
 :func:`tile_slices`, :func:`tile_counts`, :class:`TileCounts`, :func:`network_counts`,
-:class:`NetworkCounts`, :func:`read_weights`, :func:`read_transition_matrix`. Defaults and sources: :mod:`ternary_rram.array.params`.
+:class:`NetworkCounts`; column amplifiers of a chip (:mod:`ternary_rram.array.column`):
+:class:`AmplifierPool`, :func:`build_pool`, :class:`ReadNoise`. Defaults and sources:
+:mod:`ternary_rram.array.params`.
 """
 
 from ternary_rram.array import params
@@ -19,22 +21,22 @@ from ternary_rram.array.array2t2r import (
     encode,
     sense_energy,
 )
-from ternary_rram.array.params import DEFAULT_ARRAY, ArrayParams
+from ternary_rram.array.column import AmplifierPool, build_pool
+from ternary_rram.array.params import DEFAULT_ARRAY, DEFAULT_NOISE, NO_NOISE, ArrayParams, ReadNoise
 from ternary_rram.array.tiling import (
     NetworkCounts,
     TileCounts,
     matrix_shape,
     network_counts,
-    read_transition_matrix,
-    read_weights,
     tile_counts,
     tile_slices,
     weight_matrix,
 )
 
 __all__ = [
-    "Array2T2R", "ArrayParams", "DEFAULT_ARRAY", "ErrorCounts", "NetworkCounts", "ProgramResult",
+    "AmplifierPool", "Array2T2R", "ArrayParams", "DEFAULT_ARRAY", "DEFAULT_NOISE", "NO_NOISE", "ReadNoise",
+    "build_pool", "ErrorCounts", "NetworkCounts", "ProgramResult",
     "ReadResult", "TileCounts", "WriteVerify", "check_weights", "count_errors", "encode",
-    "matrix_shape", "network_counts", "params", "read_transition_matrix", "read_weights", "sense_energy", "tile_counts",
+    "matrix_shape", "network_counts", "params", "sense_energy", "tile_counts",
     "tile_slices", "weight_matrix",
 ]

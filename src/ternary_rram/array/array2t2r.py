@@ -7,13 +7,15 @@ made once (at the first programming); programmed into a state its ln R is
 ``ln median + sigma_d2d * z + sigma_c2c * z_c2c`` with ``z_c2c`` redrawn at every programming pulse
 (:meth:`ternary_rram.device.DeviceModel.program`).
 
-Reads go through a :class:`ternary_rram.circuit.sensemap.SenseMap` (default: its operating point,
-its mean energy per sense) or through the transient :class:`ternary_rram.circuit.pcsa.PCSA`.
+Reads go through each column's own sense amplifier: :meth:`Array2T2R.read_columns` (the amplifiers'
+maps of an :class:`ternary_rram.array.column.AmplifierPool`, the fast path) or
+:meth:`Array2T2R.read_transient` (the transient :class:`ternary_rram.circuit.pcsa.PCSA`, the reference).
 Energy and latency laws: :mod:`ternary_rram.array.params`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -274,30 +276,74 @@ class Array2T2R:
     """
 
     def __init__(self, rows: int, cols: int, device_model: DeviceModel | None = None,
-                 params: ArrayParams | None = None) -> None:
+                 params: ArrayParams | None = None, *, tile: tuple[int, int] | None = None,
+                 column_group: int = 1) -> None:
         base = params if params is not None else DEFAULT_ARRAY
         # validates rows/cols through ArrayParams
         self.params = replace(base, rows=rows, cols=cols)
         self.rows = self.params.rows
         self.cols = self.params.cols
+        tr, tc = (self.rows, self.cols) if tile is None else (int(tile[0]), int(tile[1]))
+        if tr < 1 or tc < 1:
+            raise InputError(f"tile={tile!r} is not allowed: must be (rows, cols) with both >= 1")
+        cg = column_group
+        if isinstance(cg, bool) or int(cg) != cg or not 1 <= int(cg) <= tc:
+            raise InputError(f"column_group={cg!r} is not allowed: must be an integer in [1, {tc}] "
+                             "(columns sharing one sense amplifier inside an array)")
+        self.tile_rows, self.tile_cols, self.column_group = min(tr, self.rows), min(tc, self.cols), int(cg)
         self.device_model = device_model if device_model is not None else DeviceModel()
-        self._z_d2d: torch.Tensor | None = None  # (2, rows, cols) standard normal, persistent
+        self._z_d2d: torch.Tensor | None = None  # (2, rows, cols) standard normal (float32), persistent
         self.weights: torch.Tensor | None = None
         self.r_bl: torch.Tensor | None = None
         self.r_blb: torch.Tensor | None = None
-        self.pcsa_mismatch: torch.Tensor | None = None  # (cols, n_transistors) V, see read_transient
+        #: (n_amplifiers, n_transistors) V: each amplifier's mismatch (see read_transient)
+        self.pcsa_mismatch: torch.Tensor | None = None
+        #: (n_amplifiers,) int64: pool member of each amplifier (assign_amplifiers)
+        self.pool_index: torch.Tensor | None = None
+        self._u_static: torch.Tensor | None = None  # (rows*cols,) float32, the draw of a noiseless read
+        self._tables: tuple[Any, torch.Tensor, float] | None = None  # (pool, cum (N, 2), energy J)
+
+    # -- sense amplifiers -------------------------------------------------------------------------
+    @property
+    def n_amplifiers(self) -> int:
+        """Sense amplifiers: one per column group of each physical array (tile)."""
+        groups_per_tile = -(-self.tile_cols // self.column_group)
+        tiles_across = -(-self.cols // self.tile_cols)
+        tiles_down = -(-self.rows // self.tile_rows)
+        return tiles_down * tiles_across * groups_per_tile
+
+    def amplifier_index(self) -> torch.Tensor:
+        """Amplifier of each cell, int64 (rows, cols): its tile's column-group amplifier (cached)."""
+        cached = getattr(self, "_amp_index", None)
+        if cached is None:
+            cached = self._amplifier_index()
+            self._amp_index = cached
+        return cached
+
+    def _amplifier_index(self) -> torch.Tensor:
+        groups_per_tile = -(-self.tile_cols // self.column_group)
+        tiles_across = -(-self.cols // self.tile_cols)
+        r = torch.arange(self.rows) // self.tile_rows
+        c = torch.arange(self.cols)
+        col_amp = (c // self.tile_cols) * groups_per_tile + (c % self.tile_cols) // self.column_group
+        return r[:, None] * (tiles_across * groups_per_tile) + col_amp[None, :]
+
+    def assign_amplifiers(self, pool: Any, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Fabricate this array's amplifiers: each picks a member of ``pool`` (an
+        :class:`~ternary_rram.array.column.AmplifierPool`) at random, once; its mismatch goes to
+        ``pcsa_mismatch``. Also draws the fixed per-cell uniform of noiseless reads. Returns
+        ``pool_index`` (n_amplifiers,)."""
+        self.pool_index = torch.randint(len(pool), (self.n_amplifiers,), generator=generator)
+        self.pcsa_mismatch = pool.mismatch[self.pool_index]
+        self._u_static = torch.rand(self.rows * self.cols, generator=generator, dtype=torch.float32)
+        self._tables = None
+        return self.pool_index
 
     # -- programming -------------------------------------------------------------------------
     def _program_devices(self, is_lrs: torch.Tensor, z_d2d: torch.Tensor,
                          generator: torch.Generator | None) -> torch.Tensor:
         """One programming pulse on each device given (flat): resistances, ohm, float64."""
-        m = self.device_model
-        out = torch.empty(is_lrs.shape, dtype=torch.float64)
-        for state, mask in ((State.LRS, is_lrs), (State.HRS, ~is_lrs)):
-            if bool(mask.any()):
-                d2d = m.stats(state).sigma_d2d * z_d2d[mask]
-                out[mask] = m.program(state, d2d, generator)
-        return out
+        return self.device_model.program_states(is_lrs, z_d2d, generator)
 
     def _relax(self, r: torch.Tensor, is_lrs: torch.Tensor, t_relax: float,
                generator: torch.Generator | None) -> torch.Tensor:
@@ -307,20 +353,25 @@ class Array2T2R:
                          torch.sqrt(relax.extra_variance(State.HRS, t_relax)))
         if not bool(torch.any(sd > 0)):
             return r
-        return r * torch.exp(sd * torch.randn(r.shape, generator=generator, dtype=torch.float64))
+        return r * torch.exp(sd * torch.randn(r.shape, generator=generator, dtype=torch.float32))
 
     def _cell_fails(self, idx: torch.Tensor, target: torch.Tensor, r_bl: torch.Tensor,
                     r_blb: torch.Tensor, bl_lrs: torch.Tensor, blb_lrs: torch.Tensor,
                     verify: WriteVerify, generator: torch.Generator | None) -> torch.Tensor:
         """Bool (len(idx),): cells (flat indices ``idx``) failing the verify."""
         fail = torch.zeros(idx.numel(), dtype=torch.bool)
-        a, b, la, lb = r_bl[idx], r_blb[idx], bl_lrs[idx], blb_lrs[idx]
-        if verify.r_lrs_max is not None:
-            fail |= (la & (a > verify.r_lrs_max)) | (lb & (b > verify.r_lrs_max))
-        if verify.r_hrs_min is not None:
-            fail |= (~la & (a < verify.r_hrs_min)) | (~lb & (b < verify.r_hrs_min))
+        if idx.numel() == r_bl.numel():  # every cell: no gather
+            a, b, la, lb, t = r_bl, r_blb, bl_lrs, blb_lrs, target
+        else:
+            a, b, la, lb, t = r_bl[idx], r_blb[idx], bl_lrs[idx], blb_lrs[idx], target[idx]
+        if verify.r_lrs_max is not None or verify.r_hrs_min is not None:
+            # one window per device: LRS must stay <= r_lrs_max, HRS >= r_hrs_min
+            hi = math.inf if verify.r_lrs_max is None else verify.r_lrs_max
+            lo = 0.0 if verify.r_hrs_min is None else verify.r_hrs_min
+            fail |= torch.where(la, a > hi, a < lo)
+            fail |= torch.where(lb, b > hi, b < lo)
         if verify.sense is not None:
-            fail |= _sense_values(verify.sense, a, b, generator) != target[idx]
+            fail |= _sense_values(verify.sense, a, b, generator) != t
         return fail
 
     def program(self, weights: Any, generator: torch.Generator | None = None, *,
@@ -339,7 +390,7 @@ class Array2T2R:
                              f"({self.rows}, {self.cols})")
         n = self.rows * self.cols
         if self._z_d2d is None:
-            self._z_d2d = torch.randn((2, self.rows, self.cols), generator=generator, dtype=torch.float64)
+            self._z_d2d = torch.randn((2, self.rows, self.cols), generator=generator, dtype=torch.float32)
         target = w.reshape(-1)
         bl_lrs, blb_lrs = encode(target)
         z_bl, z_blb = self._z_d2d[0].reshape(-1), self._z_d2d[1].reshape(-1)
@@ -371,6 +422,7 @@ class Array2T2R:
             r_bl = self._relax(r_bl, bl_lrs, t_relax, generator)
             r_blb = self._relax(r_blb, blb_lrs, t_relax, generator)
         self.weights = w
+        self._tables = None
         self.r_bl = r_bl.reshape(self.rows, self.cols)
         self.r_blb = r_blb.reshape(self.rows, self.cols)
         e_set, e_reset = pulse_energies(self.device_model, self.params)
@@ -389,53 +441,83 @@ class Array2T2R:
         if self.weights is None:
             raise InputError("reading an unprogrammed array is not allowed: call program(weights) first")
 
-    def _finish_read(self, values: torch.Tensor, energy_sense: float, vdd: float,
-                     t_sense: float) -> ReadResult:
-        read = values.to(torch.int8).reshape(self.rows, self.cols)
-        n = self.rows * self.cols
-        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
-                          energy_sense=energy_sense,
-                          energy_bitline=n * self.params.bitline_energy_per_column_read(vdd),
-                          latency=self.params.read_latency(t_sense))
+    def read_columns(self, pool: Any, generator: torch.Generator | None = None) -> ReadResult:
+        """Read every cell once through its own column amplifier (the chip read).
 
-    def read(self, sense: "SenseMap", generator: torch.Generator | None = None) -> ReadResult:
-        """Read every row once through one PCSA per column, at the sense map's operating point.
-
-        Energy: the sense map's energy per sense of each pair (:func:`sense_energy`) + bit-line
-        charging per column read;
-        latency: rows x (t_precharge + op.t_sense).
+        ``pool`` must be the one given to :meth:`assign_amplifiers`. The cells' outcome
+        probabilities under the pool's per-read noise are interpolated once (resistances and
+        amplifiers are static) and kept; each read then draws one uniform per cell from
+        ``generator`` (with a noiseless pool: the fixed per-cell draw, so reads repeat exactly).
+        Energy: each cell's amplifier's energy per sense, summed, + bit-line charging per column
+        read (bit lines of one tile); latency: tile rows x (t_precharge + t_sense).
         """
         self._require_programmed()
-        rb, rbb = self.r_bl.reshape(-1), self.r_blb.reshape(-1)
-        values = _sense_values(sense, rb, rbb, generator)
-        return self._finish_read(values, sense_energy(sense, rb, rbb), sense.op.vdd, sense.op.t_sense)
+        if self.pool_index is None or self._u_static is None:
+            raise InputError("reading through column amplifiers needs assign_amplifiers(pool) first")
+        if self._tables is None or self._tables[0] is not pool:
+            amp = self.pool_index[self.amplifier_index().reshape(-1)]
+            cum, e = pool.cell_tables(amp, self.r_bl.reshape(-1), self.r_blb.reshape(-1))
+            self._tables = (pool, cum, e)
+        _, cum, e_sense = self._tables
+        if pool.deterministic:
+            u = self._u_static
+        else:
+            u = torch.rand(cum.shape[0], generator=generator, dtype=torch.float32)
+        from ternary_rram.circuit.sensemap import draw_values
+
+        values = draw_values(cum, u)
+        op = pool.op
+        read = values.reshape(self.rows, self.cols)
+        n = self.rows * self.cols
+        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
+                          energy_sense=e_sense,
+                          energy_bitline=n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
+                          latency=self.params.read_latency(op.t_sense, self.tile_rows))
+
+    def errors_per_amplifier(self, read: torch.Tensor) -> torch.Tensor:
+        """Wrong reads per sense amplifier, int64 (n_amplifiers,), of read weights (rows, cols)."""
+        self._require_programmed()
+        wrong = (read.to(torch.int8) != self.weights).reshape(-1).to(torch.int64)
+        return torch.zeros(self.n_amplifiers, dtype=torch.int64).index_add_(
+            0, self.amplifier_index().reshape(-1), wrong)
 
     def read_transient(self, pcsa: "PCSA", op: "OperatingPoint",
                        generator: torch.Generator | None = None, *, dt: float | None = None,
-                       column_mismatch: bool = True) -> ReadResult:
-        """Read every row through the transient PCSA model at ``op``.
+                       column_mismatch: bool = True, noise: Any = None) -> ReadResult:
+        """Read every row through the transient PCSA model at ``op`` (the reference of the maps).
 
-        With ``column_mismatch`` (default) the array has one PCSA per column, as in hardware: the
-        transistor mismatch of each column's PCSA is drawn once (at the first transient read, from
-        ``generator``), kept in ``pcsa_mismatch`` (cols, n_transistors) V, and used for every row and
-        every later read of that column. Without it, mismatch is redrawn for each sense (what a
-        sense map averages over). ``dt``: integration step passed to ``pcsa.sense`` (None: its
-        default). Energy of the senses is the sum of ``SenseResult.energy``; bit lines and latency
-        as in :meth:`read`.
+        With ``column_mismatch`` (default) each amplifier (:attr:`n_amplifiers`, one per column
+        group of a tile) keeps one transistor mismatch: that of :meth:`assign_amplifiers`, else drawn
+        here once from ``generator``; it is kept in ``pcsa_mismatch`` (n_amplifiers, n_transistors) V
+        and used for every row and every later read. Without it, mismatch is redrawn for each sense
+        (what a mismatch-averaged sense map averages over). ``noise``: a
+        :class:`~ternary_rram.array.params.ReadNoise` drawn afresh for this read (None: none).
+        ``dt``: integration step passed to ``pcsa.sense`` (None: its default). Energy of the senses
+        is the sum of ``SenseResult.energy``; bit lines and latency as in :meth:`read_columns`.
         """
         self._require_programmed()
         kw: dict[str, Any] = {} if dt is None else {"dt": dt}
+        rb, rbb = self.r_bl.reshape(-1), self.r_blb.reshape(-1)
+        n = rb.numel()
         if column_mismatch:
             mm = self.pcsa_mismatch
-            if mm is None or mm.shape[0] != self.cols:
-                mm = torch.as_tensor(pcsa.sample_mismatch(self.cols, generator), dtype=torch.float64)
+            if mm is None or mm.shape[0] != self.n_amplifiers:
+                mm = torch.as_tensor(pcsa.sample_mismatch(self.n_amplifiers, generator), dtype=torch.float64)
                 self.pcsa_mismatch = mm
-            kw["dvth"] = mm.repeat(self.rows, 1)  # row-major flat order: cell (r, c) -> column c
+            dvth = mm[self.amplifier_index().reshape(-1)]
         else:
-            kw["generator"] = generator
-        res = pcsa.sense(self.r_bl.reshape(-1), self.r_blb.reshape(-1), op, **kw)
+            dvth = torch.as_tensor(pcsa.sample_mismatch(n, generator), dtype=torch.float64)
+        if noise is not None:
+            from ternary_rram.array.column import noisy_inputs
+
+            rb, rbb, dvth = noisy_inputs(pcsa, op, rb, rbb, dvth, noise, generator)
+        res = pcsa.sense(rb, rbb, op, dvth=dvth, **kw)
         energy = float(torch.sum(torch.as_tensor(res.energy, dtype=torch.float64)))
-        return self._finish_read(torch.as_tensor(res.value), energy, op.vdd, op.t_sense)
+        read = torch.as_tensor(res.value).to(torch.int8).reshape(self.rows, self.cols)
+        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
+                          energy_sense=energy,
+                          energy_bitline=n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
+                          latency=self.params.read_latency(op.t_sense, self.tile_rows))
 
     def __repr__(self) -> str:
         state = "programmed" if self.weights is not None else "empty"

@@ -110,3 +110,87 @@ class ArrayParams:
 
 
 DEFAULT_ARRAY = ArrayParams()
+
+
+# ----------------------------------------------------------------------------------------------
+# per-read noise of a programmed cell and its sense amplifier (what changes from read to read)
+# ----------------------------------------------------------------------------------------------
+#: Relative RRAM read-current fluctuation (random telegraph / 1/f noise), as a standard deviation of
+#: ln R per read, at the reference resistance below. Law: sigma(R) = RTN_SIGMA_REF * (R / RTN_R_REF)
+#: ** RTN_EXPONENT, capped at RTN_SIGMA_MAX. Sources for the physics and its trend: the RTN amplitude
+#: of the RRAM read current grows with the cell resistance (D. Ielmini, F. Nardi, C. Cagli,
+#: "Resistance-dependent amplitude of random telegraph-signal noise in resistive switching
+#: memories", Appl. Phys. Lett. 96, 053503, 2010), and 1/f and RTN current fluctuations broaden the
+#: resistance levels of every state from read to read (S. Ambrogio et al., "Noise-induced resistance
+#: broadening in resistive switching memory, part I: intrinsic cell behavior", IEEE Trans. Electron
+#: Devices, 2015, doi:10.1109/TED.2015.2475598). The Gaussian-in-ln R form, the reference point
+#: (1 % at 5 kohm) and the exponent are [D] chosen (not read off those papers' figures): calibrate
+#: them to measured read noise.
+RTN_SIGMA_REF: float = 0.01
+#: Reference resistance of the read-noise law, ohm. [D] chosen (the default LRS median).
+RTN_R_REF: float = 5e3
+#: Exponent of the read-noise law. [D] chosen (1 % at 5 kohm -> 7.7 % at 300 kohm -> 14 % at 1 Mohm).
+RTN_EXPONENT: float = 0.5
+#: Cap of the read-noise ln-sigma. [D] chosen.
+RTN_SIGMA_MAX: float = 0.3
+#: Latch thermal noise, input-referred: each latch NMOS (MN1, MN2) gets a fresh threshold offset per
+#: read with sigma = LATCH_NOISE_SCALE * sqrt(k T / C_out), the kT/C noise sampled on an output node
+#: (textbook: B. Razavi, "Design of Analog CMOS Integrated Circuits", ch. 7). Referring it to the
+#: latch thresholds is [D] chosen; about 1.2 mV at 300 K with 3 fF.
+LATCH_NOISE_SCALE: float = 1.0
+#: Latch transistors that carry the input-referred thermal noise (circuit TRANSISTOR_NAMES). [D]
+LATCH_NOISE_TRANSISTORS: tuple[str, ...] = ("MN1", "MN2")
+
+
+@dataclass(frozen=True)
+class ReadNoise:
+    """Per-read noise of a cell and its sense amplifier (laws and sources above).
+
+    Attributes:
+        rtn_sigma_ref: ln-sigma of the RRAM read-current fluctuation at ``rtn_r_ref`` ohm (>= 0).
+        rtn_r_ref: reference resistance, ohm. rtn_exponent: growth with R. rtn_sigma_max: cap.
+        latch_scale: multiplier of the kT/C latch noise (>= 0; 0 switches it off).
+    """
+
+    rtn_sigma_ref: float = RTN_SIGMA_REF
+    rtn_r_ref: float = RTN_R_REF
+    rtn_exponent: float = RTN_EXPONENT
+    rtn_sigma_max: float = RTN_SIGMA_MAX
+    latch_scale: float = LATCH_NOISE_SCALE
+
+    def __post_init__(self) -> None:
+        inf = float("inf")
+        check_range("rtn_sigma_ref", self.rtn_sigma_ref, 0.0, inf, high_open=True)
+        check_positive("rtn_r_ref", self.rtn_r_ref, "ohm")
+        check_range("rtn_exponent", self.rtn_exponent, -inf, inf, low_open=True, high_open=True)
+        check_range("rtn_sigma_max", self.rtn_sigma_max, 0.0, inf, high_open=True)
+        check_range("latch_scale", self.latch_scale, 0.0, inf, high_open=True)
+
+    @classmethod
+    def scaled(cls, scale: float) -> "ReadNoise":
+        """The default magnitudes times ``scale`` (>= 0, finite; 0: no noise)."""
+        check_range("noise_scale", scale, 0.0, float("inf"), high_open=True)
+        return cls(rtn_sigma_ref=RTN_SIGMA_REF * scale, latch_scale=LATCH_NOISE_SCALE * scale)
+
+    @property
+    def off(self) -> bool:
+        """True when neither source is on (reads are then deterministic)."""
+        return self.rtn_sigma_ref == 0.0 and self.latch_scale == 0.0
+
+    def sigma_ln_r(self, r: "torch.Tensor") -> "torch.Tensor":
+        """ln-sigma of the read fluctuation of devices of resistance ``r`` (ohm), same shape."""
+        import torch
+
+        s = self.rtn_sigma_ref * torch.pow(torch.as_tensor(r, dtype=torch.float64) / self.rtn_r_ref,
+                                           self.rtn_exponent)
+        return s.clamp(max=self.rtn_sigma_max)
+
+    def latch_sigma(self, temperature: float, c_out: float) -> float:
+        """Input-referred latch noise per latch NMOS threshold, V: scale * sqrt(k T / C_out)."""
+        from ternary_rram.circuit.params import K_BOLTZMANN
+
+        return self.latch_scale * (K_BOLTZMANN * temperature / c_out) ** 0.5
+
+
+NO_NOISE = ReadNoise(rtn_sigma_ref=0.0, latch_scale=0.0)
+DEFAULT_NOISE = ReadNoise()

@@ -5,29 +5,20 @@ a convolution weight (C_out, C_in, k_h, k_w) unrolls to (C_in * k_h * k_w, C_out
 (out, in) to (in, out). Rows of an array are read one at a time and each column has its own PCSA
 [S P5], so a column of the matrix is a neuron's synapses and the matrix is cut into
 ceil(n_rows / rows) x ceil(n_cols / cols) arrays of the configured size.
-
-:func:`read_weights` reads any number of weights (1e7 in seconds) through a sense map in one
-vectorised pass per chunk: all device resistances drawn at once, the sense map sampled at once.
+Programming and reading a tiled layer goes through :class:`ternary_rram.array.Array2T2R` (its
+``tile`` argument: one amplifier per column group of each array).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import torch
 
-from ternary_rram.array.array2t2r import ReadResult, check_weights, count_errors, encode, sense_energy
 from ternary_rram.array.params import DEFAULT_ARRAY, ArrayParams
-from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
-
-if TYPE_CHECKING:
-    from ternary_rram.circuit.sensemap import SenseMap
-
-#: Weights per chunk in :func:`read_weights` (bounds the working memory to a few hundred MB). [D]
-READ_CHUNK: int = 1 << 22
 
 
 def matrix_shape(weight_shape: Sequence[int]) -> tuple[int, int]:
@@ -162,75 +153,3 @@ def network_counts(shapes: "Mapping[str, Sequence[int]] | Iterable[Sequence[int]
     (named "0", "1", ...)."""
     items = shapes.items() if isinstance(shapes, Mapping) else ((str(i), s) for i, s in enumerate(shapes))
     return NetworkCounts(layers={name: tile_counts(s, params) for name, s in items})
-
-
-def read_weights(weights: Any, sense: "SenseMap", device_model: DeviceModel | None = None,
-                 generator: torch.Generator | None = None, *, params: ArrayParams = DEFAULT_ARRAY,
-                 t_relax: float = 0.0, chunk: int = READ_CHUNK) -> ReadResult:
-    """Store ``weights`` in fresh 2T2R cells and read each once through ``sense``, vectorised.
-
-    Args:
-        weights: int tensor of any shape in {-1, 0, +1} (e.g. a conv weight (C_out, C_in, k, k)).
-        sense: sense map (its operating point, sampling and energy per sense are used).
-        device_model: RRAM statistics (default :class:`DeviceModel()`); fresh devices, d2d and c2c
-            together, resistances as seen ``t_relax`` s after programming.
-        generator: torch generator for devices and sense draws.
-        params: array size (for the bit-line load and latency) and timing.
-        chunk: weights per vectorised pass (memory bound; the draws are the same law for any chunk).
-
-    Returns:
-        :class:`ReadResult` with read weights of the input shape; energy: sense energy of each pair
-        + bit-line charging of an array of ``params.rows`` rows per sense; latency: one read of the
-        layer with all its arrays in parallel (the weight's unrolled matrix tiled by ``params``).
-    """
-    w = check_weights(weights)
-    if int(chunk) < 1:
-        raise InputError(f"chunk={chunk!r} is not allowed: must be an integer >= 1")
-    model = device_model if device_model is not None else DeviceModel()
-    flat = w.reshape(-1)
-    n = flat.numel()
-    out = torch.empty(n, dtype=torch.int8)
-    e_sense = 0.0
-    for s in range(0, n, int(chunk)):
-        stop = min(n, s + int(chunk))
-        bl_lrs, blb_lrs = encode(flat[s:stop])
-        r_bl = model.sample_pairs(bl_lrs, generator, t_relax=t_relax)
-        r_blb = model.sample_pairs(blb_lrs, generator, t_relax=t_relax)
-        out[s:stop] = torch.as_tensor(sense.sample(r_bl, r_blb, generator)).to(torch.int8).reshape(-1)
-        e_sense += sense_energy(sense, r_bl, r_blb)
-    read = out.reshape(w.shape)
-    op = sense.op
-    counts = tile_counts(w.shape if w.ndim else (1,), params) if n else None
-    latency = counts.latency(op.t_sense, params) if counts is not None else 0.0
-    return ReadResult(weights=read, errors=count_errors(w, read), n_senses=n, energy_sense=e_sense,
-                      energy_bitline=n * params.bitline_energy_per_column_read(op.vdd),
-                      latency=latency)
-
-
-#: Order of the values in :func:`read_transition_matrix` rows and columns.
-VALUES: tuple[int, int, int] = (-1, 0, 1)
-
-
-def read_transition_matrix(sense: "SenseMap", device_model: DeviceModel | None = None,
-                           n: int = 100_000, generator: torch.Generator | None = None, *,
-                           t_relax: float = 0.0) -> torch.Tensor:
-    """P(read value | stored value) of fresh cells through ``sense``: float64 (3, 3).
-
-    Rows: stored value (-1, 0, +1); columns: read value (-1, 0, +1); rows sum to 1. For each stored
-    value, ``n`` device pairs are drawn and the sense map's probabilities averaged over them
-    (Monte Carlo over devices only; the sense outcome is taken in expectation, so the noise is
-    that of the device draw). Useful to inject read errors into a network without drawing
-    resistances at every forward pass.
-    """
-    if isinstance(n, bool) or int(n) != n or int(n) < 1:
-        raise InputError(f"n={n!r} is not allowed: must be an integer >= 1")
-    model = device_model if device_model is not None else DeviceModel()
-    rows = []
-    for v in VALUES:
-        w = torch.full((int(n),), v, dtype=torch.int8)
-        bl_lrs, blb_lrs = encode(w)
-        r_bl = model.sample_pairs(bl_lrs, generator, t_relax=t_relax)
-        r_blb = model.sample_pairs(blb_lrs, generator, t_relax=t_relax)
-        rows.append(torch.as_tensor(sense.probabilities(r_bl, r_blb), dtype=torch.float64).mean(dim=0))
-    m = torch.stack(rows)
-    return m / m.sum(dim=1, keepdim=True)

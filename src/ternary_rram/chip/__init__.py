@@ -4,9 +4,10 @@ Public names:
 
 * integer inference (:mod:`ternary_rram.chip.integer`): :func:`compile_network`,
   :class:`IntegerNetwork`, :class:`LayerOps`, :func:`xnor_popcount_dot`, :func:`ternary_dot_counts`;
-* deployment (:mod:`ternary_rram.chip.deploy`): :func:`deploy`, :class:`Chip`, :class:`DeployedLayer`,
-  :func:`evaluate_chip`, :class:`EvaluationResult`, :func:`build_sense_map`, :func:`parse_array_shape`,
-  :func:`pair_tables`, :func:`sample_reads`;
+* chip instances (:mod:`ternary_rram.chip.deploy`): :func:`deploy`, :class:`Chip`, :class:`ChipLayer`,
+  :func:`evaluate_chip`, :class:`EvaluationResult`, :func:`build_amplifier_pool`,
+  :func:`parse_array_shape`, :func:`read_layer_as_chip` (weights as a chip reads them, for
+  chip-aware training), :func:`check_chips`;
 * energy (:mod:`ternary_rram.chip.energy`): :func:`energy_per_inference`, :class:`EnergyReport`,
   :class:`LayerRead`, ``READ_MODES``, ``ENERGY_PARTS``;
 * periphery parameters and their sources: :mod:`ternary_rram.chip.params`
@@ -16,22 +17,22 @@ Public names:
 from ternary_rram.chip import params
 from ternary_rram.chip.deploy import (
     Chip,
-    DeployedLayer,
+    ChipLayer,
     EvaluationResult,
-    build_sense_map,
+    build_amplifier_pool,
+    check_chips,
     deploy,
     evaluate_chip,
-    pair_tables,
     parse_array_shape,
-    sample_reads,
+    read_layer_as_chip,
 )
 from ternary_rram.chip.energy import ENERGY_PARTS, READ_MODES, EnergyReport, LayerRead, energy_per_inference
 from ternary_rram.chip.integer import IntegerNetwork, LayerOps, compile_network, ternary_dot_counts, xnor_popcount_dot
 from ternary_rram.chip.params import DEFAULT_PERIPHERY, PeripheryParams
 
 __all__ = [
-    "Chip", "DEFAULT_PERIPHERY", "DeployedLayer", "ENERGY_PARTS", "EnergyReport", "EvaluationResult",
-    "IntegerNetwork", "LayerOps", "LayerRead", "PeripheryParams", "READ_MODES", "build_sense_map",
-    "compile_network", "deploy", "energy_per_inference", "evaluate_chip", "pair_tables", "params",
-    "parse_array_shape", "sample_reads", "ternary_dot_counts", "xnor_popcount_dot",
+    "Chip", "ChipLayer", "DEFAULT_PERIPHERY", "ENERGY_PARTS", "EnergyReport", "EvaluationResult",
+    "IntegerNetwork", "LayerOps", "LayerRead", "PeripheryParams", "READ_MODES", "build_amplifier_pool",
+    "check_chips", "compile_network", "deploy", "energy_per_inference", "evaluate_chip", "params",
+    "parse_array_shape", "read_layer_as_chip", "ternary_dot_counts", "xnor_popcount_dot",
 ]

@@ -1,21 +1,24 @@
-"""Deploy a trained quantized network on simulated 2T2R arrays and read it back through the PCSAs.
+"""A chip instance: a trained quantized network programmed into simulated 2T2R arrays and read back.
 
-:func:`deploy` programs every quantized layer's int8 weights into 2T2R cells (devices drawn once
-from the device model: the chip), tiled over arrays of ``array_shape`` (the layer's unrolled matrix,
-conv (C_out, C_in, k, k) -> (C_in*k*k, C_out), ``ternary_rram.array.tiling``), and returns a
-:class:`Chip`. Reading goes through a :class:`~ternary_rram.circuit.sensemap.SenseMap` at one
-operating point (default) and hands the read-out weights to the network (``set_read_weights``).
+:func:`deploy` makes ONE fabricated chip, picked by its ``seed``:
 
-Read modes:
+* every quantized layer's int8 weights, unrolled to the layer matrix (conv (C_out, C_in, k, k) ->
+  (C_in*k*k, C_out), ``ternary_rram.array.tiling``), are programmed into an
+  :class:`~ternary_rram.array.Array2T2R` tiled into arrays of ``array_shape``, with write-verify
+  (the array layer's programming model: pulses, verify budget, energy), and relax for ``t_relax`` s;
+* each column (or group of ``column_group`` columns) of each array has one sense amplifier whose
+  transistor mismatch is drawn once: a member of an
+  :class:`~ternary_rram.array.column.AmplifierPool` built at one operating point;
+* the cells' resistances and the amplifiers are then fixed: every read redraws only the per-read
+  noise (RRAM read-current fluctuation, latch thermal noise; ``ternary_rram.array.params``).
 
-* ``"once"``: each weight is sensed once after programming and latched into a digital buffer; every
-  inference uses those weights (the sense errors of that one read stay for the whole test set).
-* ``"every-inference"``: the arrays are sensed again for every inference: fresh sense errors per
-  batch of the evaluation (one read per batch stands for the batch's inferences), and the energy
-  per inference counts every sense.
+Reading goes through the array layer only (:meth:`Array2T2R.read_columns`) and hands the read-out
+weights to the network (``set_read_weights``). Read modes (the architecture, energy in
+:mod:`ternary_rram.chip.energy`):
 
-Energy and latency per inference: :mod:`ternary_rram.chip.energy`; programming energy (one SET or
-RESET pulse per device, ``E = |V| I t_pulse`` as in ``ternary_rram.array.params``) apart.
+* ``"every-inference"`` (default): weights are sensed at every use (XNOR in the sense amplifier);
+  the evaluation draws fresh noise per batch (one read per batch stands for its inferences);
+* ``"once"``: one read after programming into a digital buffer, used for the whole test set.
 """
 
 from __future__ import annotations
@@ -27,29 +30,42 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from ternary_rram.array import ArrayParams, ErrorCounts, count_errors, encode, tile_counts
-from ternary_rram.array.array2t2r import pulse_energies
-from ternary_rram.array.params import DEFAULT_ARRAY
+from ternary_rram.array import ArrayParams, ErrorCounts, ProgramResult, WriteVerify, tile_counts, weight_matrix
+from ternary_rram.array.array2t2r import Array2T2R
+from ternary_rram.array.column import N_AMPLIFIERS, N_GRID, N_MC, AmplifierPool, build_pool
+from ternary_rram.array.params import DEFAULT_ARRAY, DEFAULT_NOISE, MAX_PULSES, ReadNoise
 from ternary_rram.chip.energy import EnergyReport, LayerRead, check_reads, energy_per_inference
 from ternary_rram.chip.integer import IntegerNetwork, compile_network
-from ternary_rram.chip.params import DEFAULT_PERIPHERY, PeripheryParams
+from ternary_rram.chip.params import DEFAULT_PERIPHERY, MAX_CHIPS, VERIFY_SIGMAS, PeripheryParams
 from ternary_rram.circuit.operating import OperatingPoint
-from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
 from ternary_rram.nn.layers import quantized_layers
 
-__all__ = ["DeployedLayer", "Chip", "deploy", "build_sense_map", "parse_array_shape", "pair_tables",
-           "sample_reads",
-           "sense_map_grid", "EvaluationResult", "evaluate_chip", "SENSE_GRID", "SENSE_MC"]
+__all__ = ["ChipLayer", "Chip", "deploy", "build_amplifier_pool", "parse_array_shape", "sense_map_grid",
+           "default_verify", "chip_generator", "check_chips", "read_layer_as_chip",
+           "EvaluationResult", "evaluate_chip", "N_AMPLIFIERS", "N_GRID", "N_MC"]
 
-#: Sense-map grid points per axis and Monte Carlo draws per point when :func:`deploy` builds the
-#: map itself. [D] chosen: 17 x 17 points over the device range (step ~0.6 in ln R) and 64
-#: mismatch draws keep the transient Monte Carlo to ~18k senses.
-SENSE_GRID: int = 17
-SENSE_MC: int = 64
 #: Half-width of the sense-map grid around the device medians, in ln-sigmas. [D] chosen.
 GRID_SIGMAS: float = 4.5
+#: Offset of the noise stream's seed from the chip's seed (the chip's reads never disturb the
+#: draws that made it).
+_NOISE_STREAM: int = 0x5EED_0F_D0
+
+
+def chip_generator(seed: int, stream: int = 0) -> torch.Generator:
+    """Generator of chip ``seed`` (stream 0: fabrication and programming; 1: read noise)."""
+    return torch.Generator().manual_seed((int(seed) + stream * _NOISE_STREAM) % (2 ** 63))
+
+
+def check_chips(n: Any) -> int:
+    """``n`` chip instances if an integer in [1, MAX_CHIPS], else :class:`InputError`."""
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or n != n or int(n) != n:
+        raise InputError(f"chips={n!r} is not allowed: must be an integer in [1, {MAX_CHIPS}]")
+    if not 1 <= int(n) <= MAX_CHIPS:
+        raise InputError(f"chips={int(n)} is not allowed: must be in [1, {MAX_CHIPS}] (chips are "
+                         "simulated one after another; each keeps a record in memory)")
+    return int(n)
 
 
 def parse_array_shape(value: Any) -> tuple[int, int]:
@@ -84,50 +100,62 @@ def sense_map_grid(device_model: DeviceModel, t_relax: float = 0.0,
     return lo, hi
 
 
-def build_sense_map(op: OperatingPoint, pcsa: Any = None, device_model: DeviceModel | None = None, *,
-                    n_grid: int = SENSE_GRID, n_mc: int = SENSE_MC, t_relax: float = 0.0,
-                    generator: torch.Generator | None = None) -> SenseMap:
-    """Sense map of ``pcsa`` (default ``PCSA()``) at ``op`` over the device model's resistance range.
+def build_amplifier_pool(op: OperatingPoint, pcsa: Any = None, device_model: DeviceModel | None = None, *,
+                         n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID, n_mc: int = N_MC,
+                         noise: ReadNoise = DEFAULT_NOISE, t_relax: float = 0.0,
+                         generator: torch.Generator | None = None) -> AmplifierPool:
+    """Amplifier pool of ``pcsa`` (default ``PCSA()``) at ``op`` over the device model's range.
 
-    Monte Carlo over transistor mismatch with the transient PCSA (:meth:`SenseMap.from_pcsa`):
-    ``n_grid**2 * n_mc`` senses.
+    ``n_amplifiers * n_grid**2 * n_mc`` transient senses (:func:`ternary_rram.array.column.build_pool`).
     """
     from ternary_rram.circuit.pcsa import PCSA
 
     pcsa = pcsa if pcsa is not None else PCSA()
     dm = device_model if device_model is not None else DeviceModel()
     r_min, r_max = sense_map_grid(dm, t_relax)
-    return SenseMap.from_pcsa(pcsa, op, r_min=r_min, r_max=r_max, n_grid=n_grid, n_mc=n_mc,
-                              generator=generator)
+    return build_pool(pcsa, op, r_min=r_min, r_max=r_max, n_amplifiers=n_amplifiers, n_grid=n_grid,
+                      n_mc=n_mc, noise=noise, generator=generator)
+
+
+def default_verify(device_model: DeviceModel, sigmas: float = VERIFY_SIGMAS,
+                   max_pulses: int = MAX_PULSES) -> WriteVerify:
+    """Resistance-window write-verify of the chip: LRS <= median e^(+k sigma), HRS >= median e^(-k sigma)."""
+    return WriteVerify(max_pulses=max_pulses,
+                       r_lrs_max=device_model.lrs.median * math.exp(sigmas * device_model.lrs.sigma),
+                       r_hrs_min=device_model.hrs.median * math.exp(-sigmas * device_model.hrs.sigma))
+
+
+def _to_matrix(w: Tensor) -> Tensor:
+    return weight_matrix(w).contiguous()
+
+
+def _from_matrix(m: Tensor, shape: torch.Size) -> Tensor:
+    """Inverse of ``weight_matrix``: (n_rows, n_cols) -> the weight's own shape."""
+    if len(shape) == 1:
+        return m.reshape(shape)
+    return m.t().reshape(shape)
 
 
 @dataclass
-class DeployedLayer:
+class ChipLayer:
     """One quantized layer stored on the chip.
 
     Attributes:
         name: layer name in the model; layer: the module.
         target: int8 programmed weights, shape of ``layer.weight``.
         kind: "binary" or "ternary" (the layer's weight quantizer).
-        r_bl, r_blb: float32 (n,) device resistances of the cells (flat, weight order), ohm.
-        cum: float32 (n, 2) cumulative read probabilities of each cell (:func:`pair_tables`).
-        energy_sense, energy_bitline: J per full read; latency: s per full read (arrays in parallel).
-        arrays: arrays holding the layer; pulses_set, pulses_reset: programming pulses.
+        array: the :class:`Array2T2R` holding the layer matrix, tiled into arrays of the chip's size.
+        program: accounting of its programming (pulses, verify, attempts).
+        arrays: physical arrays holding the layer.
     """
 
     name: str
     layer: nn.Module
     target: Tensor
     kind: str
-    r_bl: Tensor
-    r_blb: Tensor
-    cum: Tensor
-    energy_sense: float
-    energy_bitline: float
-    latency: float
+    array: Array2T2R
+    program: ProgramResult
     arrays: int
-    pulses_set: int
-    pulses_reset: int
 
     @property
     def n_weights(self) -> int:
@@ -138,86 +166,40 @@ class DeployedLayer:
         return float((self.target != 0).sum()) / max(1, self.n_weights)
 
 
-#: Pairs per chunk in :func:`pair_tables` (bounds the working memory). [D]
-_CHUNK: int = 1 << 20
-
-
-def pair_tables(sense_map: SenseMap, r_bl: Tensor, r_blb: Tensor) -> tuple[Tensor, Tensor]:
-    """Per stored pair: cumulative read probabilities and mean energy per sense.
-
-    The sense map's tables (P(-1), P(-1) + P(0), energy) interpolated bilinearly in
-    (ln R_bl, ln R_blb), clamped to the grid, exactly as :meth:`SenseMap.probabilities` /
-    :meth:`SenseMap.energy_per_sense` do, but once per pair: the devices of a programmed chip do not
-    change between reads, so every later read is one uniform draw per pair against these.
-
-    Args:
-        r_bl, r_blb: (N,) resistances, ohm.
-
-    Returns:
-        cum: float32 (N, 2) = (P(-1), P(-1) + P(0)); energy: float64 (N,) J per sense (NaN if the
-        map carries no energy). Interpolation in float32 (as ``SenseMap.sample``).
-    """
-    g = sense_map.n_grid
-    p = sense_map.probs.reshape(-1, 3)
-    table = torch.stack([p[:, 0], p[:, 0] + p[:, 1], sense_map.energy_grid.reshape(-1)], 1)
-    table = table.to(torch.float32)
-    scale = (g - 1) / (sense_map.ln_r_max - sense_map.ln_r_min)
-    n = r_bl.numel()
-    cum = torch.empty(n, 2, dtype=torch.float32)
-    energy = torch.empty(n, dtype=torch.float64)
-    for s in range(0, n, _CHUNK):
-        e = min(n, s + _CHUNK)
-        u = (torch.log(r_bl[s:e].to(torch.float32)) - sense_map.ln_r_min).mul_(scale).clamp_(0.0, g - 1)
-        v = (torch.log(r_blb[s:e].to(torch.float32)) - sense_map.ln_r_min).mul_(scale).clamp_(0.0, g - 1)
-        i0 = u.floor().clamp_(max=g - 2)
-        j0 = v.floor().clamp_(max=g - 2)
-        fu = (u - i0).unsqueeze(1)
-        fv = (v - j0).unsqueeze(1)
-        idx = i0.to(torch.int64) * g + j0.to(torch.int64)
-        lo = torch.lerp(table[idx], table[idx + g], fu)
-        hi = torch.lerp(table[idx + 1], table[idx + g + 1], fu)
-        t = torch.lerp(lo, hi, fv)
-        cum[s:e] = t[:, :2]
-        energy[s:e] = t[:, 2].to(torch.float64)
-    return cum, energy
-
-
-def sample_reads(cum: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """One sensed value per pair from its cumulative probabilities (N, 2): int8 (N,).
-
-    -1 if u < P(-1), 0 if u < P(-1) + P(0), else +1, with u uniform in [0, 1) (as ``SenseMap.sample``).
-    """
-    u = torch.rand(cum.shape[0], generator=generator, dtype=torch.float32)
-    return ((u >= cum[:, 0]).to(torch.int8) + (u >= cum[:, 1]).to(torch.int8) - 1).to(torch.int8)
-
-
 @dataclass
 class Chip:
-    """A network programmed into simulated arrays, with the sense map that reads it.
+    """One fabricated chip with a network programmed into it (see the module docstring).
 
     Attributes:
         model: the network (its layers receive the read weights).
-        sense_map: the read model at its operating point ``sense_map.op``.
-        device_model, array_params, periphery: physical models used.
-        reads: "once" or "every-inference". layers: the :class:`DeployedLayer` list.
-        generator: generator of the sense draws.
-        last_errors: error counts per layer of the latest read.
+        pool: the amplifier pool at the operating point ``pool.op``.
+        device_model, array_params, periphery: physical models used (array size in ``array_params``).
+        reads: "every-inference" or "once". seed: the chip instance. layers: :class:`ChipLayer` list.
+        noise_generator: generator of the per-read noise; fab_generator: of the fabrication and
+            programming draws (used again by :meth:`reprogram`).
+        last_errors: error counts per layer of the latest read; last_amplifier_errors: wrong reads
+            per sense amplifier (int64) per layer of the latest read.
     """
 
     model: nn.Module
-    sense_map: SenseMap
+    pool: AmplifierPool
     device_model: DeviceModel
     array_params: ArrayParams
     periphery: PeripheryParams
     reads: str
-    layers: list[DeployedLayer]
-    generator: torch.Generator | None = None
+    seed: int
+    layers: list[ChipLayer]
+    verify: WriteVerify | None = None
+    t_relax: float = 0.0
+    noise_generator: torch.Generator | None = None
+    fab_generator: torch.Generator | None = None
     last_errors: dict[str, ErrorCounts] = field(default_factory=dict)
+    last_amplifier_errors: dict[str, Tensor] = field(default_factory=dict)
     _integer: IntegerNetwork | None = field(default=None, repr=False)
 
     @property
     def op(self) -> OperatingPoint:
-        return self.sense_map.op
+        return self.pool.op
 
     @property
     def n_weights(self) -> int:
@@ -225,21 +207,46 @@ class Chip:
 
     @property
     def programming_energy(self) -> float:
-        """Energy of the programming pulses of every device, J."""
-        e_set, e_reset = pulse_energies(self.device_model, self.array_params)
-        return sum(d.pulses_set * e_set + d.pulses_reset * e_reset for d in self.layers)
+        """Energy of programming every device, pulses plus verify reads, J."""
+        return sum(d.program.energy for d in self.layers)
+
+    def layer(self, name: str) -> ChipLayer:
+        for d in self.layers:
+            if d.name == name:
+                return d
+        raise InputError(f"layer {name!r} is not on the chip: layers are "
+                         + ", ".join(d.name for d in self.layers))
 
     def read(self, generator: torch.Generator | None = None) -> dict[str, Tensor]:
-        """Sense every stored weight once: int8 weights per layer name; errors in ``last_errors``."""
-        gen = generator if generator is not None else self.generator
+        """Sense every stored weight once: int8 weights per layer name (weight shapes).
+
+        Fresh per-read noise from ``generator`` (default: the chip's noise stream); errors per
+        layer in ``last_errors``, per amplifier in ``last_amplifier_errors``.
+        """
+        gen = generator if generator is not None else self.noise_generator
         out: dict[str, Tensor] = {}
-        errors: dict[str, ErrorCounts] = {}
+        self.last_errors = {}
+        self.last_amplifier_errors = {}
         for d in self.layers:
-            values = sample_reads(d.cum, gen).reshape(d.target.shape)
-            out[d.name] = values
-            errors[d.name] = count_errors(d.target, values)
-        self.last_errors = errors
+            res = d.array.read_columns(self.pool, gen)
+            out[d.name] = _from_matrix(res.weights, d.target.shape)
+            self.last_errors[d.name] = res.errors
+            self.last_amplifier_errors[d.name] = d.array.errors_per_amplifier(res.weights)
         return out
+
+    def reprogram(self, name: str, weights: Tensor) -> ProgramResult:
+        """Program new int8 ``weights`` (the layer's weight shape) into a layer's arrays: same devices
+        (device-to-device character kept) and amplifiers, write-verify and relaxation as at deploy."""
+        d = self.layer(name)
+        w = torch.as_tensor(weights).to(torch.int8)
+        if w.shape != d.target.shape:
+            raise InputError(f"weights shape {tuple(w.shape)} is not allowed: layer {name} holds "
+                             f"{tuple(d.target.shape)}")
+        d.program = d.array.program(_to_matrix(w), self.fab_generator, verify=self.verify,
+                                    binary=d.kind == "binary", t_relax=self.t_relax)
+        d.target = w
+        self._integer = None
+        return d.program
 
     def load(self, weights: dict[str, Tensor] | None) -> None:
         """Hand read weights to the network's layers (None: back to the ideal weights)."""
@@ -257,76 +264,100 @@ class Chip:
             self._integer = compile_network(self.model, {d.name: d.target for d in self.layers})
         return self._integer if weights is None else self._integer.with_weights(weights)
 
+    def read_costs(self) -> dict[str, LayerRead]:
+        """Per layer: energy (sense from each cell's amplifier map, bit lines) and latency of one
+        full read of the layer's arrays at the operating point."""
+        info = {}
+        for d in self.layers:
+            if d.array._tables is None or d.array._tables[0] is not self.pool:
+                d.array.read_columns(self.pool, chip_generator(self.seed, 2))  # fills the cell tables
+            e_sense = d.array._tables[2]
+            op = self.op
+            p = d.array.params
+            info[d.name] = LayerRead(
+                name=d.name, weights=d.n_weights, ternary=d.kind != "binary",
+                nonzero_fraction=d.nonzero_fraction, energy_sense=e_sense,
+                energy_bitline=d.n_weights * p.bitline_energy_per_column_read(op.vdd, d.array.tile_rows),
+                latency=p.read_latency(op.t_sense, d.array.tile_rows))
+        return info
+
     def energy(self, input_shape: tuple[int, ...]) -> EnergyReport:
         """Energy and latency per inference of one input of ``input_shape`` (no batch dim)."""
-        net = self.integer_network()
-        ops = net.op_counts(tuple(input_shape))
-        info = {d.name: LayerRead(name=d.name, weights=d.n_weights, ternary=d.kind != "binary",
-                                  nonzero_fraction=d.nonzero_fraction, energy_sense=d.energy_sense,
-                                  energy_bitline=d.energy_bitline, latency=d.latency)
-                for d in self.layers}
-        return energy_per_inference(ops, info, self.reads, self.periphery,
+        ops = self.integer_network().op_counts(tuple(input_shape))
+        return energy_per_inference(ops, self.read_costs(), self.reads, self.periphery,
                                     programming_energy=self.programming_energy)
 
 
-def deploy(model: nn.Module, sense_map: SenseMap | None = None, *, op: OperatingPoint | None = None,
+def read_layer_as_chip(chip: Chip, name: str, weights: Tensor,
+                       generator: torch.Generator | None = None) -> Tensor:
+    """The weights of layer ``name`` as this chip reads them after programming ``weights`` into it.
+
+    For chip-aware training: ``weights`` int8 in the layer's weight shape; they are programmed into
+    the layer's arrays (same devices and amplifiers; :meth:`Chip.reprogram`) and read once with fresh
+    noise from ``generator`` (default: the chip's noise stream). Returns int8, same shape.
+    """
+    d = chip.layer(name)
+    if not torch.equal(torch.as_tensor(weights).to(torch.int8), d.target):
+        chip.reprogram(name, weights)
+    res = d.array.read_columns(chip.pool, generator if generator is not None else chip.noise_generator)
+    return _from_matrix(res.weights, d.target.shape)
+
+
+def deploy(model: nn.Module, pool: AmplifierPool | None = None, *, op: OperatingPoint | None = None,
            pcsa: Any = None, device_model: DeviceModel | None = None,
-           array_shape: Any = (128, 128), reads: str = "once",
-           generator: torch.Generator | None = None, t_relax: float = 0.0,
+           array_shape: Any = (128, 128), column_group: int = 1, reads: str = "every-inference",
+           seed: int = 0, t_relax: float = 0.0, verify: WriteVerify | None | str = "default",
            array_params: ArrayParams | None = None, periphery: PeripheryParams = DEFAULT_PERIPHERY,
-           n_grid: int = SENSE_GRID, n_mc: int = SENSE_MC) -> Chip:
-    """Program every quantized layer of ``model`` into simulated 2T2R arrays.
+           noise: ReadNoise = DEFAULT_NOISE, n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID,
+           n_mc: int = N_MC, pool_generator: torch.Generator | None = None) -> Chip:
+    """Make chip instance ``seed`` with every quantized layer of ``model`` programmed into it.
 
     Args:
         model: a quantized network (binary or ternary weights).
-        sense_map: read model; None builds one at ``op`` from ``pcsa`` (transient Monte Carlo,
-            ``n_grid``, ``n_mc``; slow: seconds to minutes).
-        op, pcsa: operating point and PCSA, used only when ``sense_map`` is None.
+        pool: amplifier pool (its operating point and noise); None builds one at ``op`` from
+            ``pcsa`` with ``noise``, ``n_amplifiers``, ``n_grid``, ``n_mc`` (transient Monte Carlo;
+            seconds to minutes) from ``pool_generator``.
         device_model: RRAM statistics (default ``DeviceModel()``).
-        array_shape: (rows, cols) of one array, or "ROWSxCOLS".
-        reads: "once" or "every-inference".
-        generator: torch generator for the devices, the map and the sense draws.
-        t_relax: seconds between programming and reading (HRS relaxation spread).
-        array_params: bit-line and timing parameters (rows/cols replaced by ``array_shape``).
+        array_shape: (rows, cols) of one array, or "ROWSxCOLS". column_group: columns per amplifier.
+        reads: "every-inference" or "once". seed: the chip instance (devices, amplifier choice).
+        t_relax: seconds between programming and reading. verify: write-verify settings,
+            "default" (:func:`default_verify`) or None (one pulse per device).
+        array_params: bit-line and timing parameters (rows/cols from ``array_shape``).
         periphery: digital periphery energies.
-
-    Raises:
-        InputError: no quantized layer, bad array shape or read mode, no operating point.
     """
     check_reads(reads)
     rows, cols = parse_array_shape(array_shape)
     base = array_params if array_params is not None else DEFAULT_ARRAY
     params = ArrayParams(**{**base.__dict__, "rows": rows, "cols": cols})
     dm = device_model if device_model is not None else DeviceModel()
+    if isinstance(verify, str):
+        if verify != "default":
+            raise InputError(f"verify={verify!r} is not allowed: a WriteVerify, 'default' or None")
+        verify = default_verify(dm)
     layers = [(n, m) for n, m in quantized_layers(model) if m.weight_quantizer.is_quantized]
     if not layers:
         raise InputError("model has no quantized layer: nothing to program into the arrays "
                          "(weights must be binary or ternary)")
-    if sense_map is None:
+    if pool is None:
         if op is None:
-            raise InputError("deploy needs a sense_map or an operating point op")
-        sense_map = build_sense_map(op, pcsa, dm, n_grid=n_grid, n_mc=n_mc, t_relax=t_relax,
-                                    generator=generator)
-    vdd, t_sense = sense_map.op.vdd, sense_map.op.t_sense
-    deployed: list[DeployedLayer] = []
+            raise InputError("deploy needs an amplifier pool or an operating point op")
+        pool = build_amplifier_pool(op, pcsa, dm, n_amplifiers=n_amplifiers, n_grid=n_grid, n_mc=n_mc,
+                                    noise=noise, t_relax=t_relax, generator=pool_generator)
+    fab = chip_generator(seed)
+    chip_layers: list[ChipLayer] = []
     for name, layer in layers:
         w = layer.quantized_weight_int8().contiguous()
-        flat = w.reshape(-1)
-        bl_lrs, blb_lrs = encode(flat)
-        r_bl = dm.sample_pairs(bl_lrs, generator, t_relax=t_relax).to(torch.float32)
-        r_blb = dm.sample_pairs(blb_lrs, generator, t_relax=t_relax).to(torch.float32)
-        n = flat.numel()
-        n_lrs = int(bl_lrs.sum()) + int(blb_lrs.sum())
-        tiles = tile_counts(tuple(w.shape), params)
-        cum, e_pair = pair_tables(sense_map, r_bl, r_blb)
-        deployed.append(DeployedLayer(
-            name=name, layer=layer, target=w, kind=layer.weight_quantizer.kind, r_bl=r_bl, r_blb=r_blb,
-            cum=cum, energy_sense=float(e_pair.sum()),
-            energy_bitline=n * params.bitline_energy_per_column_read(vdd),
-            latency=tiles.latency(t_sense, params), arrays=tiles.arrays,
-            pulses_set=n_lrs, pulses_reset=2 * n - n_lrs))
-    return Chip(model=model, sense_map=sense_map, device_model=dm, array_params=params,
-                periphery=periphery, reads=reads, layers=deployed, generator=generator)
+        m = _to_matrix(w)
+        arr = Array2T2R(m.shape[0], m.shape[1], dm, params, tile=(rows, cols), column_group=column_group)
+        kind = layer.weight_quantizer.kind
+        prog = arr.program(m, fab, verify=verify, binary=kind == "binary", t_relax=t_relax)
+        arr.assign_amplifiers(pool, fab)
+        chip_layers.append(ChipLayer(name=name, layer=layer, target=w, kind=kind, array=arr, program=prog,
+                                     arrays=tile_counts(tuple(w.shape), params).arrays))
+    chip = Chip(model=model, pool=pool, device_model=dm, array_params=params, periphery=periphery,
+                reads=reads, seed=int(seed), layers=chip_layers, verify=verify, t_relax=t_relax,
+                noise_generator=chip_generator(seed, 1), fab_generator=fab)
+    return chip
 
 
 @dataclass(frozen=True)
@@ -340,6 +371,7 @@ class EvaluationResult:
         energy: :class:`EnergyReport` per inference.
         engine: "float" (the model with read weights) or "integer" (:class:`IntegerNetwork`).
         n_test: images evaluated.
+        amplifier_errors: per layer: wrong reads per sense amplifier, int64, summed over reads.
     """
 
     accuracy_ideal: float
@@ -349,6 +381,20 @@ class EvaluationResult:
     energy: EnergyReport
     engine: str
     n_test: int
+    amplifier_errors: dict[str, Tensor] = field(default_factory=dict)
+
+    def amplifier_summary(self) -> dict[str, Any]:
+        """How errors sit on the sense amplifiers (all layers): amplifiers, those with an error, the
+        most errors on one, and the share of all errors on the worst 1 % of amplifiers."""
+        if not self.amplifier_errors:
+            return {}
+        a = torch.cat([v.reshape(-1) for v in self.amplifier_errors.values()])
+        tot = int(a.sum())
+        k = max(1, math.ceil(0.01 * a.numel()))
+        top = int(torch.topk(a, k).values.sum()) if tot else 0
+        return {"amplifiers": int(a.numel()), "amplifiers_with_errors": int((a > 0).sum()),
+                "max_errors_one_amplifier": int(a.max()) if a.numel() else 0,
+                "share_of_errors_on_worst_1pct": top / tot if tot else 0.0}
 
     @property
     def errors_total(self) -> ErrorCounts:
@@ -365,6 +411,7 @@ class EvaluationResult:
                 "n_test": self.n_test, "n_reads": self.n_reads, "engine": self.engine,
                 "errors_total": ed(self.errors_total),
                 "errors_per_layer": {k: ed(v) for k, v in self.errors.items()},
+                "errors_per_amplifier": self.amplifier_summary(),
                 "energy": self.energy.to_dict()}
 
 
@@ -381,7 +428,8 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
                   progress: Callable[[int, int], None] | None = None) -> EvaluationResult:
     """Test accuracy of the network with ideal weights and with the weights the chip reads.
 
-    ``reads="once"``: one read for the whole set; ``"every-inference"``: a fresh read per batch.
+    ``reads="once"``: one read for the whole set; ``"every-inference"``: a fresh read (fresh noise,
+    same chip) per batch.
     ``engine``: "float" runs the model with ``set_read_weights``; "integer" the exact integer
     network (same decisions, slower). The model is left in eval mode with its ideal weights.
     """
@@ -397,6 +445,8 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
     correct_ideal = 0
     correct_chip = 0
     totals: dict[str, ErrorCounts] = {d.name: ErrorCounts(0, 0, 0, 0) for d in chip.layers}
+    amp_totals: dict[str, Tensor] = {d.name: torch.zeros(d.array.n_amplifiers, dtype=torch.int64)
+                                     for d in chip.layers}
     n_reads = 0
     weights: dict[str, Tensor] | None = None
     starts = list(range(0, n, int(batch_size)))
@@ -409,6 +459,7 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
                 n_reads += 1
                 for k, e in chip.last_errors.items():
                     totals[k] = totals[k] + e
+                    amp_totals[k] += chip.last_amplifier_errors[k]
             correct_chip += int((_predict(chip, xb, engine, weights) == yb).sum())
             if progress is not None:
                 progress(i + 1, len(starts))
@@ -416,4 +467,5 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
         chip.load(None)
     energy = chip.energy(tuple(x.shape[1:]))
     return EvaluationResult(accuracy_ideal=correct_ideal / n, accuracy_chip=correct_chip / n,
-                            errors=totals, n_reads=n_reads, energy=energy, engine=engine, n_test=n)
+                            errors=totals, n_reads=n_reads, energy=energy, engine=engine, n_test=n,
+                            amplifier_errors=amp_totals)

@@ -1,16 +1,20 @@
 """Energy and latency per inference of a deployed network, from its parts.
 
-Parts (J per inference; laws and sources of the periphery values in :mod:`ternary_rram.chip.params`):
+Two architectures (``reads``):
 
-* ``sense``: the PCSAs. ``reads="every-inference"``: every weight is sensed once per inference
-  (weights reused over the spatial positions of a convolution from a register), so the part is
-  the sense map's energy per sense summed over the stored pairs (circuit layer). ``"once"``: 0 per
-  inference (the one read after programming is reported apart in ``one_time``).
-* ``bitline``: charging the two bit lines of each sensed column (array layer,
-  ``ArrayParams.bitline_energy_per_column_read``), same counting as ``sense``.
-* ``weight_buffer``: ``"once"``: the latched weights read from the digital buffer (SRAM, 1 bit per
-  binary and 2 bits per ternary weight); ``"every-inference"``: each sensed weight latched into
-  a register.
+* ``"every-inference"`` (default, the seed's architecture): the XNOR happens in the sense
+  amplifier, so a weight is sensed at every use: one sense per multiply-accumulate (a convolution
+  weight is sensed once per output position). ``sense`` = weight uses x the mean energy per sense
+  of the layer's stored cells at the operating point (transient PCSA through the column
+  amplifiers' maps); ``bitline`` = weight uses x the bit-line charge of one column read. No weight
+  buffer. Array latency: each layer's arrays in parallel, one full read per output position.
+* ``"once"`` (near-memory, an explicit option): each weight is sensed once after programming into
+  a digital buffer (SRAM, 1 bit per binary and 2 bits per ternary weight) read once per inference
+  (``weight_buffer``). ``sense`` and ``bitline`` are 0 per inference; that one read's energy is
+  reported apart, in ``one_time["read_after_programming"]``.
+
+Periphery parts (laws, and the DEFAULT status of every value, in :mod:`ternary_rram.chip.params`):
+
 * ``popcount``: XNOR + counter bits of the in-array layers (1 counter for binary, 2 for ternary
   weights per MAC), and of the last layer in the periphery.
 * ``threshold``: one compare per thresholded neuron (after pooling), and the argmax compares.
@@ -20,9 +24,12 @@ Parts (J per inference; laws and sources of the periphery values in :mod:`ternar
   read from SRAM (``input_bits`` each).
 * ``last_layer``: batch-norm affine per logit.
 
-Latency per inference: array reads (``"every-inference"``: each layer's arrays in parallel, its
-rows one at a time, layers one after another) plus the periphery's compute at its throughput.
-Programming energy (pulses, array layer) is reported apart, not per inference.
+What a total leaves out (:data:`LEAVES_OUT`, written beside every total): programming and verify
+(one-time), the read after programming in ``"once"`` (one-time), clock tree, control, I/O and
+off-chip data movement, leakage and static power, peripheral drivers of word lines and column
+multiplexers.
+
+Latency per inference: array reads plus the periphery's compute at its throughput.
 """
 
 from __future__ import annotations
@@ -34,7 +41,14 @@ from ternary_rram.chip.integer import LayerOps
 from ternary_rram.chip.params import DEFAULT_PERIPHERY, PeripheryParams
 from ternary_rram.errors import InputError
 
-READ_MODES: tuple[str, ...] = ("once", "every-inference")
+READ_MODES: tuple[str, ...] = ("every-inference", "once")
+#: What the energy per inference does not include (reported beside every total).
+LEAVES_OUT: tuple[str, ...] = (
+    "programming and write-verify (one-time, in one_time)",
+    "the read after programming of reads='once' (one-time, in one_time)",
+    "clock tree, control logic, I/O and off-chip data movement",
+    "leakage and static power",
+    "word-line drivers and column multiplexers")
 ENERGY_PARTS: tuple[str, ...] = ("sense", "bitline", "weight_buffer", "popcount", "threshold",
                                  "activation_memory", "first_layer", "last_layer")
 
@@ -74,8 +88,11 @@ class EnergyReport:
         reads: read mode. parts: J per inference by part (keys ``ENERGY_PARTS``).
         per_layer: J per inference per layer name (all parts that belong to a layer).
         latency_parts: s per inference: ``array_read`` and ``compute``.
-        one_time: J paid once: ``programming``, ``read_after_programming`` (sense + bit line).
+        one_time: J paid once: ``programming`` (pulses + verify), ``read_after_programming``
+            (sense + bit line; ``"once"`` only).
         senses_per_inference: sense operations per inference.
+        energy_per_sense: mean energy of one sense over the stored cells at the operating point, J.
+        periphery_defaults: periphery parameters that are still their [D] defaults.
     """
 
     reads: str
@@ -84,6 +101,8 @@ class EnergyReport:
     latency_parts: dict[str, float]
     one_time: dict[str, float] = field(default_factory=dict)
     senses_per_inference: int = 0
+    energy_per_sense: float = float("nan")
+    periphery_defaults: tuple[str, ...] = ()
 
     @property
     def total(self) -> float:
@@ -96,11 +115,24 @@ class EnergyReport:
         return float(sum(self.latency_parts.values()))
 
     def to_dict(self) -> dict:
-        """Plain JSON-able dict (J and s)."""
+        """Plain JSON-able dict (J and s), with what the total leaves out and which periphery
+        energies are defaults."""
         return {"reads": self.reads, "energy_per_inference": self.total, "parts": dict(self.parts),
                 "per_layer": dict(self.per_layer), "latency_per_inference": self.latency,
                 "latency_parts": dict(self.latency_parts), "one_time": dict(self.one_time),
-                "senses_per_inference": self.senses_per_inference}
+                "senses_per_inference": self.senses_per_inference,
+                "energy_per_sense": self.energy_per_sense,
+                "leaves_out": list(LEAVES_OUT),
+                "periphery_defaults": list(self.periphery_defaults),
+                "note": self.note}
+
+    @property
+    def note(self) -> str:
+        """One line saying what the total is made of and what it leaves out."""
+        d = ", ".join(self.periphery_defaults) if self.periphery_defaults else "none"
+        return (f"energy per inference ({self.reads}) = array (sense + bit lines) + periphery; periphery "
+                f"energies at their [D] defaults (chip/params.py): {d}; leaves out: "
+                + "; ".join(LEAVES_OUT))
 
 
 def energy_per_inference(ops: list[LayerOps], reads_info: dict[str, LayerRead], reads: str,
@@ -124,19 +156,23 @@ def energy_per_inference(ops: list[LayerOps], reads_info: dict[str, LayerRead], 
     cycles = 0.0
     senses = 0
     one_read = 0.0
+    n_weights = 0
+    e_sense_read = 0.0
     for lo in ops:
         if lo.name not in reads_info:
             raise InputError(f"layer {lo.name} has no read information: deploy it first")
         r = reads_info[lo.name]
         e: dict[str, float] = {k: 0.0 for k in ENERGY_PARTS}
         one_read += r.energy_sense + r.energy_bitline
+        n_weights += r.weights
+        e_sense_read += r.energy_sense
         w_bits = 2 if r.ternary else 1
         if reads == "every-inference":
-            e["sense"] = r.energy_sense
-            e["bitline"] = r.energy_bitline
-            e["weight_buffer"] = s * p.e_register_bit * w_bits * r.weights
-            t_read += r.latency
-            senses += r.weights
+            uses = lo.macs  # the XNOR is in the sense amplifier: one sense per weight use
+            e["sense"] = uses * r.energy_sense / r.weights
+            e["bitline"] = uses * r.energy_bitline / r.weights
+            t_read += (uses / r.weights) * r.latency
+            senses += uses
         else:
             e["weight_buffer"] = s * p.e_sram_bit * w_bits * r.weights
         counters = 2 if r.ternary else 1
@@ -164,4 +200,6 @@ def energy_per_inference(ops: list[LayerOps], reads_info: dict[str, LayerRead], 
     return EnergyReport(reads=reads, parts=parts, per_layer=per_layer, latency_parts=latency,
                         one_time={"programming": float(programming_energy),
                                   "read_after_programming": one_read if reads == "once" else 0.0},
-                        senses_per_inference=senses)
+                        senses_per_inference=senses,
+                        energy_per_sense=e_sense_read / n_weights if n_weights else float("nan"),
+                        periphery_defaults=p.defaults())

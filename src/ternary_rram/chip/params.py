@@ -104,6 +104,12 @@ class PeripheryParams:
         check_range("bitops_per_cycle", self.bitops_per_cycle, 1, inf, high_open=True)
         check_range("macs_per_cycle", self.macs_per_cycle, 1, inf, high_open=True)
 
+    def defaults(self) -> tuple[str, ...]:
+        """Names of the energy and throughput fields still at their [D] default values."""
+        from dataclasses import fields
+
+        return tuple(f.name for f in fields(self) if getattr(self, f.name) == f.default)
+
     @property
     def scale(self) -> float:
         """Energy scale of the periphery supply, (vdd_logic / VDD_LOGIC_REF)^2."""
@@ -111,3 +117,17 @@ class PeripheryParams:
 
 
 DEFAULT_PERIPHERY = PeripheryParams()
+
+
+# ----------------------------------------------------------------------------------------------
+# chip instances
+# ----------------------------------------------------------------------------------------------
+#: Write-verify acceptance band of a chip's programming, in ln-sigmas of each state's total spread:
+#: an LRS device passes at <= median * exp(+VERIFY_SIGMAS * sigma_LRS), an HRS device at
+#: >= median * exp(-VERIFY_SIGMAS * sigma_HRS). [D] chosen (resistance-window verify as in
+#: write-verify schemes of 2T2R arrays; the budget of attempts is ``array.params.MAX_PULSES``).
+VERIFY_SIGMAS: float = 2.0
+#: Most chip instances one Monte Carlo over chips may ask for. [D] chosen: chips are simulated one
+#: after another, so memory holds one chip plus a small record per chip; beyond this the per-chip
+#: records and the run time are not reasonable.
+MAX_CHIPS: int = 10_000

@@ -272,12 +272,25 @@ class SenseMap:
         """Bilinear interpolation of a flattened (G*G, K) table in (ln R_bl, ln R_blb): (N, K)."""
         rb, rbb = _pair(r_bl, r_blb)
         idx, fu, fv = self._coords(rb, rbb, table.dtype)
-        nd = self.n_grid
-        fu = fu.unsqueeze(1)
-        fv = fv.unsqueeze(1)
-        lo = torch.lerp(table[idx], table[idx + nd], fu)
-        hi = torch.lerp(table[idx + 1], table[idx + nd + 1], fu)
-        return torch.lerp(lo, hi, fv)
+        return bilinear(table, idx, fu, fv, self.n_grid)
+
+    def interpolate(self, tables: torch.Tensor, offset: torch.Tensor | None, r_bl: torch.Tensor,
+                    r_blb: torch.Tensor) -> torch.Tensor:
+        """Bilinear interpolation on this map's grid of stacked tables (M*G*G, K), float32: (N, K).
+
+        ``offset`` (N,) int64 selects the table of each pair (multiples of G*G; None: the first), so
+        maps sharing this grid (the amplifiers of a pool) are read in one pass, chunks of 2^20.
+        """
+        rb, rbb = _pair(r_bl, r_blb)
+        n = rb.numel()
+        out = torch.empty(n, tables.shape[1], dtype=tables.dtype)
+        for s in range(0, n, _SAMPLE_CHUNK):
+            e = min(n, s + _SAMPLE_CHUNK)
+            idx, fu, fv = self._coords(rb[s:e], rbb[s:e], tables.dtype)
+            if offset is not None:
+                idx += offset[s:e]
+            out[s:e] = bilinear(tables, idx, fu, fv, self.n_grid)
+        return out
 
     # ---- evaluation ----------------------------------------------------------------------------
     def probabilities(self, r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
@@ -289,29 +302,24 @@ class SenseMap:
         p = self._interp(self.probs.reshape(-1, 3), r_bl, r_blb)
         return p.clamp_min(0.0) / p.sum(dim=1, keepdim=True)
 
+    def cumulative(self, r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
+        """Cumulative probabilities (P(-1), P(-1) + P(0)) of each pair: float32 (N, 2).
+
+        The one interpolation of the outcome table (bilinear in ln R, clamped to the grid, float32,
+        chunks of 2^20 pairs); :meth:`sample` draws against it, and a programmed array keeps it per
+        cell (its resistances are static) so that each later read is one uniform draw per cell.
+        """
+        return self.interpolate(self._cum, None, r_bl, r_blb)
+
     def sample(self, r_bl: torch.Tensor, r_blb: torch.Tensor,
                generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw one sensed value per pair: int8 (N,) in {-1, 0, +1}.
 
-        One uniform u per pair against the interpolated cumulative probabilities (float32):
-        -1 if u < P(-1), 0 if u < P(-1) + P(0), else +1. Evaluated in chunks of 2^20 pairs.
+        One uniform u per pair against :meth:`cumulative`: -1 if u < P(-1), 0 if u < P(-1) + P(0),
+        else +1 (:func:`draw_values`).
         """
-        rb, rbb = _pair(r_bl, r_blb)
-        n = rb.numel()
-        out = torch.empty(n, dtype=torch.int8)
-        nd = self.n_grid
-        c = self._cum
-        for s in range(0, n, _SAMPLE_CHUNK):
-            e = min(n, s + _SAMPLE_CHUNK)
-            idx, fu, fv = self._coords(rb[s:e], rbb[s:e], torch.float32)
-            fu = fu.unsqueeze_(1)
-            fv = fv.unsqueeze_(1)
-            lo = torch.lerp(c[idx], c[idx + nd], fu)
-            hi = torch.lerp(c[idx + 1], c[idx + nd + 1], fu)
-            cum = torch.lerp(lo, hi, fv)
-            r = torch.rand(e - s, 1, generator=generator, dtype=torch.float32)
-            out[s:e] = (r >= cum).sum(dim=1, dtype=torch.int8) - 1
-        return out
+        cum = self.cumulative(r_bl, r_blb)
+        return draw_values(cum, torch.rand(cum.shape[0], generator=generator, dtype=torch.float32))
 
     def energy_per_sense(self, r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
         """Mean energy drawn from VDD per sense for each pair, J, float64 (N,) (interpolated)."""
@@ -487,6 +495,24 @@ class SenseMap:
 # ------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------
+def bilinear(table: torch.Tensor, idx: torch.Tensor, fu: torch.Tensor, fv: torch.Tensor, g: int) -> torch.Tensor:
+    """THE sense-map interpolation: bilinear in (ln R_bl, ln R_blb) of a flattened (., K) table.
+
+    ``idx`` (N,) flat index of the lower grid corner (row-major, G = ``g`` points per axis), ``fu``,
+    ``fv`` (N,) fractional offsets along R_bl and R_blb. Returns (N, K).
+    """
+    fu = fu.unsqueeze(1)
+    fv = fv.unsqueeze(1)
+    lo = torch.lerp(table[idx], table[idx + g], fu)
+    hi = torch.lerp(table[idx + 1], table[idx + g + 1], fu)
+    return torch.lerp(lo, hi, fv)
+
+
+def draw_values(cum: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Sensed values int8 (N,) from cumulative probabilities (N, 2) and uniforms u (N,) in [0, 1)."""
+    return (u.unsqueeze(1) >= cum).sum(dim=1, dtype=torch.int8) - 1
+
+
 def _pair(r_bl: Any, r_blb: Any) -> tuple[torch.Tensor, torch.Tensor]:
     a = torch.as_tensor(r_bl)
     b = torch.as_tensor(r_blb)

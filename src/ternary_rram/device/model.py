@@ -225,6 +225,27 @@ class DeviceModel:
         """Resistances of ``n`` fresh devices programmed into ``state``: float64 (n,), ohm."""
         return self.program(state, self.sample_d2d(state, n, generator), generator, t_relax=t_relax)
 
+    def program_states(self, is_lrs: torch.Tensor, z_d2d: torch.Tensor,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+        """One programming pulse on devices given by a state mask (True = LRS): ohm, float64.
+
+        The law of :meth:`program` for both states in one vectorised pass: ln R = mu +
+        sigma_d2d * z_d2d + sigma_c2c * z, with ``z_d2d`` each device's persistent standard-normal
+        draw (same shape as ``is_lrs``) and z fresh per pulse (computed in float32).
+        """
+        mask = torch.as_tensor(is_lrs, dtype=torch.bool)
+        lrs, hrs = self.lrs, self.hrs
+
+        def per_state(a: float, b: float) -> torch.Tensor:
+            return torch.where(mask, torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32))
+
+        # float32 normals and ln R (7 significant digits; the draw is 4x cheaper than float64)
+        z = torch.randn(mask.shape, generator=generator, dtype=torch.float32)
+        ln_r = torch.addcmul(per_state(lrs.mu, hrs.mu), per_state(lrs.sigma_d2d, hrs.sigma_d2d),
+                             z_d2d.to(torch.float32))
+        ln_r.addcmul_(per_state(lrs.sigma_c2c, hrs.sigma_c2c), z)
+        return ln_r.exp_().to(torch.float64)
+
     def sample_pairs(self, is_lrs: torch.Tensor, generator: torch.Generator | None = None, *,
                       t_relax: float = 0.0) -> torch.Tensor:
         """Resistances for a boolean mask of any shape (True = LRS, False = HRS), float64, ohm.

@@ -3,9 +3,12 @@
 * :func:`operating_point_for`: validates VDD / window / temperature, picks the sense window as the
   sense study does (:func:`ternary_rram.experiments.sense.choose_window`) when none is given, and
   refuses a window that reads nothing (P(correct | LRS, HRS) below ``MIN_P_CORRECT``).
-* :func:`sense_map_at`: the sense map of an operating point (transient Monte Carlo), cached as JSON
-  in a folder when one is given (keyed by the operating point, grid and seed).
-* :func:`run_deploy`: deploy one network at one operating point; ``deploy.json`` and figures.
+* :func:`pool_at`: the column-amplifier pool of an operating point (transient Monte Carlo per
+  amplifier over the per-read noise), cached as JSON in a folder when one is given (keyed by the
+  operating point, pool size, grid, noise, seed and the PCSA and device parameters).
+* :func:`run_deploy`: deploy one network at one operating point on ``chips`` chip instances;
+  ``deploy.json`` (per chip accuracy and errors, mean, spread, yield at a target accuracy) and
+  figures.
 * :func:`vdd_sweep`: deployed networks against VDD (accuracy, energy per inference), the binary
   network at nominal VDD beside the ternary network near threshold; figure of accuracy against
   energy per inference.
@@ -27,11 +30,21 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ternary_rram.chip.deploy import SENSE_GRID, SENSE_MC, EvaluationResult, build_sense_map, deploy, evaluate_chip
+from ternary_rram.array.column import AmplifierPool
+from ternary_rram.array.params import DEFAULT_NOISE, ReadNoise
+from ternary_rram.chip.deploy import (
+    N_AMPLIFIERS,
+    N_GRID,
+    N_MC,
+    EvaluationResult,
+    build_amplifier_pool,
+    check_chips,
+    deploy,
+    evaluate_chip,
+)
 from ternary_rram.chip.energy import ENERGY_PARTS
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
-from ternary_rram.circuit.sensemap import SenseMap
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text
@@ -120,33 +133,34 @@ def operating_point_for(vdd: float, t_sense: float | None = None, temperature_c:
     return OperatingPoint.from_celsius(vdd, info.t_sense, temperature_c), info
 
 
-def sense_map_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: DeviceModel | None = None,
-                 n_grid: int = SENSE_GRID, n_mc: int = SENSE_MC, seed: int = 0,
-                 cache_dir: str | Path | None = None) -> SenseMap:
-    """Sense map at ``op`` over the device range; read from / written to ``cache_dir`` if given.
+def pool_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: DeviceModel | None = None,
+            n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID, n_mc: int = N_MC,
+            noise: ReadNoise = DEFAULT_NOISE, seed: int = 0, t_relax: float = 0.0,
+            cache_dir: str | Path | None = None) -> AmplifierPool:
+    """Amplifier pool at ``op`` over the device range; read from / written to ``cache_dir`` if given.
 
-    The cache key covers the operating point, grid, Monte Carlo count, seed and the PCSA and device
-    parameters (their reprs).
+    The cache key covers the operating point, pool size, grid, Monte Carlo count, noise, seed and the
+    PCSA and device parameters (their reprs).
     """
     pcsa = pcsa if pcsa is not None else PCSA()
     dm = device_model if device_model is not None else DeviceModel()
     path = None
     if cache_dir is not None:
-        key = json.dumps([op.vdd, op.t_sense, op.temperature, n_grid, n_mc, seed, repr(pcsa.params),
-                          repr(dm)], sort_keys=True)
+        key = json.dumps([op.vdd, op.t_sense, op.temperature, n_amplifiers, n_grid, n_mc, repr(noise), seed,
+                          repr(pcsa.params), repr(dm)] + ([t_relax] if t_relax else []), sort_keys=True)
         h = hashlib.sha256(key.encode()).hexdigest()[:16]
-        path = Path(cache_dir) / f"sensemap-{op.vdd:.3f}V-{h}.json"
+        path = Path(cache_dir) / f"pool-{op.vdd:.3f}V-{h}.json"
         if path.exists():
             try:
-                return SenseMap.load(path)
+                return AmplifierPool.from_dict(json.loads(path.read_text()))
             except (InputError, ValueError, KeyError, OSError):
                 pass  # a damaged cache entry is rebuilt
-    sm = build_sense_map(op, pcsa, dm, n_grid=n_grid, n_mc=n_mc,
-                         generator=_generator(seed, op.vdd, op.t_sense))
+    pool = build_amplifier_pool(op, pcsa, dm, n_amplifiers=n_amplifiers, n_grid=n_grid, n_mc=n_mc,
+                                noise=noise, t_relax=t_relax, generator=_generator(seed, op.vdd, op.t_sense))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        sm.save(path)
-    return sm
+        atomic_write_text(path, json.dumps(_jsonable(pool.to_dict())))
+    return pool
 
 
 # ------------------------------------------------------------------------------------------------
@@ -160,25 +174,87 @@ def eval_tensors(data: Any, limit: int | None = None) -> tuple[torch.Tensor, tor
     return x, y
 
 
-def deploy_record(model: nn.Module, sense_map: SenseMap, x: torch.Tensor, y: torch.Tensor, *,
+def deploy_record(model: nn.Module, pool: AmplifierPool, x: torch.Tensor, y: torch.Tensor, *,
                   device_model: DeviceModel | None = None, array_shape: Any = (128, 128),
-                  reads: str = "once", seed: int = 0, engine: str = "float",
+                  column_group: int = 1, reads: str = "every-inference", seed: int = 0,
+                  t_relax: float = 0.0, engine: str = "float",
                   batch_size: int = 500) -> tuple[EvaluationResult, dict[str, Any]]:
-    """Deploy ``model`` at the map's operating point, evaluate on (x, y); result and its JSON dict."""
-    gen = _generator(seed, sense_map.op.vdd, sense_map.op.t_sense)
-    chip = deploy(model, sense_map, device_model=device_model, array_shape=array_shape, reads=reads,
-                  generator=gen)
-    res = evaluate_chip(chip, x, y, batch_size=batch_size, engine=engine, generator=gen)
-    op = sense_map.op
+    """Make chip instance ``seed`` with ``model`` on it (read ``t_relax`` s after programming),
+    evaluate on (x, y); result and its JSON dict."""
+    chip = deploy(model, pool, device_model=device_model, array_shape=array_shape,
+                  column_group=column_group, reads=reads, seed=seed, t_relax=t_relax)
+    res = evaluate_chip(chip, x, y, batch_size=batch_size, engine=engine)
+    op = pool.op
     d = res.to_dict()
-    d.update({"operating_point": {"vdd": op.vdd, "t_sense": op.t_sense, "temperature": op.temperature,
+    d.update({"chip_seed": int(seed), "t_relax": float(t_relax),
+              "operating_point": {"vdd": op.vdd, "t_sense": op.t_sense, "temperature": op.temperature,
                                   "temperature_c": op.temperature_c},
               "array": {"rows": chip.array_params.rows, "cols": chip.array_params.cols,
-                        "arrays": sum(l.arrays for l in chip.layers)},
+                        "arrays": sum(l.arrays for l in chip.layers), "column_group": column_group,
+                        "amplifiers": sum(l.array.n_amplifiers for l in chip.layers)},
+              "programming": {"pulses": sum(l.program.pulses for l in chip.layers),
+                              "verify_cells_failed": sum(l.program.cells_failed for l in chip.layers),
+                              "energy": chip.programming_energy},
               "n_weights": chip.n_weights, "reads": reads,
               "layers": {l.name: {"kind": l.kind, "weights": l.n_weights, "arrays": l.arrays,
                                   "nonzero_fraction": l.nonzero_fraction} for l in chip.layers}})
     return res, d
+
+
+def chips_summary(records: Sequence[dict[str, Any]], target_accuracy: float | None) -> dict[str, Any]:
+    """Accuracy over chip instances: per chip, mean, spread (sample standard deviation; 0 for one
+    chip), min, max, and the yield (fraction of chips with accuracy >= target) when a target is given."""
+    acc = np.array([r["accuracy_chip"] for r in records], dtype=np.float64)
+    err = [r["errors_total"] for r in records]
+    out: dict[str, Any] = {
+        "chips": len(records),
+        "per_chip": [{"chip_seed": r["chip_seed"], "accuracy_chip": r["accuracy_chip"],
+                      "errors": {k: e[k] for k in ("to_zero", "from_zero", "sign_flip", "n_weights")},
+                      "errors_per_amplifier": r.get("errors_per_amplifier", {})}
+                     for r, e in zip(records, err)],
+        "accuracy_ideal": records[0]["accuracy_ideal"],
+        "accuracy_mean": float(acc.mean()),
+        "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+        "accuracy_min": float(acc.min()), "accuracy_max": float(acc.max()),
+        "target_accuracy": target_accuracy,
+        "yield": None if target_accuracy is None else float((acc >= target_accuracy).mean()),
+    }
+    return out
+
+
+def plot_chips(summary: dict[str, Any], path: Path, title: str = "") -> Path:
+    """Accuracy of each chip instance (points), ideal accuracy and target (lines); errors per chip."""
+    from matplotlib.ticker import MaxNLocator
+
+    per = summary["per_chip"]
+    idx = np.array([c["chip_seed"] for c in per])
+    acc = np.array([c["accuracy_chip"] for c in per]) * 100
+    errs = np.array([c["errors"]["to_zero"] + c["errors"]["from_zero"] + c["errors"]["sign_flip"] for c in per])
+    fig, axes = new_figure(1, 2, width=4.6, height=3.4)
+    ax = axes[0][0]
+    ax.plot(idx, acc, "o", color="tab:blue", label="chip instance")
+    ax.axhline(summary["accuracy_ideal"] * 100, color="grey", ls=":", label="ideal weights")
+    tgt = summary.get("target_accuracy")
+    if tgt is not None:
+        ax.axhline(tgt * 100, color="tab:red", ls="--",
+                   label=f"target {tgt * 100:.4g} % (yield {summary['yield'] * 100:.0f} %)")
+    ax.set_xlabel("chip instance (seed)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("test accuracy on chip (%)")
+    ax.set_title(title or f"{len(per)} chips: mean {summary['accuracy_mean'] * 100:.2f} %, "
+                 f"sd {summary['accuracy_std'] * 100:.2f} points", fontsize=9)
+    lo = min(acc.min(), summary["accuracy_ideal"] * 100, (tgt if tgt is not None else 1.0) * 100)
+    hi = max(acc.max(), summary["accuracy_ideal"] * 100)
+    pad = max(0.5, 0.1 * (hi - lo))
+    ax.set_ylim(lo - pad, hi + 4 * pad)  # headroom above the points for the legend
+    ax.legend(fontsize=7, loc="upper right", ncol=1, framealpha=0.9)
+    ax2 = axes[0][1]
+    ax2.bar(idx, errs, width=0.6, color="tab:orange")
+    ax2.set_xlabel("chip instance (seed)")
+    ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax2.set_ylabel("wrong weight reads (count, all reads)")
+    ax2.set_title("read errors per chip", fontsize=9)
+    return save_figure(fig, path)
 
 
 def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "",
@@ -210,7 +286,7 @@ def plot_errors_per_layer(record: dict[str, Any], path: Path, title: str = "",
 def plot_energy_breakdown(records: dict[str, dict[str, Any]], path: Path, title: str = "") -> Path:
     """Stacked bars of energy per inference by part, one bar per labelled record (J, log-free)."""
     labels = list(records)
-    fig, axes = new_figure(width=max(4.5, 1.2 * len(labels) + 2.5))
+    fig, axes = new_figure(width=max(6.5, 1.2 * len(labels) + 4.5))
     ax = axes[0][0]
     bottom = np.zeros(len(labels))
     cmap = __import__("matplotlib").colormaps["tab10"]
@@ -225,43 +301,62 @@ def plot_energy_breakdown(records: dict[str, dict[str, Any]], path: Path, title:
     handles, names = ax.get_legend_handles_labels()  # top part first, as stacked
     ax.legend(handles[::-1], [n.replace("_", " ") for n in names[::-1]], loc="upper left", bbox_to_anchor=(1.02, 1.0),
               borderaxespad=0.0, fontsize=8, frameon=False)
+    ax.set_xlabel("periphery parts at [D] default energies (chip/params.py)\nnot included: programming, "
+                  "control, clock, I/O, leakage, drivers", fontsize=7, color="dimgrey")
     return save_figure(fig, path)
 
 
 def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None = None,
-               temperature_c: float = 27.0, array_shape: Any = (128, 128), reads: str = "once",
-               seed: int = 0, out_dir: str | Path | None = None, limit_test: int | None = None,
-               n_grid: int = SENSE_GRID, n_mc: int = SENSE_MC, window_samples: int = WINDOW_SAMPLES,
-               device_model: DeviceModel | None = None, pcsa: PCSA | None = None, engine: str = "float",
-               config: dict[str, Any] | None = None, cache_dir: str | Path | None = None,
-               progress: bool = False) -> dict[str, Any]:
-    """Deploy ``model`` at one operating point and evaluate it on ``data``'s test split.
+               temperature_c: float = 27.0, array_shape: Any = (128, 128), column_group: int = 1,
+               reads: str = "every-inference", seed: int = 0, chips: int = 1,
+               target_accuracy: float | None = None, noise: ReadNoise = DEFAULT_NOISE,
+               t_relax: float = 0.0, out_dir: str | Path | None = None, limit_test: int | None = None,
+               n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID, n_mc: int = N_MC,
+               window_samples: int = WINDOW_SAMPLES, device_model: DeviceModel | None = None,
+               pcsa: PCSA | None = None, engine: str = "float", config: dict[str, Any] | None = None,
+               cache_dir: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
+    """Deploy ``model`` at one operating point on chip instances ``seed .. seed + chips - 1``.
 
-    ``progress``: a tqdm bar (stderr) over the three long steps: window, sense map, chip evaluation.
+    Writes ``deploy.json`` and figures (``errors_per_layer.png`` of the first chip,
+    ``energy_breakdown.png``, ``chips.png``) to ``out_dir`` when given. Returns the JSON dict: the
+    first chip's record (accuracy ideal vs chip, errors per layer, type and amplifier, energy and
+    latency per inference with their parts and what they leave out), ``chips`` (per chip accuracy
+    and errors, mean, spread, yield at ``target_accuracy``), operating point, window, config.
 
-    Writes ``deploy.json`` and figures (``errors_per_layer.png``, ``energy_breakdown.png``) to
-    ``out_dir`` when given. Returns the JSON dict (accuracy ideal vs chip, errors per layer and type,
-    energy and latency per inference with their parts, operating point, window, config).
+    ``progress``: a tqdm bar (stderr) over the long steps: window, amplifier pool, each chip.
     """
+    chips = check_chips(chips)
+    check_range("t_relax", t_relax, 0.0, float("inf"), high_open=True, unit="s")
+    if target_accuracy is not None:
+        check_range("target_accuracy", target_accuracy, 0.0, 1.0)
     dm = device_model if device_model is not None else DeviceModel()
-    bar = tqdm(total=3, disable=not progress, desc="deploy: sense window", unit="step",
+    bar = tqdm(total=2 + chips, disable=not progress, desc="deploy: sense window", unit="step",
                bar_format="{desc:<34} {n}/{total} steps |{bar:12}| {elapsed}")
     op, window = operating_point_for(vdd, t_sense, temperature_c, pcsa=pcsa, device_model=dm,
                                      n=window_samples, seed=seed)
-    bar.set_description_str(f"deploy: sense map {n_grid}x{n_grid}x{n_mc}")
+    bar.set_description_str(f"deploy: amplifier pool {n_amplifiers}x{n_grid}^2x{n_mc}")
     bar.update(1)
-    sm = sense_map_at(op, pcsa=pcsa, device_model=dm, n_grid=n_grid, n_mc=n_mc, seed=seed,
-                      cache_dir=cache_dir)
-    bar.set_description_str("deploy: program + evaluate")
+    pool = pool_at(op, pcsa=pcsa, device_model=dm, n_amplifiers=n_amplifiers, n_grid=n_grid, n_mc=n_mc,
+                   noise=noise, seed=seed, t_relax=t_relax, cache_dir=cache_dir)
     bar.update(1)
     x, y = eval_tensors(data, limit_test)
-    _, rec = deploy_record(model, sm, x, y, device_model=dm, array_shape=array_shape, reads=reads,
-                           seed=seed, engine=engine)
-    bar.update(1)
+    records = []
+    for k in range(chips):
+        bar.set_description_str(f"deploy: program + evaluate chip {k + 1}/{chips}")
+        _, r = deploy_record(model, pool, x, y, device_model=dm, array_shape=array_shape,
+                             column_group=column_group, reads=reads, seed=seed + k, t_relax=t_relax,
+                             engine=engine)
+        records.append(r)
+        bar.update(1)
     bar.close()
+    rec = dict(records[0])
+    rec["chips"] = chips_summary(records, target_accuracy)
     rec["window"] = window.to_dict()
-    rec["sense_map"] = {"n_grid": sm.n_grid, "n_mc": sm.n_mc, "source": sm.source,
-                        "r_min": math.exp(sm.ln_r_min), "r_max": math.exp(sm.ln_r_max)}
+    m0 = pool.maps[0]
+    rec["amplifier_pool"] = {"amplifiers": len(pool), "n_grid": m0.n_grid, "n_mc": m0.n_mc,
+                             "r_min": math.exp(m0.ln_r_min), "r_max": math.exp(m0.ln_r_max),
+                             "noise": {"rtn_sigma_ref": noise.rtn_sigma_ref, "rtn_r_ref": noise.rtn_r_ref,
+                                       "rtn_exponent": noise.rtn_exponent, "latch_scale": noise.latch_scale}}
     rec["config"] = dict(config or {})
     rec["model_config"] = dict(getattr(model, "config", {}))
     if out_dir is not None:
@@ -269,9 +364,11 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "deploy.json", json.dumps(_jsonable(rec), indent=2))
         plot_errors_per_layer(rec, out / "errors_per_layer.png",
-                              f"read errors per layer, VDD {op.vdd:g} V, window {op.t_sense * 1e9:.3g} ns",
+                              f"read errors per layer (chip {seed}), VDD {op.vdd:g} V, "
+                              f"window {op.t_sense * 1e9:.3g} ns",
                               names=layer_names(model))
         plot_energy_breakdown({f"{op.vdd:g} V, {reads}": rec}, out / "energy_breakdown.png")
+        plot_chips(rec["chips"], out / "chips.png")
     return rec
 
 
@@ -293,7 +390,8 @@ def _jsonable(obj: Any) -> Any:
 def vdd_sweep(models: dict[str, nn.Module], data: Any, vdds: Sequence[float] = SWEEP_VDDS, *,
               temperature_c: float = 27.0, array_shape: Any = (128, 128),
               reads: str = "every-inference", seed: int = 0, out_dir: str | Path | None = None,
-              limit_test: int | None = None, n_grid: int = SENSE_GRID, n_mc: int = SENSE_MC,
+              limit_test: int | None = None, n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID,
+              n_mc: int = N_MC,
               window_samples: int = WINDOW_SAMPLES, window_factors: Sequence[float] | None = None, device_model: DeviceModel | None = None,
               cache_dir: str | Path | None = None, engine: str = "float",
               progress: bool = True) -> list[dict[str, Any]]:
@@ -311,10 +409,11 @@ def vdd_sweep(models: dict[str, nn.Module], data: Any, vdds: Sequence[float] = S
     for vdd in vdds:
         op, window = operating_point_for(vdd, None, temperature_c, device_model=dm, n=window_samples,
                                          seed=seed, factors=window_factors)
-        sm = sense_map_at(op, device_model=dm, n_grid=n_grid, n_mc=n_mc, seed=seed, cache_dir=cache_dir)
+        pool = pool_at(op, device_model=dm, n_amplifiers=n_amplifiers, n_grid=n_grid, n_mc=n_mc, seed=seed,
+                       cache_dir=cache_dir)
         bar.update(1)
         for label, model in models.items():
-            res, rec = deploy_record(model, sm, x, y, device_model=dm, array_shape=array_shape,
+            res, rec = deploy_record(model, pool, x, y, device_model=dm, array_shape=array_shape,
                                      reads=reads, seed=seed, engine=engine)
             tot = res.errors_total
             n = max(1, tot.n_weights)
@@ -366,7 +465,8 @@ def write_sweep(rows: list[dict[str, Any]], out: Path) -> None:
         atomic_write_text(out / "comparison.json", json.dumps(_jsonable(comp), indent=2))
     labels = list(dict.fromkeys(r["label"] for r in rows))
     for key, ylabel, name, scale in (("accuracy_chip", "test accuracy on chip (%)", "accuracy_vs_vdd", 100.0),
-                                     ("energy_per_inference", "energy per inference (nJ)", "energy_vs_vdd", 1e9)):
+                                     ("energy_per_inference", "energy per inference (nJ)\n(periphery at [D] defaults; no programming)",
+                                      "energy_vs_vdd", 1e9)):
         fig, axes = new_figure()
         ax = axes[0][0]
         for lab in labels:
@@ -393,7 +493,7 @@ def plot_accuracy_vs_energy(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.plot(e, a, "o", label=lab)
         for r, ei, ai in zip(rr, e, a):
             ax.annotate(f"{r['vdd']:g} V", (ei, ai), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("energy per inference (nJ)")
+    ax.set_xlabel("energy per inference (nJ; periphery at [D] defaults, no programming)")
     ax.set_ylabel("test accuracy on chip (%)")
     ax.set_title("accuracy against energy per inference")
     ax.margins(x=0.15, y=0.15)

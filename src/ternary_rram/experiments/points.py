@@ -374,10 +374,14 @@ _OP_AND_DEVICE = tuple(p for p in SENSE_PARAMS if p.name not in ("samples", "sta
 CHIP_PARAMS: tuple[Param, ...] = _OP_AND_DEVICE + (
     Param("array_rows", "int", 128, low=1, high=65536, log=True, help="rows of one array"),
     Param("array_cols", "int", 128, low=1, high=65536, log=True, help="columns of one array"),
-    Param("reads", "str", "once", choices=("once", "every-inference"),
-          help="weights sensed once after programming, or at every inference"),
-    Param("sense_grid", "int", 9, low=3, high=65, help="sense map: grid points per resistance axis"),
-    Param("sense_mc", "int", 16, low=1, high=4096, log=True, help="sense map: mismatch draws per grid point"),
+    Param("reads", "str", "every-inference", choices=("every-inference", "once"),
+          help="weights sensed at every use (XNOR in the sense amplifier), or once into a buffer"),
+    Param("amplifiers", "int", 4, low=1, high=1024, log=True,
+          help="amplifier pool: mismatch draws the chip's column amplifiers come from"),
+    Param("noise_scale", "float", 1.0, low=0.0, high=100.0,
+          help="multiplier of the default per-read noise (0: none)"),
+    Param("sense_grid", "int", 9, low=3, high=65, help="amplifier maps: grid points per resistance axis"),
+    Param("sense_mc", "int", 16, low=1, high=4096, log=True, help="amplifier maps: noise draws per grid point"),
 )
 CHIP_METRICS: tuple[str, ...] = ("energy_per_inference", "latency_per_inference", "senses_per_inference",
                                  "programming_energy", "n_weights", "weight_error_rate")
@@ -406,12 +410,15 @@ def _chip_setup(params: dict, seed: int):
 
 
 def _deploy(model, params: dict, seed: int):
+    from ternary_rram.array.params import ReadNoise
     from ternary_rram.chip.deploy import deploy
 
     gen, device, pcsa, op = _chip_setup(params, seed)
     return deploy(model, op=op, pcsa=pcsa, device_model=device,
                   array_shape=(params["array_rows"], params["array_cols"]), reads=params["reads"],
-                  generator=gen, t_relax=params["t_relax"], n_grid=params["sense_grid"], n_mc=params["sense_mc"])
+                  seed=int(seed), pool_generator=gen, t_relax=params["t_relax"],
+                  n_amplifiers=params["amplifiers"], noise=ReadNoise.scaled(params["noise_scale"]),
+                  n_grid=params["sense_grid"], n_mc=params["sense_mc"])
 
 
 def _chip_metrics(chip, input_shape: tuple[int, ...]) -> dict:

@@ -88,8 +88,9 @@ class Preset:
         repeats: error draws per evaluation. anneal_within_run: one cosine cycle over the run
             (instead of the seed recipe's 100/200/400 cycles).
         steps_per_tau: transient accuracy knob (None: the circuit default).
-        chip_grid, chip_mc: sense map of the chip in section 7: resistance points per axis and
-            mismatch draws per point (transient senses per VDD: chip_grid**2 * chip_mc).
+        chip_grid, chip_mc, chip_amplifiers: amplifier pool of the chip in section 7: resistance
+            points per axis, noise draws per point and amplifiers (transient senses per VDD:
+            chip_amplifiers * chip_grid**2 * chip_mc).
     """
 
     name: str
@@ -109,14 +110,15 @@ class Preset:
     anneal_within_run: bool
     steps_per_tau: float | None = None
     chip_grid: int = 17
-    chip_mc: int = 64
+    chip_mc: int = 8
+    chip_amplifiers: int = 8
 
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", vdds=(1.2, 0.7), windows=(0.5e-9, 1e-9, 2e-9), n_map=6, n_point=6, n_wave=1,
                    temperatures_c=(-40.0, 27.0, 125.0), corners=(-3.0, 3.0), widths=(2,), epochs=1,
                    data_limit=200, max_batches=2, bers=(0.0, 0.1), repeats=1, anneal_within_run=True,
-                   steps_per_tau=3.0, chip_grid=9, chip_mc=16),
+                   steps_per_tau=3.0, chip_grid=9, chip_mc=4, chip_amplifiers=2),
     "quick": Preset("quick", vdds=(1.2, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4),
                     windows=tuple(float(w) for w in np.geomspace(0.25e-9, 8e-9, 9)), n_map=150, n_point=150,
                     n_wave=6, temperatures_c=(-40.0, 27.0, 125.0), corners=(-3.0, 3.0), widths=(8, 16), epochs=4,
@@ -127,7 +129,7 @@ PRESETS: dict[str, Preset] = {
                    n_wave=10, temperatures_c=(-40.0, 27.0, 125.0), corners=(-3.0, 3.0), widths=(32, 64, 128, 256),
                    epochs=700, data_limit=None, max_batches=None,
                    bers=(0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.2), repeats=5, anneal_within_run=False,
-                   chip_grid=25, chip_mc=256),
+                   chip_grid=25, chip_mc=16, chip_amplifiers=32),
 }
 
 
@@ -809,38 +811,42 @@ def _eval_unit(ctx: _Ctx, data: _Data, trained: Any, kind: str, ber: float) -> A
 def _chip_map_config(ctx: _Ctx, vdd: float, window: float) -> dict:
     p = ctx.preset
     return {**ctx.base_config(), "vdd": vdd, "window": window, "temperature_c": CHIP_TEMPERATURE_C,
-            "n_grid": p.chip_grid, "n_mc": p.chip_mc}
+            "n_grid": p.chip_grid, "n_mc": p.chip_mc, "amplifiers": p.chip_amplifiers}
 
 
 def _chip_map_unit(ctx: _Ctx, vdd: float, window: float) -> Any:
-    """The chip's read model at (vdd, window, 27 C): the sense map of the transient PCSA of ``--params``.
+    """The chip's read model at (vdd, window, 27 C): the column-amplifier pool of the transient PCSA of
+    ``--params`` (each amplifier's sense map over the per-read noise, its mismatch fixed).
 
-    Built by :func:`ternary_rram.experiments.deploy.sense_map_at` over the device model's resistance
-    range; stored as :meth:`SenseMap.to_dict <ternary_rram.circuit.sensemap.SenseMap.to_dict>` (exact
-    float round trip), so ``SenseMap.from_dict(unit.values)`` gives back the same map.
+    Built by :func:`ternary_rram.experiments.deploy.pool_at` over the device model's resistance range;
+    stored as :meth:`AmplifierPool.to_dict <ternary_rram.array.column.AmplifierPool.to_dict>`, so
+    ``AmplifierPool.from_dict(unit.values)`` gives back the same pool.
     """
     cfg = _chip_map_config(ctx, vdd, window)
 
     def compute():
         from ternary_rram.circuit.operating import OperatingPoint
-        from ternary_rram.experiments.deploy import sense_map_at
+        from ternary_rram.experiments.deploy import pool_at
 
-        sm = sense_map_at(OperatingPoint.from_celsius(vdd, window, CHIP_TEMPERATURE_C), pcsa=_pcsa(ctx),
-                          device_model=ctx.device, n_grid=ctx.preset.chip_grid, n_mc=ctx.preset.chip_mc,
-                          seed=ctx.seed)
-        return sm.to_dict(), {}
+        p = ctx.preset
+        pool = pool_at(OperatingPoint.from_celsius(vdd, window, CHIP_TEMPERATURE_C), pcsa=_pcsa(ctx),
+                       device_model=ctx.device, n_amplifiers=p.chip_amplifiers, n_grid=p.chip_grid,
+                       n_mc=p.chip_mc, seed=ctx.seed)
+        return pool.to_dict(), {}
 
-    return ctx.unit("chip-sensemap", cfg, compute,
-                    f"chip sense map VDD={vdd:g} V, window {window * 1e9:.3g} ns "
-                    f"({ctx.preset.chip_grid}^2 points x {ctx.preset.chip_mc} draws)")
+    p = ctx.preset
+    return ctx.unit("chip-pool", cfg, compute,
+                    f"chip amplifier pool VDD={vdd:g} V, window {window * 1e9:.3g} ns "
+                    f"({p.chip_amplifiers} amplifiers x {p.chip_grid}^2 points x {p.chip_mc} noise draws)")
 
 
 def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: float, sense_map: Any) -> Any:
     """One trained network programmed into the 2T2R arrays and read through the chip at (vdd, window).
 
     :func:`ternary_rram.experiments.deploy.deploy_record` on the whole test split: devices drawn from
-    ``ctx.device``, arrays of :data:`CHIP_ARRAY`, read :data:`CHIP_READS` through ``sense_map`` (the
-    unit of :func:`_chip_map_unit` at the same configuration). Values: the record of ``deploy_record``
+    ``ctx.device``, arrays of :data:`CHIP_ARRAY`, read :data:`CHIP_READS` through the column
+    amplifiers of ``sense_map`` (the pool unit of :func:`_chip_map_unit` at the same configuration),
+    chip instance ``ctx.seed``. Values: the record of ``deploy_record``
     (accuracy ideal and on chip, errors per layer and type, energy and latency per inference with
     every part) plus ``energy_array`` (sense amplifiers + bit lines, J per inference) and
     ``reads_nonzero`` / ``reads_zero`` (reads of stored +-1 and 0 weights over the evaluation).
@@ -850,12 +856,12 @@ def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: 
            "engine": "float", "batch": CHIP_BATCH}
 
     def compute():
-        from ternary_rram.circuit.sensemap import SenseMap
+        from ternary_rram.array.column import AmplifierPool
         from ternary_rram.experiments.deploy import deploy_record, eval_tensors
 
         model = _load_model(ctx, trained["folder"]).eval()
         x, y = eval_tensors(data.data)
-        _, rec = deploy_record(model, SenseMap.from_dict(sense_map.values), x, y, device_model=ctx.device,
+        _, rec = deploy_record(model, AmplifierPool.from_dict(sense_map.values), x, y, device_model=ctx.device,
                                array_shape=CHIP_ARRAY, reads=CHIP_READS, seed=ctx.seed, engine="float",
                                batch_size=CHIP_BATCH)
         parts = rec["energy"]["parts"]
@@ -1040,7 +1046,8 @@ def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, 
     atomic_write_text(out / "fig7_deployed.json", json.dumps(
         {"window_s": window, "vdd_star_V": summary.vdd_star, "temperature_c": CHIP_TEMPERATURE_C,
          "reads": CHIP_READS, "array": list(CHIP_ARRAY),
-         "sense_map": {"n_grid": p.chip_grid, "n_mc": p.chip_mc}, "width": wmax,
+         "amplifier_pool": {"amplifiers": p.chip_amplifiers, "n_grid": p.chip_grid, "n_mc": p.chip_mc},
+         "width": wmax,
          "records": {k: {f"{v:g}": {key: val for key, val in recs[k][v].values.items() if not key.startswith("_")}
                          for v in vdds} for k in kinds}}, indent=1))
     # --- figures ---------------------------------------------------------------------------------
@@ -1115,16 +1122,20 @@ def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, 
         "Deployed networks on the chip: accuracy and energy per inference against VDD",
         ((f"The binary and ternary networks of width {wmax} (section 5) are programmed into 2T2R arrays of "
          f"{CHIP_ARRAY[0]} x {CHIP_ARRAY[1]} cells (devices drawn from the device model) and read through the chip "
-         f"(ternary_rram.chip): every stored pair is sensed through the sense map of the transient PCSA at "
-         f"(VDD, the chosen window {window * 1e9:.3g} ns, {CHIP_TEMPERATURE_C:g} C, typical corner), "
-         f"{p.chip_grid} x {p.chip_grid} resistance points x {p.chip_mc} mismatch draws per VDD, with the device and "
-         "sense-amplifier parameters of the rest of this report. The arrays are sensed again for every inference "
-         f"(a fresh read per batch of {CHIP_BATCH} test images). Accuracy: the network with the weights the chip "
+         f"(ternary_rram.chip, chip instance {ctx.seed}): each column has one sense amplifier whose mismatch is "
+         f"fixed, drawn from a pool of {p.chip_amplifiers}; every stored pair is sensed through its amplifier's "
+         f"sense map of the transient PCSA at (VDD, the chosen window {window * 1e9:.3g} ns, "
+         f"{CHIP_TEMPERATURE_C:g} C, typical corner), {p.chip_grid} x {p.chip_grid} resistance points x "
+         f"{p.chip_mc} per-read noise draws per amplifier and VDD, with the device and sense-amplifier parameters "
+         "of the rest of this report. Resistances are fixed once programmed (write-verify); the weights are "
+         f"sensed at every use, and the evaluation draws fresh read noise per batch of {CHIP_BATCH} test images. Accuracy: the network with the weights the chip "
          f"read, on {n_test} test images; a 0 read from a binary weight contributes nothing, as on the chip. Error rates: "
          "P(read 0 | stored +-1), P(read +-1 | stored 0), P(read -s | stored s) over every weight read."),
          ("Energy per inference: the chip's energy model (ternary_rram.chip.energy): the sense amplifiers and bit "
-         "lines (the array part) plus the digital periphery (weight registers, XNOR/popcount counters, thresholds, "
-         "activation memory, first and last layer). Programming energy is paid once and is not included.")),
+         "lines, one sense per weight use (the array part), plus the digital periphery (XNOR/popcount counters, "
+         "thresholds, activation memory, first and last layer) at its default [D] energies "
+         "(src/ternary_rram/chip/params.py). Left out: programming and write-verify (paid once), clock tree, "
+         "control, I/O, leakage, word-line drivers and column multiplexers.")),
         figures=(Figure("fig7_deployed.png", "Accuracy on chip (dotted: error-free weights) and energy per inference "
                                              "(whole chip and array part) against VDD; the dotted vertical line is the "
                                              "chosen VDD.", ("fig7_deployed.csv", "fig7_deployed.json")),
