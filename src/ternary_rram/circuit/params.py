@@ -33,7 +33,8 @@ class MOSFETParams:
     polarity: +1 NMOS, -1 PMOS. vt0: |threshold| at T_NOMINAL (V). n: slope factor. mu0: effective
     low-field mobility at T_NOMINAL (m^2/Vs). cox: gate capacitance per area (F/m^2). k_vt: |Vth|
     drop per kelvin (V/K). mu_exp: mobility temperature exponent mu ~ T^mu_exp. lambda_clm: channel
-    length modulation (1/V), 0 switches it off. a_vt: Pelgrom coefficient (V*m).
+    length modulation (1/V), 0 switches it off. a_vt: Pelgrom coefficient (V*m). sigma_dibl:
+    drain-induced barrier lowering, |Vth| drop per volt of |V_DS| (V/V), 0 switches it off.
     """
 
     polarity: int
@@ -45,6 +46,7 @@ class MOSFETParams:
     mu_exp: float = -1.5  # textbook phonon-limited mobility law
     lambda_clm: float = 0.05  # [D] chosen, mild CLM of a 130 nm device in the latch voltage range
     a_vt: float = 4.0e-9  # Pelgrom et al. 1989 scaling; 130 nm processes report 3.5-5 mV*um
+    sigma_dibl: float = 0.0  # off in the generic set; fitted per type by `calibrate --pdk-lib`
 
 
 # t_ox about 2.5 nm for 130 nm core devices (textbook / ITRS 2001): cox = 3.9 eps0 / 2.5 nm.
