@@ -249,26 +249,35 @@ def cut_library(lib: Path, corner: str, devices: dict[str, list[tuple[float, flo
     def keep_model(stmt: str, sizes) -> bool:
         return _covers(_bin_bounds(stmt), sizes)
 
+    available: dict[str, int] = {}
+    referenced: dict[str, str] = {}  # model base name -> device whose sizes select its bins
     for n in keep_sub:
         dev = next((d for d in devices if d.lower() == n), None)
         sizes = devices[dev] if dev else sizes_all
         kept = 0
         for s in subckts[n]:
             if s.lower().startswith(".model"):
+                if dev:
+                    available[dev] = available.get(dev, 0) + 1
                 if not keep_model(s, sizes):
                     continue
                 kept += 1
+            elif s[0] in "mM" and len(s.split()) > 5:
+                referenced.setdefault(s.split()[5].lower(), dev or next(iter(devices)))
             lines.append(s)
         if dev:
             bins[dev] = kept
-    wanted = {d.lower(): d for d in devices}
+    wanted = {d.lower(): d for d in devices} | {m: referenced[m] for m in referenced if m not in subckts}
     for n, s in models:
         base = _BIN.match(n).group(1) if _BIN.match(n) else n
-        if base in wanted and keep_model(s, devices[wanted[base]]):
-            bins[wanted[base]] = bins.get(wanted[base], 0) + 1
-            lines.append(s)
+        if base in wanted:
+            dev = wanted[base]
+            available[dev] = available.get(dev, 0) + 1
+            if keep_model(s, devices[dev]):
+                bins[dev] = bins.get(dev, 0) + 1
+                lines.append(s)
     for dev in devices:
-        if bins.get(dev, 0) == 0:
+        if available.get(dev, 0) and bins.get(dev, 0) == 0:
             sz = ", ".join(f"W={w * 1e6:.3g}um L={l * 1e6:.3g}um" for w, l in devices[dev])
             raise InputError(f"device={dev!r}: no model bin of corner {corner!r} covers {sz} (sizes below the "
                              "PDK minimum?)")
