@@ -36,7 +36,7 @@ SKY130_NFET = "sky130_fd_pr__nfet_01v8"
 SKY130_PFET = "sky130_fd_pr__pfet_01v8"
 NGSPICE = "ngspice"
 # ngspice settings a foundry library needs (HSPICE-compatible parsing) and that speed loading up.
-SPICEINIT = "set ngbehavior=hsa\nset ng_nomodcheck\nset skywaterpdk\noption noinit\n"
+SPICEINIT = "set ngbehavior=hsa\nset ng_nomodcheck\nset skywaterpdk\noption noinit\nset rndseed=1\n"
 
 
 # ------------------------------------------------------------------------------------ SKY130 cache

@@ -11,6 +11,7 @@ import torch
 
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
+from ternary_rram.cli.process import add_process_argument, resolve_params
 
 NAME = "calibrate"
 HELP = ("Fit the device (lognormal LRS/HRS) and sense-amplifier parameters (mismatch scale, HRS spread) "
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="PARAMS.json", help="output parameter file")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="starting parameters (default: the built-in defaults)")
+    add_process_argument(parser)
     parser.add_argument("--fit", choices=("both", "mismatch", "hrs-sigma"), default="both",
                         help="sense-amplifier parameters fitted to the counts")
     parser.add_argument("--n-mc", type=int, default=2000, metavar="N",
@@ -58,7 +60,7 @@ def _run_pdk(args: argparse.Namespace) -> int:
     from ternary_rram.experiments.pdk_calibrate import calibrate_pdk, describe, write_document
 
     say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    command = " ".join(["ternary-rram calibrate", f"--pdk-lib {args.pdk_lib}", f"--corner {args.corner}",
+    command = " ".join(["ternary-rram calibrate", f"--pdk-lib {args.pdk_lib.name}", f"--corner {args.corner}",
                         f"--nfet {args.nfet}", f"--pfet {args.pfet}", f"--length {args.length:g}",
                         f"--min-width {args.min_width:g}", f"--vdd-max {args.vdd_max:g}",
                         f"--mc-instances {args.mc_instances}", f"--out {args.out}"])
@@ -73,6 +75,7 @@ def _run_pdk(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.params = resolve_params(args)
     if (args.measured is None) == (args.pdk_lib is None):
         raise InputError("give exactly one of --measured FILE.csv ... or --pdk-lib LIB.spice")
     if args.out.exists() and args.out.is_dir():

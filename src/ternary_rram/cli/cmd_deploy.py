@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ternary_rram.errors import InputError
+from ternary_rram.cli.process import add_process_argument, resolve_params
 
 NAME = "deploy"
 HELP = ("Deploy a trained checkpoint on the simulated chip at one operating point: accuracy with ideal "
@@ -32,10 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of devices, mismatch and sense draws")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
+    add_process_argument(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
 
 
 def run(args: argparse.Namespace) -> int:
+    args.params = resolve_params(args)
     from ternary_rram.chip.deploy import SENSE_GRID, SENSE_MC, parse_array_shape
     from ternary_rram.experiments.deploy import check_vdd, run_deploy
     from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint

@@ -11,6 +11,7 @@ from typing import Sequence
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.sense import (DEFAULT_TEMPERATURE_C, SenseRecord, SenseStudy, SenseStudyConfig,
                                             WindowChoice, run_sense_study)
+from ternary_rram.cli.process import add_process_argument, resolve_params
 
 NAME = "sense"
 HELP = ("Monte Carlo over RRAM devices and transistor mismatch with the transient PCSA: read-outcome "
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
+    add_process_argument(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> SenseStudyConfig:
@@ -88,6 +90,7 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
 
 
 def run(args: argparse.Namespace) -> int:
+    args.params = resolve_params(args)
     cfg = config_from_args(args)
     out: Path = args.out
     if out.exists() and not out.is_dir():

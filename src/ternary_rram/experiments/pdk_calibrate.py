@@ -75,7 +75,7 @@ def calibrate_pdk(lib: Path, corner: str, nfet: str, pfet: str, *, length: float
     doc = {
         "schema": "ternary-rram.params/1",
         "created_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "sources": [str(lib)],
+        "sources": [Path(lib).name],
         "pdk": {"library": Path(lib).name, "corner": corner, "nfet": nfet, "pfet": pfet, "vdd_max": vdd_max,
                 "length": length, "min_width": min_width, "temperatures_c": list(temperatures_c),
                 "vds": list(vds), "command": command, "seconds": res.seconds | {"wall": time.perf_counter() - t0}},
