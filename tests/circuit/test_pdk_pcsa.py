@@ -50,3 +50,15 @@ def test_fitted_model_tracks_the_bsim4_pcsa_at_1v2():
     assert pdk_pcsa.relative_error(cmp_["t_median"], ref["t_median"]) < 0.20
     assert pdk_pcsa.relative_error(cmp_["energy"], ref["energy"]) < 0.15
     assert ref["flip_rate"] == cmp_["flip_rate"] == 0.0
+
+
+@needs_sky130
+def test_flip_onset_of_the_sky130_preset_matches_the_foundry_reference():
+    """Sign flips of (LRS, HRS) set in at the same VDD (within 0.05 V) in BSIM4 and in the fitted model."""
+    _, params = load_params(preset_path("sky130-tt"))
+    res = pdk_pcsa.foundry_reference(pdk.sky130_lib(), "tt", params, (0.8, 0.75, 0.7), n=20, nfet=pdk.SKY130_NFET,
+                                     pfet=pdk.SKY130_PFET, t_cap=100e-9)
+    onset = res["flip_onset"]
+    assert onset["reference"] is not None and onset["compact"] is not None
+    assert abs(onset["reference"] - onset["compact"]) <= 0.05 + 1e-9
+    assert onset["agree"]

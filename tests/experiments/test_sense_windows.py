@@ -61,3 +61,13 @@ def test_centre_window_sits_in_the_margin_and_tracking_follows_the_replica():
     ratio = replica_delay(pcsa, device, 0.9, 27.0, t[0.9].t_char) / replica_delay(pcsa, device, 1.2, 27.0,
                                                                                     t[1.2].t_char)
     assert t[0.9].t_sense / t[1.2].t_sense == pytest.approx(ratio, rel=1e-6)
+
+
+def test_sense_cli_refuses_a_window_policy_with_a_fixed_clock(tmp_path, capsys):
+    from ternary_rram.cli.main import main
+
+    code = main(["sense", "--vdd", "1.2", "--t-sense", "1e-9", "--window-policy", "tracking", "--out",
+                 str(tmp_path / "o"), "--no-figures"])
+    assert code == 2 and "leave out --t-sense" in capsys.readouterr().err
+    code = main(["sense", "--vdd", "1.2", "--process", "sky130-tt", "--params", "x.json", "--out", str(tmp_path / "o")])
+    assert code == 2 and "not both" in capsys.readouterr().err
