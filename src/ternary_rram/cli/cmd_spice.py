@@ -63,7 +63,7 @@ def _run_pdk(args: argparse.Namespace) -> int:
     say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     res = foundry_reference(args.pdk, args.corner, params, vdds, n=args.mc, nfet=args.nfet, pfet=args.pfet,
                             seed=args.seed, t_cap=args.t_cap * 1e-9, progress=say)
-    res["params"] = str(params_path)
+    res["params"] = f"--process {args.process}" if args.process else str(params_path)
     for line in foundry_table(res):
         print(line)
     if args.json:
