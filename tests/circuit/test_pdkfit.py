@@ -48,6 +48,14 @@ def test_a_sweep_that_never_turns_on_is_refused():
         pdkfit.fit_sweep(replace(s, current=np.full_like(s.current, 1e-14)), NMOS_130)
 
 
+def test_a_fit_that_cannot_match_the_data_is_refused():
+    s = _synthetic(replace(NMOS_130, vt0=0.6))
+    rng = np.random.default_rng(0)
+    noise = replace(s, current=10.0 ** rng.uniform(-10, -4, size=len(s)))  # no transistor looks like this
+    with pytest.raises(InputError, match="fit did not converge"):
+        pdkfit.fit_sweep(noise, NMOS_130)
+
+
 @needs_sky130
 def test_sky130_tt_fit_reaches_the_pinned_error_and_foundry_mismatch():
     from ternary_rram.experiments.pdk_calibrate import calibrate_pdk
