@@ -52,8 +52,10 @@ class MOSFETParams:
 # t_ox about 2.5 nm for 130 nm core devices (textbook / ITRS 2001): cox = 3.9 eps0 / 2.5 nm.
 _COX_130NM = EPS_SIO2 / 2.5e-9
 
-# [D] physics.md 1.7: |Vth| 0.35-0.45 V, n 1.3-1.5. mu0 are effective (field-degraded) values
-# [D] chosen so that a 0.5/0.13 um NMOS drives about 0.3 mA at 1.2 V, a 130 nm-class current.
+# [D] a generic 130 nm / 1.2 V set: |Vth| 0.40 V, n 1.35-1.40 (textbook), mu0 effective values chosen
+# so that a 0.5/0.13 um NMOS drives about 0.3 mA at 1.2 V. It is NOT foundry data: fitted to SkyWater
+# SKY130 (docs/foundry.md) the threshold is about 0.3 V higher and the drive about 4x lower. The
+# foundry-grounded sets are the presets (`--process sky130-tt|ff|ss`, ternary_rram/presets).
 NMOS_130 = MOSFETParams(polarity=+1, vt0=0.40, n=1.35, mu0=0.025, cox=_COX_130NM)
 PMOS_130 = MOSFETParams(polarity=-1, vt0=0.40, n=1.40, mu0=0.008, cox=_COX_130NM, a_vt=4.5e-9)
 
