@@ -319,7 +319,7 @@ def run_ngspice(files: dict[str, str], main: str, outputs: list[str], *, timeout
             proc = subprocess.run([NGSPICE, "-b", main], capture_output=True, text=True, timeout=timeout, cwd=tmp,
                                   env=dict(os.environ, HOME=tmp))
         except subprocess.TimeoutExpired:
-            raise InputError(f"{what}: ngspice timed out after {timeout:.0f} s") from None
+            raise InputError(f"{what}: ngspice timed out after {timeout:g} s (raise --timeout)") from None
         result = {}
         for name in outputs:
             f = path / name

@@ -56,7 +56,7 @@ def calibrate_pdk(lib: Path, corner: str, nfet: str, pfet: str, *, length: float
     """Fit one corner; returns (PARAMS.json document, the PCSAParams it describes)."""
     from ternary_rram.circuit import pdkfit
 
-    for name, v in (("--length", length), ("--min-width", min_width), ("--vdd-max", vdd_max)):
+    for name, v in (("--length", length), ("--min-width", min_width), ("--vdd-max", vdd_max), ("--timeout", timeout)):
         if not (math.isfinite(v) and v > 0):
             raise InputError(f"{name}={v!r} is not allowed: must be finite and > 0")
     if instances < 20:
