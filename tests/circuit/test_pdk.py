@@ -73,3 +73,16 @@ def test_sky130_cut_loads_fast_and_gives_the_foundry_drive_current():
            ".control\nset wr_singlescale\nset wr_vecnames\nop\nwrdata out.dat i(vd)\n.endc\n.end\n")
     data = pdk.run_ngspice({"cut.spice": cut.text, "main.cir": net}, "main.cir", ["out.dat"], timeout=60)
     assert abs(data["out.dat"][0, -1]) == pytest.approx(84e-6, rel=0.05)  # physics.md 8: 84 uA
+
+
+def test_cut_follows_a_subcircuit_to_top_level_binned_models(tmp_path):
+    # Layout of kits that wrap top-level binned .model cards in a device subcircuit.
+    bins = "".join(f".model core_n.{k} nmos lmin={lmin} lmax={lmax} wmin=1e-7 wmax=1e-4 level=54 vth0=vt_base\n"
+                   for k, (lmin, lmax) in enumerate(((1.5e-7, 1e-6), (1e-6, 1e-5))))
+    lib = tmp_path / "kit.lib"
+    lib.write_text(".lib typical\n.param vt_base=0.45 other=1\n" + bins +
+                   ".subckt nfet_wrap d g s b w=1 l=1\nm0 d g s b core_n w={w} l={l}\n.ends\n.endl typical\n")
+    cut = pdk.cut_library(lib, "typical", {"nfet_wrap": [(0.5e-6, 0.2e-6)]})
+    assert cut.bins == {"nfet_wrap": 1}
+    assert "core_n.0" in cut.text and "core_n.1" not in cut.text
+    assert ".param vt_base = 0.45" in cut.text and "other" not in cut.text
