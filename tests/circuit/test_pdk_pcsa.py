@@ -62,3 +62,14 @@ def test_flip_onset_of_the_sky130_preset_matches_the_foundry_reference():
     assert onset["reference"] is not None and onset["compact"] is not None
     assert abs(onset["reference"] - onset["compact"]) <= 0.05 + 1e-9
     assert onset["agree"]
+
+
+def test_foundry_figure_is_written_from_a_result(tmp_path):
+    import json
+    from pathlib import Path
+
+    from ternary_rram.experiments.pdk_calibrate import foundry_figure
+
+    res = json.loads((Path(__file__).parents[2] / "docs" / "foundry-sky130-tt.json").read_text())
+    path = foundry_figure(res, tmp_path / "f.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000

@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ref.add_argument("--vdd", type=float, nargs="+", default=None, metavar="V",
                      help="supply voltages (default 1.8 down to 0.5 in 0.1 V steps, stopping where nothing decides)")
     ref.add_argument("--t-cap", type=float, default=200.0, metavar="NS", help="longest transient (ns)")
+    ref.add_argument("--figure", type=Path, default=None, metavar="FILE.png",
+                     help="also draw decision times, W_low, W_high, margin and flips against VDD")
 
 
 def _fmt(x: float, scale: float, digits: int = 3) -> str:
@@ -68,6 +70,10 @@ def _run_pdk(args: argparse.Namespace) -> int:
         print(line)
     if args.json:
         atomic_write_text(Path(args.json), json.dumps(res, indent=1))
+    if args.figure:
+        from ternary_rram.experiments.pdk_calibrate import foundry_figure
+
+        foundry_figure(res, args.figure)
     return 0
 
 

@@ -166,3 +166,48 @@ def write_document(path: Path, doc: dict) -> Path:
     return Path(path)
 
 
+
+
+def foundry_figure(res: dict, path: Path) -> Path:
+    """Figure of a ``spice --pdk`` result: decision time, W_low, W_high (left, log scale) and the
+    margin W_high / W_low with the (LRS, HRS) sign-flip rate (right) against VDD, the BSIM4
+    reference solid and the fitted compact model dashed."""
+    from ternary_rram.experiments.plots import new_figure, save_figure
+
+    rows = sorted(res["rows"], key=lambda r: r["vdd"])
+    vdd = [r["vdd"] for r in rows]
+
+    def series(who: str, key: str, scale: float = 1.0) -> list[float]:
+        out = []
+        for r in rows:
+            x = r[who][key]
+            out.append(float("nan") if x is None or x == "inf" else x * scale)
+        return out
+
+    fig, axes = new_figure(1, 2, width=4.8, height=3.6)
+    ax = axes[0, 0]
+    for key, label, colour in (("t_median", "median (LRS,HRS) decision", "C0"), ("w_low", "W_low", "C1"),
+                               ("w_high", "W_high", "C2")):
+        ax.semilogy(vdd, series("reference", key, 1e9), "-o", color=colour, ms=3, label=f"{label}, BSIM4")
+        ax.semilogy(vdd, series("compact", key, 1e9), "--", color=colour, label=f"{label}, fitted model")
+    ax.set_xlabel("VDD (V)")
+    ax.set_ylabel("time (ns)")
+    ax.legend(fontsize=6, loc="upper right")
+    ax.grid(True, which="both", alpha=0.3)
+    ax = axes[0, 1]
+    ax.plot(vdd, series("reference", "margin"), "-o", color="C3", ms=3, label="W_high / W_low, BSIM4")
+    ax.plot(vdd, series("compact", "margin"), "--", color="C3", label="W_high / W_low, fitted model")
+    ax.axhline(1.0, color="k", lw=0.7, ls=":")
+    ax.set_xlabel("VDD (V)")
+    ax.set_ylabel("margin W_high / W_low")
+    ax2 = ax.twinx()
+    ax2.plot(vdd, series("reference", "flip_rate"), "-s", color="C4", ms=3, label="sign flips, BSIM4")
+    ax2.plot(vdd, series("compact", "flip_rate"), "--", color="C4", label="sign flips, fitted model")
+    ax2.set_ylabel("P(-1 | LRS, HRS)")
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=6, loc="center right")
+    ax.grid(True, alpha=0.3)
+    fig.suptitle(f"{res['library']} [{res['corner']}], {res['instances']} Monte Carlo instances per pair type",
+                 fontsize=8)
+    return save_figure(fig, path)
