@@ -78,8 +78,10 @@ def test_temperature_raises_subthreshold_current_and_lowers_drive_current():
     assert on_hot < on_cold
 
 
-def test_analytic_derivatives_match_finite_differences():
-    c = EKVCoefficients.build([NMOS_130, PMOS_130], [W, W], [L, L], T_NOMINAL)
+@pytest.mark.parametrize("dibl", [0.0, 0.08])
+def test_analytic_derivatives_match_finite_differences(dibl):
+    c = EKVCoefficients.build([replace(NMOS_130, sigma_dibl=dibl), replace(PMOS_130, sigma_dibl=dibl * 1.2)],
+                              [W, W], [L, L], T_NOMINAL)
     vb = torch.tensor([0.0, 1.2], dtype=torch.float64)
     v = torch.tensor([[0.7, 0.2, 0.9], [0.3, 1.2, 0.4]], dtype=torch.float64)  # rows: (vg, vs, vd) per type
     vg, vs, vd = v[:, 0], v[:, 1], v[:, 2]
@@ -102,3 +104,25 @@ def test_pelgrom_sigma_scales_with_inverse_root_area_and_sampling_matches():
     dv = pcsa.sample_mismatch(40000, torch.Generator().manual_seed(2))
     torch.testing.assert_close(dv.std(0), pcsa.sigma_vt(), rtol=0.03, atol=0.0)
     assert float(dv.mean(0).abs().max()) < 0.05 * float(pcsa.sigma_vt().min())
+
+
+def _constant_current_threshold(p, vd: float, i_target: float = 100e-9 * W / L) -> float:
+    """V_G (V) where the NMOS carries i_target at V_S = 0, V_D = vd, by bisection on the monotone I(V_G)."""
+    lo, hi = 0.0, 1.5
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if float(_id(p, mid, vd=vd)) < i_target else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.09])
+def test_dibl_lowers_the_threshold_by_sigma_per_volt_of_vds(sigma):
+    p = replace(NO_CLM, sigma_dibl=sigma)
+    v1, v2 = 0.3, 1.2  # both >> U_T: saturated, so V_DS enters only through DIBL (and |V_DS|~)
+    shift = _constant_current_threshold(p, v1) - _constant_current_threshold(p, v2)
+    u_t = thermal_voltage(T_NOMINAL)
+    smooth = lambda v: math.sqrt(v * v + u_t * u_t) - u_t  # noqa: E731
+    assert shift == pytest.approx(sigma * (smooth(v2) - smooth(v1)), rel=0.01)
+    assert shift == pytest.approx(sigma * (v2 - v1), rel=0.01)
+    # Without DIBL the same saturated device shows no shift.
+    assert abs(_constant_current_threshold(NO_CLM, v1) - _constant_current_threshold(NO_CLM, v2)) < 1e-4

@@ -233,21 +233,26 @@ def test_runs_on_the_device_of_its_inputs():
 
 
 # ------------------------------------------------------------------------------ the batched kernel
+@pytest.mark.parametrize("dibl", (0.0, 0.07))
 @pytest.mark.parametrize("h", (1e-14, 1e-12, 1e-10, 1e3))
-def test_sparse_lu_solves_the_linearised_node_equations(h):
+def test_sparse_lu_solves_the_linearised_node_equations(h, dibl):
     """The kernel's stamped Jacobian and sparse LU against I - h J / C with J taken by central finite
     differences of the node currents (a wrong stamp, sign or fill-in fails): the solution matches a
     dense solve where the system is well conditioned, and leaves a tiny residual at every step size
     (h = 1e3 s is the precharge continuation's, where the system spans many decades)."""
+    from dataclasses import replace
+
     from ternary_rram.circuit.pcsa import N_STATES, _Kernel
 
+    base = PCSA_DEFAULT.params  # dibl > 0: the V_DS dependence of V_P enters every stamp
+    params = replace(base, nmos=replace(base.nmos, sigma_dibl=dibl), pmos=replace(base.pmos, sigma_dibl=1.2 * dibl))
     n, vdd = 6, 0.9
     op = OperatingPoint(vdd, 1e-9)
     gen = torch.Generator().manual_seed(3)
     r_bl = R_HRS * torch.exp(torch.randn(n, generator=gen, dtype=torch.float64))
     r_blb = R_LRS * torch.exp(torch.randn(n, generator=gen, dtype=torch.float64))
     dvth = PCSA_DEFAULT.sample_mismatch(n, gen)
-    k = _Kernel(PCSA_DEFAULT.params, op, 1.0 / r_bl, 1.0 / r_blb, dvth)
+    k = _Kernel(params, op, 1.0 / r_bl, 1.0 / r_blb, dvth)
     v = vdd * torch.rand(N_STATES, n, generator=gen, dtype=torch.float64)
     sen = 0.7 * vdd
     eps = 1e-6

@@ -91,3 +91,28 @@ def test_cli_without_ngspice_exits_2(monkeypatch, capsys):
     assert main(["spice", "--quick"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ngspice" in err[0]
+
+
+@needs_ngspice
+def test_model_with_dibl_matches_its_ngspice_twin():
+    # DIBL on both types (SKY130-like magnitudes): the B-source twin carries the same term.
+    from dataclasses import replace
+    base = PCSAParams()
+    p = replace(base, nmos=replace(base.nmos, sigma_dibl=0.07), pmos=replace(base.pmos, sigma_dibl=0.08))
+    text = spice.netlist(p, OperatingPoint(1.2, 1e-9), [R_LRS], [R_HRS], np.zeros((1, N_TRANSISTORS)), 1e-9,
+                         "x.dat", 1e-12)
+    assert "+0.07*(sqrt(" in text and "+0.08*(sqrt(" in text
+    rows = spice.compare(quick=True, params=p, seed=0, vdds=(0.8, 1.2))
+    clear = [r for r in rows if not r.near_boundary]
+    assert len(clear) >= len(rows) // 2
+    for r in clear:
+        assert r.agree, r
+        if math.isfinite(r.model_t_decide) or math.isfinite(r.spice_t_decide):
+            assert r.rel_err_t_decide < 0.05, r
+        assert r.rel_err_energy < 0.10, r
+    # DIBL speeds the latch up: the (LRS, HRS) decision at 1.2 V is faster than without it.
+    op = OperatingPoint(1.2, 2e-9)
+    z = torch.zeros(1, N_TRANSISTORS, dtype=torch.float64)
+    fast = PCSA(p).sense(torch.tensor([R_LRS]), torch.tensor([R_HRS]), op, dvth=z).t_decide
+    slow = PCSA(base).sense(torch.tensor([R_LRS]), torch.tensor([R_HRS]), op, dvth=z).t_decide
+    assert float(fast[0]) < float(slow[0])

@@ -1,7 +1,10 @@
 """EKV-style MOSFET compact model, continuous from weak to strong inversion (torch, float64).
 
     I_D = I_spec [F((V_P - V_S)/U_T) - F((V_P - V_D)/U_T)] (1 + lambda |V_D - V_S|~)
-    F(x) = ln^2(1 + exp(x/2)),  V_P = (V_G - V_T)/n,  I_spec = 2 n mu C_ox (W/L) U_T^2
+    F(x) = ln^2(1 + exp(x/2)),  V_P = (V_G - V_T + sigma_DIBL |V_D - V_S|~)/n,  I_spec = 2 n mu C_ox (W/L) U_T^2
+
+Drain-induced barrier lowering lowers the threshold by sigma_DIBL per volt of |V_DS| (V_T = V_T0 -
+sigma_DIBL V_DS for V_DS >> U_T), through the same smooth |.|~ so the model stays symmetric.
 
 Voltages are taken relative to the bulk (GND for NMOS, VDD for PMOS) and mirrored for PMOS
 (v = -(V - V_bulk)), so one formula serves both types; the model is source/drain symmetric.
@@ -46,7 +49,8 @@ def pelgrom_sigma(p: MOSFETParams, w: float, l: float) -> float:
 class EKVCoefficients:
     """Per-transistor coefficients at one temperature, as tensors broadcastable against voltages.
 
-    polarity (+1/-1), vt (|V_T| without mismatch, V), n, i_spec (A), lambda_clm (1/V); u_t (V) scalar.
+    polarity (+1/-1), vt (|V_T| without mismatch, V), n, i_spec (A), lambda_clm (1/V); u_t (V) scalar;
+    sigma_dibl (V/V, threshold drop per volt of |V_DS|; 0 switches DIBL off).
     """
 
     polarity: Tensor
@@ -55,6 +59,7 @@ class EKVCoefficients:
     i_spec: Tensor
     lambda_clm: Tensor
     u_t: float
+    sigma_dibl: Tensor | float = 0.0
 
     @classmethod
     def build(cls, types: tuple[MOSFETParams, ...] | list[MOSFETParams], widths, lengths,
@@ -69,6 +74,7 @@ class EKVCoefficients:
             i_spec=t(specific_current(p, w, l, temperature) for p, w, l in zip(types, widths, lengths)),
             lambda_clm=t(p.lambda_clm for p in types),
             u_t=thermal_voltage(temperature),
+            sigma_dibl=t(p.sigma_dibl for p in types),
         )
 
 
@@ -105,21 +111,32 @@ def ekv_from_arguments(c: EKVCoefficients, half_ab: Tensor, vds: Tensor, *, deri
         work = torch.empty((4, *half_ab.shape), dtype=half_ab.dtype, device=half_ab.device)
     e, sp = work[0], work[1]
     i0, root, clm, i = work[2, 0], work[2, 1], work[3, 0], work[3, 1]
+    # |V_DS|~ = sqrt(V_DS^2 + U_T^2) - U_T feeds both channel-length modulation and DIBL.
+    torch.mul(vds, vds, out=root).add_(c.u_t * c.u_t).sqrt_()
+    torch.sub(root, c.u_t, out=clm)
+    # DIBL raises V_P by sigma |V_DS|~ / n: both arguments by sigma |V_DS|~ / (2 n U_T). The caller's
+    # half_ab is left untouched (the PCSA kernel reuses it); e holds the shifted arguments.
+    dibl = c.sigma_dibl
+    if isinstance(dibl, Tensor) or dibl != 0.0:
+        torch.mul(clm, dibl / (2.0 * c.n * c.u_t), out=i)
+        torch.add(half_ab, i, out=e).clamp_(max=300.0)
+    else:
+        torch.clamp(half_ab, max=300.0, out=e)
+    clm.mul_(c.lambda_clm).add_(1.0)
     # F = softplus^2 and F' = softplus * sigmoid share one exponential: softplus = log1p(e^x),
     # sigmoid = e^x / (1 + e^x). Arguments above 300 (far outside any circuit) are clamped so e^x
     # stays finite; there log1p(e^x) = x to double precision anyway.
-    torch.clamp(half_ab, max=300.0, out=e).exp_()
+    e.exp_()
     torch.log1p(e, out=sp)
     torch.sub(sp[0], sp[1], out=i0).mul_(torch.add(sp[0], sp[1], out=i)).mul_(c.i_spec)
-    torch.mul(vds, vds, out=root).add_(c.u_t * c.u_t).sqrt_()
-    torch.sub(root, c.u_t, out=clm).mul_(c.lambda_clm).add_(1.0)
     torch.mul(i0, clm, out=i).mul_(c.polarity)
     if not derivatives:
         return i
     if out is None:
         out = torch.empty((3, *i.shape), dtype=i.dtype, device=i.device)
     di_dg, di_ds, di_dd = out[0], out[1], out[2]
-    i0_dclm = torch.div(vds, root, out=root).mul_(c.lambda_clm).mul_(i0)  # root is not needed any more
+    q = torch.div(vds, root, out=root)  # d|V_DS|~ / dV_DS; root is not needed any more
+    i0_dclm = i0.mul_(q).mul_(c.lambda_clm)  # i0 is not needed any more either
     for half in (0, 1):  # sigmoid = e / (1 + e), with di_dg as scratch until it is written last
         e[half].div_(torch.add(e[half], 1.0, out=di_dg))
     k = c.i_spec / c.u_t
@@ -129,6 +146,11 @@ def ekv_from_arguments(c: EKVCoefficients, half_ab: Tensor, vds: Tensor, *, deri
     torch.mul(di0_ds, clm, out=di_ds).sub_(i0_dclm)
     torch.mul(di0_dd, clm, out=di_dd).add_(i0_dclm)
     torch.add(di0_dd, di0_ds, out=di_dg).mul_(clm).div_(-c.n)
+    if isinstance(dibl, Tensor) or dibl != 0.0:
+        # V_P also moves with V_DS: dI/dV_P = n dI/dV_G, dV_P/dV_D = -dV_P/dV_S = sigma q / n.
+        dibl_term = q.mul_(di_dg).mul_(dibl)
+        di_dd.add_(dibl_term)
+        di_ds.sub_(dibl_term)
     return i, di_dg, di_ds, di_dd
 
 

@@ -33,7 +33,8 @@ class MOSFETParams:
     polarity: +1 NMOS, -1 PMOS. vt0: |threshold| at T_NOMINAL (V). n: slope factor. mu0: effective
     low-field mobility at T_NOMINAL (m^2/Vs). cox: gate capacitance per area (F/m^2). k_vt: |Vth|
     drop per kelvin (V/K). mu_exp: mobility temperature exponent mu ~ T^mu_exp. lambda_clm: channel
-    length modulation (1/V), 0 switches it off. a_vt: Pelgrom coefficient (V*m).
+    length modulation (1/V), 0 switches it off. a_vt: Pelgrom coefficient (V*m). sigma_dibl:
+    drain-induced barrier lowering, |Vth| drop per volt of |V_DS| (V/V), 0 switches it off.
     """
 
     polarity: int
@@ -45,13 +46,16 @@ class MOSFETParams:
     mu_exp: float = -1.5  # textbook phonon-limited mobility law
     lambda_clm: float = 0.05  # [D] chosen, mild CLM of a 130 nm device in the latch voltage range
     a_vt: float = 4.0e-9  # Pelgrom et al. 1989 scaling; 130 nm processes report 3.5-5 mV*um
+    sigma_dibl: float = 0.0  # off in the generic set; fitted per type by `calibrate --pdk-lib`
 
 
 # t_ox about 2.5 nm for 130 nm core devices (textbook / ITRS 2001): cox = 3.9 eps0 / 2.5 nm.
 _COX_130NM = EPS_SIO2 / 2.5e-9
 
-# [D] docs/physics.md section 1.7: |Vth| 0.35-0.45 V, n 1.3-1.5. mu0 are effective (field-degraded) values
-# [D] chosen so that a 0.5/0.13 um NMOS drives about 0.3 mA at 1.2 V, a 130 nm-class current.
+# [D] docs/physics.md section 1.7, a generic 130 nm / 1.2 V set: |Vth| 0.40 V, n 1.35-1.40 (textbook),
+# mu0 effective values chosen so that a 0.5/0.13 um NMOS drives about 0.3 mA at 1.2 V. It is NOT foundry data: fitted to SkyWater
+# SKY130 (docs/foundry.md) the threshold is about 0.3 V higher and the drive about 4x lower. The
+# foundry-grounded sets are the presets (`--process sky130-tt|ff|ss`, ternary_rram/presets).
 NMOS_130 = MOSFETParams(polarity=+1, vt0=0.40, n=1.35, mu0=0.025, cox=_COX_130NM)
 PMOS_130 = MOSFETParams(polarity=-1, vt0=0.40, n=1.40, mu0=0.008, cox=_COX_130NM, a_vt=4.5e-9)
 

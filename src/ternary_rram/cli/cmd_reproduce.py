@@ -12,6 +12,7 @@ from pathlib import Path
 from ternary_rram.cli.console import add_quiet_argument, show_progress
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.reproduce import PRESETS, run_reproduce
+from ternary_rram.cli.process import add_process_argument, resolve_params
 
 NAME = "reproduce"
 HELP = ("Reproduce the paper's claims (sense waveforms, read probabilities, error rates under PVT, energy, "
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "when no copy is found there)")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="device and sense-amplifier parameters from 'ternary-rram calibrate'")
+    add_process_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     parser.add_argument("--sense-only", action="store_true", help="sections 1-4 only (no network training)")
     parser.add_argument("--no-cache", action="store_true", help="recompute everything (nothing stored)")
@@ -46,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.params = resolve_params(args)
     if args.preset not in PRESETS:
         raise InputError(f"preset={args.preset!r} is not allowed")
     if args.data_dir is not None and not args.data_dir.is_dir() and args.preset == "full":

@@ -12,6 +12,7 @@ from ternary_rram.cli.console import add_quiet_argument, show_progress
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.sense import (DEFAULT_TEMPERATURE_C, SenseRecord, SenseStudy, SenseStudyConfig,
                                             WindowChoice, run_sense_study)
+from ternary_rram.cli.process import add_process_argument, resolve_params
 
 NAME = "sense"
 #: Default output folder: under runs/, which .gitignore lists.
@@ -24,7 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vdd", type=float, nargs="+", default=[1.2, 0.9, 0.6], metavar="V",
                         help="supply voltages, V, each in (0, 2]")
     parser.add_argument("--t-sense", type=float, nargs="+", default=None, metavar="S",
-                        help="sense windows, s (> 0); omitted: chosen per VDD to best separate the three states")
+                        help="sense windows, s (> 0): a fixed clock, the same at every VDD; omitted: chosen per VDD "
+                             "by --window-policy")
+    parser.add_argument("--window-policy", choices=("centre", "tracking"), default="centre",
+                        help="without --t-sense: 'centre' puts each VDD's window at the geometric centre of its "
+                             "margin [W_low, W_high]; 'tracking' scales it with a replica cell's delay")
+    parser.add_argument("--tracking-factor", type=float, default=None, metavar="K",
+                        help="tracking window = K x replica delay (default: K that centres the highest VDD)")
     parser.add_argument("--temperature-c", type=float, nargs="+", default=[DEFAULT_TEMPERATURE_C], metavar="C",
                         help="temperatures, degrees Celsius")
     parser.add_argument("--samples", type=int, default=2000, metavar="N",
@@ -39,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet_argument(parser, what="no progress bar", aliases=("--no-progress",))
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
+    add_process_argument(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> SenseStudyConfig:
@@ -46,17 +54,46 @@ def config_from_args(args: argparse.Namespace) -> SenseStudyConfig:
     cfg = SenseStudyConfig(
         vdds=tuple(args.vdd), t_senses=None if args.t_sense is None else tuple(args.t_sense),
         temperatures_c=tuple(args.temperature_c), n_samples=args.samples, n_window_scan=args.scan_samples,
-        seed=args.seed, figures=not args.no_figures)
+        seed=args.seed, figures=not args.no_figures, window_policy=args.window_policy,
+        tracking_factor=args.tracking_factor)
+    if args.t_sense is not None and (args.window_policy != "centre" or args.tracking_factor is not None):
+        raise InputError("--window-policy/--tracking-factor apply to automatic windows: leave out --t-sense")
     return cfg.validate()
 
 
 def describe_window(w: WindowChoice) -> str:
     """One line about an automatic window choice."""
     i = w.best_index
-    return (f"VDD={w.vdd:g} V, {w.temperature_c:g} C: chose t_sense={w.t_sense * 1e9:.4g} ns "
-            f"({w.t_sense / w.t_char:.3g} x t_char) -> P(+1|LRS,HRS)={w.p_correct_lh[i]:.4f}, "
+    ns = lambda x: f"{x * 1e9:.4g} ns" if math.isfinite(x) else "beyond the scan"  # noqa: E731
+    margin = f"{w.margin:.3g}" if math.isfinite(w.margin) else ("none" if math.isfinite(w.w_high) else
+                                                               "> scan")
+    return (f"VDD={w.vdd:g} V, {w.temperature_c:g} C: W_low={ns(w.w_low)}, W_high={ns(w.w_high)}, "
+            f"margin W_high/W_low={margin}; chose t_sense={w.t_sense * 1e9:.4g} ns ({w.policy}, "
+            f"{w.t_sense / w.t_char:.3g} x t_char) -> near it P(+1|LRS,HRS)={w.p_correct_lh[i]:.4f}, "
             f"P(-1|HRS,LRS)={w.p_correct_hl[i]:.4f}, P(0|HRS,HRS)={w.p_zero_hh[i]:.4f} "
             f"(scan of {w.n_samples} per state)")
+
+
+def fixed_window_transition(records: Sequence[SenseRecord]) -> list[str]:
+    """Per fixed window: the VDDs where it reads binary (P(0|HRS,HRS) < 0.9) and ternary (>= 0.9 with
+    P(+1|LRS,HRS) >= 0.99), the paper's transition as VDD falls."""
+    lines = []
+    for ts in sorted({r.t_sense for r in records}):
+        lh = {r.vdd: r for r in records if r.t_sense == ts and r.state == "LRS/HRS"}
+        hh = {r.vdd: r for r in records if r.t_sense == ts and r.state == "HRS/HRS"}
+        vdds = sorted(set(lh) & set(hh), reverse=True)
+        kinds = []
+        for v in vdds:
+            if lh[v].p_correct >= 0.99 and hh[v].p_zero >= 0.9:
+                kinds.append(f"{v:g} V ternary")
+            elif lh[v].p_correct >= 0.99 and hh[v].p_zero <= 0.1:
+                kinds.append(f"{v:g} V binary")
+            elif lh[v].p_correct >= 0.99:
+                kinds.append(f"{v:g} V mixed (P(0|HRS,HRS)={hh[v].p_zero:.2f})")
+            else:
+                kinds.append(f"{v:g} V fails (P(+1|LRS,HRS)={lh[v].p_correct:.3f})")
+        lines.append(f"fixed window {ts * 1e9:.4g} ns, VDD falling: " + ", ".join(kinds))
+    return lines
 
 
 def format_table(records: Sequence[SenseRecord]) -> str:
@@ -97,12 +134,16 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
     study = run_sense_study(cfg, out, pcsa=pcsa, device=device, progress=progress,
                             on_window=lambda w: say(describe_window(w), progress))
     print(format_table(study.records))
+    if cfg.t_senses is not None:
+        for line in fixed_window_transition(study.records):
+            print(line)
     print(f"wrote {len(study.files)} files to {out}/ (sense.json, sense.csv, config.json"
           f"{', figures' if cfg.figures else ''})")
     return study
 
 
 def run(args: argparse.Namespace) -> int:
+    args.params = resolve_params(args)
     cfg = config_from_args(args)
     out: Path = args.out
     if out.exists() and not out.is_dir():

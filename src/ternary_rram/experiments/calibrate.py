@@ -685,7 +685,8 @@ def load_params(path: "str | Path"):
     if not isinstance(pc, dict):
         raise InputError(f"params={str(p)!r}: 'pcsa' must be an object")
     where = f"params={str(p)!r} pcsa"
-    params = DEFAULT_PCSA
+    from ternary_rram.experiments.pdk_calibrate import apply_transistor_block  # foundry-fitted transistors, sizes
+    params = apply_transistor_block(DEFAULT_PCSA, pc, where)
     if "a_vt_nmos" in pc or "a_vt_pmos" in pc:
         a_n = _num(pc, "a_vt_nmos", where) if "a_vt_nmos" in pc else params.nmos.a_vt
         a_p = _num(pc, "a_vt_pmos", where) if "a_vt_pmos" in pc else params.pmos.a_vt

@@ -177,7 +177,11 @@ class WindowChoice:
         characteristic time at that point, s. windows: candidate windows, s. p_correct_lh,
         p_correct_hl, p_zero_hh, p_flip: per candidate (flip: mean of the two sign-flip rates).
         score: min(p_correct_lh, p_correct_hl, p_zero_hh) - FLIP_PENALTY * p_flip per candidate.
-        n_samples: instances per state in the scan.
+        n_samples: instances per state in the scan. w_low: the window that lets 99 % of (LRS, HRS) and
+        (HRS, LRS) reads decide, s (inf: not within the scan). w_high: the largest window keeping
+        P(0 | HRS, HRS) >= 0.9, s (inf: beyond the longest candidate). policy: how t_sense was set
+        ("centre": geometric centre of [w_low, w_high]; "score": best score, no margin to centre in;
+        "tracking": tracking_factor x the replica delay at this VDD).
     """
 
     vdd: float
@@ -191,10 +195,19 @@ class WindowChoice:
     p_flip: tuple[float, ...]
     score: tuple[float, ...]
     n_samples: int
+    w_low: float = float("nan")
+    w_high: float = float("nan")
+    policy: str = "score"
+
+    @property
+    def margin(self) -> float:
+        """W_high / W_low (NaN where W_low is not reached)."""
+        return self.w_high / self.w_low if math.isfinite(self.w_low) and self.w_low > 0 else float("nan")
 
     @property
     def best_index(self) -> int:
-        return self.windows.index(self.t_sense)
+        """Index of the candidate window closest (in log) to t_sense."""
+        return int(np.argmin([abs(math.log(w / self.t_sense)) for w in self.windows]))
 
 
 def choose_window(pcsa: PCSA, device: DeviceModel, vdd: float, temperature_c: float, n: int,
@@ -204,28 +217,70 @@ def choose_window(pcsa: PCSA, device: DeviceModel, vdd: float, temperature_c: fl
 
     Candidates: ``factors`` x the PCSA characteristic time at that VDD (log grid). Score per
     candidate: min(P(+1|LRS,HRS), P(-1|HRS,LRS), P(0|HRS,HRS)) - FLIP_PENALTY * P(sign flip).
-    Among equal best scores (a plateau) the middle one (in log window) is taken, for margin on both
-    sides. ``n`` instances per state, one simulation per state at the longest candidate.
+    The window is the geometric centre sqrt(W_low W_high) of the timing margin (``margin_windows``;
+    W_high capped at the longest candidate), the choice most robust to a timing error of either sign;
+    where there is no margin (W_low >= W_high) the best score is taken (the middle of a plateau of
+    equal best scores). ``n`` instances per state, one simulation per state at the longest candidate.
     """
     t_char = pcsa.characteristic_time(OperatingPoint.from_celsius(vdd, 1e-9, temperature_c))
     windows = tuple(float(f * t_char) for f in factors)
     op_long = OperatingPoint.from_celsius(vdd, max(windows), temperature_c)
     rates = {}
+    decision_times: dict[str, Tensor] = {}
     for state, (_, _, stored) in STATES.items():
         out = simulate_state(pcsa, device, op_long, state, n, generator, batch=batch)
         rates[state] = _rates(out.at_windows(windows), stored)
+        decision_times[state] = out.t_decide
     pc_lh, fl_lh, _ = rates["LRS/HRS"]
     pc_hl, fl_hl, _ = rates["HRS/LRS"]
     _, _, p0 = rates["HRS/HRS"]
     flip = 0.5 * (fl_lh + fl_hl)
     score = torch.minimum(torch.minimum(pc_lh, pc_hl), p0) - FLIP_PENALTY * flip
-    best = float(score.max())
-    plateau = [i for i, s in enumerate(score.tolist()) if s >= best - 1e-12]
-    i_best = plateau[len(plateau) // 2]
+    w_low, w_high = margin_windows(decision_times, max(windows))
+    if math.isfinite(w_low) and w_low < min(w_high, max(windows)):
+        # Geometric centre of the margin: equal room (as a ratio) for timing error either way.
+        t_sense, policy = math.sqrt(w_low * min(w_high, max(windows))), "centre"
+    else:
+        best = float(score.max())
+        plateau = [i for i, s in enumerate(score.tolist()) if s >= best - 1e-12]
+        t_sense, policy = windows[plateau[len(plateau) // 2]], "score"
     tup = lambda t: tuple(float(x) for x in t.tolist())  # noqa: E731
-    return WindowChoice(vdd=float(vdd), temperature_c=float(temperature_c), t_sense=windows[i_best], t_char=t_char,
+    return WindowChoice(vdd=float(vdd), temperature_c=float(temperature_c), t_sense=t_sense, t_char=t_char,
                         windows=windows, p_correct_lh=tup(pc_lh), p_correct_hl=tup(pc_hl), p_zero_hh=tup(p0),
-                        p_flip=tup(flip), score=tup(score), n_samples=int(n))
+                        p_flip=tup(flip), score=tup(score), n_samples=int(n), w_low=w_low, w_high=w_high,
+                        policy=policy)
+
+
+#: W_low lets this fraction of (LRS, HRS)/(HRS, LRS) reads decide; W_high keeps P(0 | HRS, HRS) >= W_HIGH_P_ZERO.
+W_LOW_DECIDED: float = 0.99
+W_HIGH_P_ZERO: float = 0.90
+
+
+def margin_windows(decision_times: dict[str, Tensor], longest: float) -> tuple[float, float]:
+    """(W_low, W_high) in s from decision times per state (NaN = undecided) simulated over ``longest``.
+
+    Order statistics: W_low is when the ceil(0.99 N)-th (LRS, HRS)/(HRS, LRS) read has decided (inf if
+    it never does within ``longest``); W_high when the (floor(0.1 N) + 1)-th (HRS, HRS) read decides,
+    the first window at which P(0) drops below 0.9 (inf if that is beyond ``longest``)."""
+    lh = torch.cat([decision_times["LRS/HRS"], decision_times["HRS/LRS"]])
+    lh = torch.sort(torch.nan_to_num(lh, nan=math.inf)).values
+    hh = torch.sort(torch.nan_to_num(decision_times["HRS/HRS"], nan=math.inf)).values
+    w_low = float(lh[max(math.ceil(W_LOW_DECIDED * len(lh)) - 1, 0)])
+    w_high = float(hh[min(math.floor((1.0 - W_HIGH_P_ZERO) * len(hh) + 1e-9), len(hh) - 1)])
+    return w_low, (w_high if w_high <= longest else math.inf)
+
+
+def replica_delay(pcsa: PCSA, device: DeviceModel, vdd: float, temperature_c: float, t_char: float) -> float:
+    """Decision time (s) of a nominal replica cell (median LRS / median HRS, no mismatch) at this VDD: the
+    delay a tracking timing circuit built from the same devices would measure."""
+    op = OperatingPoint.from_celsius(vdd, 1000.0 * t_char, temperature_c)
+    res = pcsa.sense(torch.tensor([device.lrs.median], dtype=torch.float64),
+                     torch.tensor([device.hrs.median], dtype=torch.float64), op,
+                     dvth=torch.zeros(1, len(TRANSISTOR_NAMES), dtype=torch.float64))
+    td = float(res.t_decide[0])
+    if not math.isfinite(td):
+        raise InputError(f"vdd={vdd!r}: the replica cell does not decide within 1000 t_char: no tracking window")
+    return td
 
 
 # ------------------------------------------------------------------------------------------------
@@ -242,6 +297,10 @@ class SenseStudyConfig:
         n_window_scan: instances per state in the window scan (None: min(n_samples, 2000)).
         seed: base seed of every random draw. figures: write the PNG figures.
         window_factors: candidate windows of the automatic choice, in characteristic times.
+        window_policy: with automatic windows, "centre" (the geometric centre of each VDD's margin) or
+            "tracking" (a replica-delay timing circuit: tracking_factor x the replica cell's decision
+            time at each VDD; tracking_factor None: set so that the window is the centre at the
+            highest VDD). A fixed clock is ``t_senses`` (the same windows at every VDD).
     """
 
     vdds: tuple[float, ...]
@@ -252,6 +311,8 @@ class SenseStudyConfig:
     seed: int = 0
     figures: bool = True
     window_factors: tuple[float, ...] = WINDOW_FACTORS
+    window_policy: str = "centre"
+    tracking_factor: float | None = None
 
     def validate(self) -> "SenseStudyConfig":
         """Check every value (InputError naming the first bad one); returns self."""
@@ -264,6 +325,12 @@ class SenseStudyConfig:
                 raise InputError("t_sense: give at least one window, or none for the automatic choice")
             for t in self.t_senses:
                 check_positive("t_sense", t, unit="s")
+        if self.window_policy not in ("centre", "tracking"):
+            raise InputError(f"window_policy={self.window_policy!r} is not allowed: must be 'centre' or 'tracking'")
+        if self.tracking_factor is not None:
+            check_positive("tracking_factor", self.tracking_factor)
+            if self.window_policy != "tracking":
+                raise InputError("tracking_factor is only allowed with window_policy='tracking'")
         if len(self.window_factors) == 0 or any(not (f > 0 and math.isfinite(f)) for f in self.window_factors):
             raise InputError(f"window_factors={self.window_factors!r} is not allowed: need values > 0")
         if len(self.temperatures_c) == 0:
@@ -361,7 +428,9 @@ def _config_json(config: SenseStudyConfig) -> dict[str, Any]:
 
 
 def _window_json(w: WindowChoice) -> dict[str, Any]:
+    fin = lambda x: x if math.isfinite(x) else None  # noqa: E731
     return {"vdd": w.vdd, "temperature_c": w.temperature_c, "t_sense": w.t_sense, "t_char": w.t_char,
+            "policy": w.policy, "w_low": fin(w.w_low), "w_high": fin(w.w_high), "margin": fin(w.margin),
             "score": w.score[w.best_index], "n_samples": w.n_samples,
             "candidates": [{"t_sense": t, "p_correct_lh": a, "p_correct_hl": b, "p_zero_hh": c, "p_flip": f,
                             "score": s} for t, a, b, c, f, s in zip(w.windows, w.p_correct_lh, w.p_correct_hl,
@@ -389,6 +458,14 @@ def run_sense_study(config: SenseStudyConfig, out_dir: str | Path | None = None,
     bar = tqdm(total=n_units, desc="sense", unit="point", disable=not progress, leave=False)
     records: list[SenseRecord] = []
     windows: list[WindowChoice] = []
+    tracking = auto and config.window_policy == "tracking"
+    factor = config.tracking_factor
+    if tracking and factor is None:
+        # Calibrate the replica timing once, at the highest VDD: its window is the centre of the margin there.
+        v0, tc0 = max(config.vdds), config.temperatures_c[0]
+        w0 = choose_window(pcsa, device, v0, tc0, config.scan_samples, seeded_generator(config.seed, 1, v0, tc0),
+                           factors=config.window_factors, batch=batch)
+        factor = w0.t_sense / replica_delay(pcsa, device, v0, tc0, w0.t_char)
     try:
         for vdd in config.vdds:
             for tc in config.temperatures_c:
@@ -397,6 +474,9 @@ def run_sense_study(config: SenseStudyConfig, out_dir: str | Path | None = None,
                     w = choose_window(pcsa, device, vdd, tc, config.scan_samples,
                                       seeded_generator(config.seed, 1, vdd, tc), factors=config.window_factors,
                                       batch=batch)
+                    if tracking:
+                        w = replace(w, t_sense=factor * replica_delay(pcsa, device, vdd, tc, w.t_char),
+                                    policy="tracking")
                     windows.append(w)
                     if on_window is not None:
                         on_window(w)
@@ -725,8 +805,21 @@ def floor_crossing(vdds: np.ndarray, p_flip: np.ndarray, n: int, rate: float = F
     return float(v[k - 1] + min(max(frac, 0.0), 1.0) * (v[k] - v[k - 1]))
 
 
+#: The floor's window: where this fraction of the (LRS, HRS) senses has decided, times FLOOR_WINDOW_MARGIN.
+FLOOR_DECIDED: float = 0.999
+FLOOR_WINDOW_MARGIN: float = 2.0
+
+
+def measured_floor_window(t_decide: Tensor, simulated: float) -> float:
+    """Window (s) for the flip count: FLOOR_WINDOW_MARGIN x the time by which FLOOR_DECIDED of the senses
+    decided (order statistic of ``t_decide``, NaN = undecided), at most the ``simulated`` window."""
+    td = torch.sort(torch.nan_to_num(t_decide, nan=math.inf)).values
+    t_q = float(td[max(math.ceil(FLOOR_DECIDED * len(td)) - 1, 0)])
+    return min(FLOOR_WINDOW_MARGIN * t_q, simulated)
+
+
 def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1.0, 2.0, 4.0), n: int = 4000, *,
-                   window_factor: float = 10.0, transistors: Sequence[str] = LATCH_TRANSISTORS,
+                   window_factor: float = 1000.0, transistors: Sequence[str] = LATCH_TRANSISTORS,
                    temperature_c: float = DEFAULT_TEMPERATURE_C,
                    params: PCSAParams = DEFAULT_PCSA, device: DeviceModel | None = None, seed: int = 0,
                    out_dir: str | Path | None = None, progress: bool = False,
@@ -735,8 +828,9 @@ def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1
     ``transistors`` (default the latch; W, L both scaled by sqrt(scale)), and the VDD below which
     they exceed 1e-3.
 
-    The window is ``window_factor`` x t_char (long: what is left undecided reads 0 and is not a
-    flip). With ``out_dir``: ``mismatch_floor.json`` and ``mismatch_floor.png``.
+    The senses run over ``window_factor`` x t_char (long); flips are counted at the window the
+    measured decision times give (``measured_floor_window``). With ``out_dir``: ``mismatch_floor.json``
+    and ``mismatch_floor.png``.
     """
     device = device or DeviceModel()
     for v in vdds:
@@ -744,13 +838,20 @@ def mismatch_floor(vdds: Sequence[float], area_scales: Sequence[float] = (0.5, 1
     v_arr = np.asarray(list(vdds), dtype=float)
     a_arr = np.asarray(list(area_scales), dtype=float)
     pf = np.zeros((len(a_arr), len(v_arr)))
+    windows_used = np.zeros_like(pf)
     jobs = [(a, v) for a in range(len(a_arr)) for v in range(len(v_arr))]
     for a, i in tqdm(jobs, desc="mismatch floor", disable=not progress, leave=False):
         pcsa = PCSA(scale_latch_area(params, float(a_arr[a]), transistors))
         t_char = pcsa.characteristic_time(OperatingPoint.from_celsius(v_arr[i], 1e-9, temperature_c))
+        # The window comes from the measured decision times, not a fixed multiple of t_char: the senses
+        # run over a long window, and the flip rate is read where FLOOR_DECIDED of them have decided
+        # (x FLOOR_WINDOW_MARGIN), so slow flips count (with foundry-fitted transistors a fixed
+        # 10 t_char left 12 % flips undecided, reading 0).
         op = OperatingPoint.from_celsius(v_arr[i], window_factor * t_char, temperature_c)
         lh = simulate_state(pcsa, device, op, "LRS/HRS", n, seeded_generator(seed, 5, v_arr[i], a_arr[a]), batch=batch)
-        pf[a, i] = float((lh.value == -1).sum()) / n
+        window = measured_floor_window(lh.t_decide, op.t_sense)
+        pf[a, i] = float((lh.at_windows([window])[0] == -1).sum()) / n
+        windows_used[a, i] = window
     floor = np.array([floor_crossing(v_arr, pf[a], n) for a in range(len(a_arr))])
     mf = MismatchFloor(v_arr, a_arr, pf, floor, int(n), float(window_factor), tuple(transistors))
     if out_dir is not None:

@@ -1,0 +1,1 @@
+"""Shipped parameter sets (PARAMS.json documents) selectable with --process NAME; see README.md here."""
