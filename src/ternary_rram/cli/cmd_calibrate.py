@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 
-from ternary_rram.errors import InputError
+from ternary_rram.errors import check_int, check_seed
 from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
+from ternary_rram.fileio import check_output_file
 
 NAME = "calibrate"
 HELP = ("Fit the device (lognormal LRS/HRS) and sense-amplifier parameters (mismatch scale, HRS spread) "
@@ -40,12 +41,12 @@ def _fmt(v: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.n_mc < 50:
-        raise InputError(f"--n-mc={args.n_mc} is not allowed: must be >= 50")
-    if args.out.exists() and args.out.is_dir():
-        raise InputError(f"--out={str(args.out)!r} is not allowed: it is a folder, give a file name")
-    if args.threads < 1:
-        raise InputError(f"--threads={args.threads} is not allowed: must be >= 1")
+    # The counts fit runs the transient model on n_mc draws per counts row and grid value at once;
+    # 10^6 draws are ~1 GB of state per row: far beyond that does not fit in 24 GB.
+    check_int("--n-mc", args.n_mc, 50, 1_000_000)
+    check_output_file(args.out, "--out")
+    check_int("--threads", args.threads, 1, 1024)
+    check_seed("--seed", args.seed)
     torch.set_num_threads(args.threads)
     meas = read_measurements(args.measured)
     device, pcsa = (None, None) if args.params is None else load_params(args.params)

@@ -12,8 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ternary_rram.errors import InputError
+from ternary_rram.errors import check_seed
 from ternary_rram.experiments.demo import DEMO_VDDS, run_demo
+from ternary_rram.fileio import check_output_folder, output_lock
 
 NAME = "demo"
 HELP = ("End-to-end demo, no files needed: train a binary and a ternary net on digits, store them in "
@@ -28,9 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
+    check_seed("--seed", args.seed)
+    out: Path = check_output_folder(args.out, "--out")
+    with output_lock(out, "--out"):
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: Path) -> int:
     print(f"ternary-rram demo: digits, binary and ternary nets, read at VDD = "
           f"{', '.join(f'{v:g}' for v in DEMO_VDDS)} V")
     summary = run_demo(out, progress=not args.no_progress and sys.stderr.isatty(), seed=args.seed)

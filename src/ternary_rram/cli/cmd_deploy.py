@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int, check_range, check_seed
+
+#: Sense-map sizes: the map runs N_GRID^2 x N_MC transient senses (17 x 17 x 64 = 18,496 by default, a
+#: few seconds); 257^2 x 4096 is 2.7e8 senses, hours, and its batched state would not fit in 24 GB.
+N_GRID_MAX = 257
+N_MC_MAX = 4096
+LIMIT_TEST_MAX = 10_000_000
 
 NAME = "deploy"
 HELP = ("Deploy a trained checkpoint on the simulated chip at one operating point: accuracy with ideal "
@@ -37,25 +43,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ternary_rram.chip.deploy import SENSE_GRID, SENSE_MC, parse_array_shape
-    from ternary_rram.experiments.deploy import check_vdd, run_deploy
-    from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
-    from ternary_rram.nn.data import load_dataset
-    from ternary_rram.nn.layers import quantized_layers
+    from ternary_rram.experiments.deploy import check_vdd
+    from ternary_rram.circuit.operating import TEMPERATURE_MAX, TEMPERATURE_MIN, ZERO_CELSIUS
+    from ternary_rram.fileio import check_output_folder, output_lock
 
     # Cheap checks first: bad options fail before any file or simulation.
     array = parse_array_shape(args.array)
     check_vdd(args.vdd)
-    if args.limit_test is not None and args.limit_test < 1:
-        raise InputError(f"limit-test={args.limit_test} is not allowed: must be >= 1")
+    if args.limit_test is not None:
+        check_int("--limit-test", args.limit_test, 1, LIMIT_TEST_MAX)
     n_grid = SENSE_GRID if args.n_grid is None else args.n_grid
     n_mc = SENSE_MC if args.n_mc is None else args.n_mc
-    if n_grid < 2:
-        raise InputError(f"n-grid={n_grid} is not allowed: must be an integer >= 2")
-    if n_mc < 1:
-        raise InputError(f"n-mc={n_mc} is not allowed: must be an integer >= 1")
-    out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
+    check_int("--n-grid", n_grid, 2, N_GRID_MAX)
+    check_int("--n-mc", n_mc, 1, N_MC_MAX)
+    check_seed("--seed", args.seed)
+    check_range("--temperature-c", args.temperature_c, TEMPERATURE_MIN - ZERO_CELSIUS,
+                TEMPERATURE_MAX - ZERO_CELSIUS, unit="C")
+    for side in array:
+        check_int("--array", side, 1, 65536, why="rows and columns of one array")
+    if args.t_sense is not None:
+        check_range("--t-sense", args.t_sense, 0.0, 1e-6, low_open=True, unit="s")
+    out: Path = check_output_folder(args.out, "--out")
+    with output_lock(out, "--out"):
+        return _deploy(args, array, n_grid, n_mc, out)
+
+
+def _deploy(args: argparse.Namespace, array: tuple[int, int], n_grid: int, n_mc: int, out: Path) -> int:
+    from ternary_rram.experiments.deploy import run_deploy
+    from ternary_rram.nn.checkpoint import check_data_fits, load_checkpoint, model_from_checkpoint
+    from ternary_rram.nn.data import load_dataset
+    from ternary_rram.nn.layers import quantized_layers
+
     device_model, pcsa = None, None
     if args.params is not None:
         from ternary_rram.circuit.pcsa import PCSA
@@ -72,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if not data_name:
         raise InputError("data is not known: pass --data NAME")
     data = load_dataset(data_name, args.data_dir, seed=0)
+    check_data_fits(ckpt, data)
     config = {"checkpoint": str(ckpt.get("path", args.checkpoint)), "vdd": args.vdd, "t_sense": args.t_sense,
               "temperature_c": args.temperature_c, "array": list(array), "reads": args.reads,
               "data": data_name, "limit_test": args.limit_test, "engine": args.engine, "n_grid": n_grid,

@@ -9,8 +9,9 @@ import time
 import torch
 from pathlib import Path
 
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int, check_seed
 from ternary_rram.experiments.reproduce import PRESETS, run_reproduce
+from ternary_rram.fileio import check_output_folder, output_lock
 
 NAME = "reproduce"
 HELP = ("Reproduce the paper's claims (sense waveforms, read probabilities, error rates under PVT, energy, "
@@ -45,10 +46,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.preset not in PRESETS:
         raise InputError(f"preset={args.preset!r} is not allowed")
-    if args.data_dir is not None and not args.data_dir.is_dir() and args.preset == "full":
-        raise InputError(f"--data-dir={str(args.data_dir)!r} is not allowed: not a folder")
-    if args.threads < 1:
-        raise InputError(f"--threads={args.threads} is not allowed: must be >= 1")
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        raise InputError(f"--data-dir={str(args.data_dir)!r} is not allowed: not a folder (give the "
+                         "cifar-10-batches-py folder, or leave --data-dir out)")
+    check_int("--threads", args.threads, 1, 1024)
+    check_seed("--seed", args.seed)
+    out = check_output_folder(args.out, "--out")
+    with output_lock(out, "--out"):
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: Path) -> int:
     torch.set_num_threads(args.threads)
     t0 = time.time()
 
@@ -56,9 +64,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[{time.time() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
-    res = run_reproduce(args.out, args.preset, data_dir=args.data_dir, params=args.params, seed=args.seed,
+    def warn(msg: str) -> None:
+        print(f"ternary-rram reproduce: warning: {msg}", file=sys.stderr, flush=True)
+
+    res = run_reproduce(out, args.preset, data_dir=args.data_dir, params=args.params, seed=args.seed,
                         use_cache=not args.no_cache, sections=("sense",) if args.sense_only else ("sense", "nn"),
-                        log=log)
+                        log=log, warn=warn)
     for c in res.claims:
         print(f"{c.verdict:>13}  {c.claim}")
     print(f"{sum(c.holds is True for c in res.claims)}/{len(res.claims)} claims hold; "

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int, check_range, check_seed
+from ternary_rram.fileio import check_output_folder, output_lock
 from ternary_rram.experiments.sense import (DEFAULT_TEMPERATURE_C, SenseRecord, SenseStudy, SenseStudyConfig,
                                             WindowChoice, run_sense_study)
 
@@ -36,8 +37,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
 
 
+#: Most Monte Carlo instances per point. The transient model keeps ~1 kB of state per instance and
+#: runs the instances of a point as one batch: 10^7 are ~10 GB, about what 24 GB holds beside the
+#: rest; the default is 2000.
+SAMPLES_MAX = 10_000_000
+#: Longest sense window, s: windows are nanoseconds (t_char ~ 0.1-10 ns); the model steps through the
+#: window, so a window of seconds would run for days.
+T_SENSE_MAX = 1e-6
+#: Most values per swept option (VDD, window, temperature): each adds a full study per state.
+VALUES_MAX = 1000
+
+
 def config_from_args(args: argparse.Namespace) -> SenseStudyConfig:
     """Build and validate the study configuration (InputError on the first bad value)."""
+    check_int("--samples", args.samples, 1, SAMPLES_MAX)
+    if args.scan_samples is not None:
+        check_int("--scan-samples", args.scan_samples, 1, SAMPLES_MAX)
+    check_seed("--seed", args.seed)
+    for option, values in (("--vdd", args.vdd), ("--t-sense", args.t_sense), ("--temperature-c", args.temperature_c)):
+        if values is not None and len(values) > VALUES_MAX:
+            raise InputError(f"{option}: {len(values)} values are not allowed: give at most {VALUES_MAX}")
+    for t in args.t_sense or ():
+        check_range("t_sense", t, 0.0, T_SENSE_MAX, low_open=True, unit="s")
     cfg = SenseStudyConfig(
         vdds=tuple(args.vdd), t_senses=None if args.t_sense is None else tuple(args.t_sense),
         temperatures_c=tuple(args.temperature_c), n_samples=args.samples, n_window_scan=args.scan_samples,
@@ -79,6 +100,11 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
 
         device, pcsa_params = load_params(params)
         pcsa = PCSA(pcsa_params)
+    with output_lock(out, "--out"):
+        return _run_locked(cfg, out, progress, pcsa, device)
+
+
+def _run_locked(cfg: SenseStudyConfig, out: Path, progress: bool, pcsa, device) -> SenseStudy:
     study = run_sense_study(cfg, out, pcsa=pcsa, device=device, progress=progress,
                             on_window=lambda w: print(describe_window(w), flush=True))
     print(format_table(study.records))
@@ -89,8 +115,6 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
+    out: Path = check_output_folder(args.out, "--out")
     run_and_report(cfg, out, progress=not args.no_progress and sys.stderr.isatty(), params=args.params)
     return 0
