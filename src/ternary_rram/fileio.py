@@ -407,3 +407,20 @@ def describe_os_error(exc: OSError) -> str:
         if exc.filename2 is not None:
             text += f" -> {os.fsdecode(exc.filename2)!r}"
     return " ".join(text.split())
+
+
+#: Largest measurement CSV read, bytes: 10^6 rows of a few numbers each.
+CSV_MAX_BYTES = 200_000_000
+
+
+def read_csv_rows(path: str | os.PathLike, what: str = "file", max_bytes: int = CSV_MAX_BYTES) -> list[list[str]]:
+    """Rows of a UTF-8 CSV file, with one-line InputErrors for a folder, an unreadable, huge or
+    non-UTF-8 file and a malformed row or an over-long cell (Python's csv limit, 131072 characters)."""
+    import csv
+    import io
+
+    text = read_text_bounded(path, max_bytes, what)
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(f"{what}={str(path)!r} is not allowed: not a valid CSV file ({exc})") from None

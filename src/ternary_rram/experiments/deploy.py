@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,8 +139,10 @@ def sense_map_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: 
         if path.exists():
             try:
                 return SenseMap.load(path)
-            except (InputError, ValueError, KeyError, OSError):
-                pass  # a damaged cache entry is rebuilt
+            except (InputError, ValueError, KeyError, OSError, TypeError, AttributeError, RecursionError) as exc:
+                # a damaged cache entry is reported and rebuilt
+                print(f"warning: cache unit {path.name} is unreadable ({type(exc).__name__}); computing it again",
+                      file=sys.stderr, flush=True)
     sm = build_sense_map(op, pcsa, dm, n_grid=n_grid, n_mc=n_mc,
                          generator=_generator(seed, op.vdd, op.t_sense))
     if path is not None:

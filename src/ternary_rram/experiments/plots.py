@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from ternary_rram.fileio import atomic_write_with  # noqa: E402
 
 #: Default resolution of written figures, dots per inch.
 DPI: int = 120
@@ -26,15 +27,10 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 5.0, height: fl
 def save_figure(fig: Any, path: str | os.PathLike) -> Path:
     """Write ``fig`` as PNG to ``path`` through a temporary file and a rename; close it. Returns the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".png", dir=p.parent)
-    os.close(fd)
     try:
         fig.tight_layout()
-        fig.savefig(tmp, dpi=DPI, format="png")
-        os.replace(tmp, p)
+        # temporary file with the umask mode, removed on failure; a device node at p is refused
+        atomic_write_with(p, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return p

@@ -1131,7 +1131,7 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
     out.mkdir(parents=True, exist_ok=True)
     if p.steps_per_tau is not None:
         pcsa_params = replace(pcsa_params, steps_per_tau=p.steps_per_tau)
-    ctx = _Ctx(out=out, preset=p, device=device, pcsa_params=pcsa_params, cache=Cache(out / "cache", use_cache),
+    ctx = _Ctx(out=out, preset=p, device=device, pcsa_params=pcsa_params, cache=Cache(out / "cache", use_cache, warn=warn),
                seed=seed, log=log or (lambda _m: None))
     ctx.fingerprint = {"device": _jsonable_params(device), "pcsa": _jsonable_params(pcsa_params)}
     all_sections: list[Section] = []

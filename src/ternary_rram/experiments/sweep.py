@@ -723,14 +723,14 @@ def summarize(spec: SweepSpec, out_dir: str | os.PathLike, *, df: Any = None,
     table = df[order].sort_values(params, kind="stable") if len(df) else df[order]
     files: dict[str, Path] = {}
     files["points_csv"] = out / "points.csv"
-    table.to_csv(files["points_csv"], index=False)
+    atomic_write_with(files["points_csv"], lambda tmp: table.to_csv(tmp, index=False))
 
     ok = table[table["status"] == "ok"] if len(table) else table
     s = spec.summary
     if s.accuracy and s.energy and s.accuracy in ok.columns and s.energy in ok.columns and len(ok):
         front = pareto_front(ok, s.accuracy, s.energy)
         files["pareto_csv"] = out / "pareto.csv"
-        front.to_csv(files["pareto_csv"], index=False)
+        atomic_write_with(files["pareto_csv"], lambda tmp: front.to_csv(tmp, index=False))
         files["pareto_png"] = out / "pareto.png"
         _plot_pareto(ok, front, s.accuracy, s.energy, spec.varied, files["pareto_png"])
     if s.x and s.y and len(ok):
@@ -740,7 +740,7 @@ def summarize(spec: SweepSpec, out_dir: str | os.PathLike, *, df: Any = None,
             grid = _heatmap_table(ok, exp, s.x, s.y, metric)
             stem = f"heatmap_{metric}__{s.y}_vs_{s.x}"
             files[f"{stem}_csv"] = out / f"{stem}.csv"
-            grid.to_csv(files[f"{stem}_csv"])
+            atomic_write_with(files[f"{stem}_csv"], lambda tmp, g=grid: g.to_csv(tmp))
             files[f"{stem}_png"] = out / f"{stem}.png"
             others = [v for v in spec.varied if v not in (s.x, s.y)]
             _plot_heatmap(grid, s.x, s.y, metric, others, files[f"{stem}_png"])
@@ -799,7 +799,7 @@ def _plot_heatmap(grid: "pd.DataFrame", x: str, y: str, metric: str, others: lis
                             color="black" if data[i, j] > mid else "white")
     fig.colorbar(im, ax=ax, label=metric)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
 
 
 def _plot_pareto(ok: "pd.DataFrame", front: "pd.DataFrame", accuracy: str, energy: str,  # noqa: F821
@@ -825,4 +825,4 @@ def _plot_pareto(ok: "pd.DataFrame", front: "pd.DataFrame", accuracy: str, energ
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
