@@ -424,3 +424,9 @@ def read_csv_rows(path: str | os.PathLike, what: str = "file", max_bytes: int = 
         return list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
         raise InputError(f"{what}={str(path)!r} is not allowed: not a valid CSV file ({exc})") from None
+
+
+def path_arg(text: str) -> "Path | str":
+    """argparse ``type`` of an output path: a Path, except that an empty string stays '' so that the
+    output checks refuse it (``Path('')`` would silently mean the working folder)."""
+    return Path(text) if text.strip() else ""

@@ -11,7 +11,7 @@ import torch
 
 from ternary_rram.errors import check_int, check_seed
 from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
-from ternary_rram.fileio import check_output_file
+from ternary_rram.fileio import check_output_file, path_arg
 
 NAME = "calibrate"
 HELP = ("Fit the device (lognormal LRS/HRS) and sense-amplifier parameters (mismatch scale, HRS spread) "
@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--measured", type=Path, nargs="+", required=True, metavar="FILE.csv",
                         help="measurement files: resistances (columns LRS,HRS, ohm) and/or read-outcome counts "
                              "(columns state,vdd,t_sense,temperature_c,n_plus,n_minus,n_zero)")
-    parser.add_argument("--out", type=Path, required=True, metavar="PARAMS.json", help="output parameter file")
+    parser.add_argument("--out", type=path_arg, required=True, metavar="PARAMS.json", help="output parameter file")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="starting parameters (default: the built-in defaults)")
     parser.add_argument("--fit", choices=("both", "mismatch", "hrs-sigma"), default="both",

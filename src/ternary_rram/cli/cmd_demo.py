@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ternary_rram.errors import check_seed
 from ternary_rram.experiments.demo import DEMO_VDDS, run_demo
-from ternary_rram.fileio import check_output_folder, output_lock
+from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 
 NAME = "demo"
 HELP = ("End-to-end demo, no files needed: train a binary and a ternary net on digits, store them in "
@@ -23,7 +23,7 @@ HELP = ("End-to-end demo, no files needed: train a binary and a ternary net on d
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR", help="report folder")
+    parser.add_argument("--out", type=path_arg, default=Path("demo-out"), metavar="DIR", help="report folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed (training, devices, mismatch)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
+from ternary_rram.fileio import path_arg
 
 #: Sense-map sizes: the map runs N_GRID^2 x N_MC transient senses (17 x 17 x 64 = 18,496 by default, a
 #: few seconds); 257^2 x 4096 is 2.7e8 senses, hours, and its batched state would not fit in 24 GB.
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of devices, mismatch and sense draws")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="output folder")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ternary_rram.errors import InputError, check_int, check_seed
 from ternary_rram.experiments.reproduce import PRESETS, run_reproduce
-from ternary_rram.fileio import check_output_folder, output_lock
+from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 
 NAME = "reproduce"
 HELP = ("Reproduce the paper's claims (sense waveforms, read probabilities, error rates under PVT, energy, "
@@ -20,7 +20,7 @@ HELP = ("Reproduce the paper's claims (sense waveforms, read probabilities, erro
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="output folder")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--tiny", dest="preset", action="store_const", const="tiny",
                       help="seconds-long smoke run (tests)")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
-from ternary_rram.fileio import check_output_folder, output_lock
+from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 from ternary_rram.experiments.sense import (DEFAULT_TEMPERATURE_C, SenseRecord, SenseStudy, SenseStudyConfig,
                                             WindowChoice, run_sense_study)
 
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Monte Carlo instances per (VDD, window, temperature, state)")
     parser.add_argument("--scan-samples", type=int, default=None, metavar="N",
                         help="instances per state in the automatic window scan (default min(samples, 2000))")
-    parser.add_argument("--out", type=Path, default=Path("sense-out"), metavar="DIR", help="output folder")
+    parser.add_argument("--out", type=path_arg, default=Path("sense-out"), metavar="DIR", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

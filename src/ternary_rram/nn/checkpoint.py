@@ -19,6 +19,7 @@ import io
 import json
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,18 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"checkpoint {path} does not exist")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise InputError(f"checkpoint {path} cannot be read: {exc.strerror}") from None
+    if magic[:4] != b"PK\x03\x04" and magic[:1] != b"\x80":  # torch's zip format, or a legacy pickle
+        raise InputError(f"checkpoint {path} is not a ternary-rram checkpoint (not a torch file)")
+    try:
+        with warnings.catch_warnings():  # a damaged file may make torch warn before it fails: one line only
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, AttributeError, TypeError) as exc:
+            OSError, AttributeError, TypeError, KeyError, IndexError, MemoryError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise InputError(f"checkpoint {path} cannot be read safely: {first}") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT or any(k not in obj for k in _REQUIRED):
