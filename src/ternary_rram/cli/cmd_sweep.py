@@ -83,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, spec, out) -> int:
-    from ternary_rram.experiments.sweep import run_sweep
+    from ternary_rram.experiments.sweep import ResultStore, run_sweep
 
+    ResultStore(out).remove_stale_temps(min_age_s=0.0)  # the lock is ours: every temp part is a dead run's
     report = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
                        progress=not args.no_progress, summary=not args.no_summary)
     print(f"sweep {spec.experiment.name}: {report.n_points} points: {report.n_ok} ran ok, "

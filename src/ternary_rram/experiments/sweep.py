@@ -55,7 +55,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ternary_rram.errors import InputError
-from ternary_rram.fileio import atomic_write_text, atomic_write_with, read_text_bounded, remove_stale_temps
+from ternary_rram.fileio import (STALE_TMP_AGE_S, atomic_write_text, atomic_write_with, read_text_bounded,
+                                 remove_stale_temps)
 from ternary_rram.experiments.points import Experiment, Param, as_scalar, get_experiment, load_target
 
 #: Most points one spec may expand to (a guard against a typo such as num = 1e6).
@@ -433,13 +434,16 @@ class ResultStore:
             warn(msg)
         return dest
 
-    def remove_stale_temps(self) -> None:
-        """Temporary parts a killed driver left (the driver holds the folder lock while it runs)."""
-        remove_stale_temps(self.results_dir, min_age_s=0.0)
-        remove_stale_temps(self.out_dir, min_age_s=0.0)
+    def remove_stale_temps(self, min_age_s: float = STALE_TMP_AGE_S) -> None:
+        """Temporary parts a killed driver left, older than ``min_age_s`` (a live writer's are younger;
+        ``ternary-rram sweep`` also holds the folder lock, which clears the top folder's at once)."""
+        remove_stale_temps(self.results_dir, min_age_s=min_age_s)
+        remove_stale_temps(self.out_dir, min_age_s=min_age_s)
+        now = time.time()
         for p in self.results_dir.glob("*.parquet.tmp-*"):  # names of earlier versions
             with contextlib.suppress(OSError):
-                p.unlink()
+                if now - p.stat().st_mtime >= min_age_s:
+                    p.unlink()
 
     def ok_hashes(self) -> set[str]:
         return {h for h, s in self.statuses().items() if s == "ok"}
