@@ -171,6 +171,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _named(exc, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -197,10 +200,20 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None], suf
         write(tmp)
         os.chmod(tmp, file_mode())  # a writer that re-created the file gets the umask mode too
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _named(exc, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    # A failed write (full disk) names no file; the user needs the target, not our temporary name.
+    if exc.filename is None or str(exc.filename).startswith(str(path.parent / f".{path.name}.")):
+        return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+    return exc
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -344,7 +344,7 @@ def test_full_disk_during_json_write_is_one_line_and_keeps_the_old_file(inputs, 
     monkeypatch.setattr(fileio.os, "fdopen", lambda fd, *a, **k: _FullDisk(real_fdopen(fd, *a, **k)))
     rc = main(["evaluate", inputs["ckpt.pt"], "--data", "digits", "--limit", "50", "--json", str(target)])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and "no space left on device" in err[0].lower()
+    assert rc == 2 and len(err) == 1 and "no space left on device" in err[0].lower() and str(target) in err[0]
     assert target.read_text() == '{"old": true}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eval.json"]
 
