@@ -132,6 +132,7 @@ def test_tiny_section7_deploys_on_the_chip(tiny_run):
 def test_rerun_uses_cache_and_killed_run_resumes(tiny_run):
     out, first = tiny_run
     assert first.cache_misses > 0
+    assert first.cache_hits == 0  # a brand-new folder: nothing was read from a cache
     # a run killed before a unit finished leaves no result file for it: only that unit is redone,
     # every other one is read back
     victim = min((out / "cache").glob("sense-point-*.json"))
