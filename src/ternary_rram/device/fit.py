@@ -15,7 +15,6 @@ model splits the variance with ``d2d_fraction`` (default: the model default).
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
