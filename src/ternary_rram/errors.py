@@ -29,3 +29,41 @@ def check_range(name: str, value: float, low: float, high: float, *, low_open: b
 def check_positive(name: str, value: float, unit: str = "") -> float:
     """Return ``value`` as float if it is finite and > 0, else raise :class:`InputError`."""
     return check_range(name, value, 0.0, float("inf"), low_open=True, high_open=True, unit=unit)
+
+
+#: Seeds are used as 64-bit signed integers (torch/numpy generators): [0, 2**63).
+SEED_MAX: int = 2**63 - 1
+
+
+def check_int(name: str, value: object, low: int, high: int, *, why: str = "") -> int:
+    """Return ``value`` as int if it is an integer (not a bool) in [low, high], else :class:`InputError`.
+
+    ``why`` (optional) says where the bound comes from, e.g. "a larger grid does not fit in 24 GB".
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise InputError(f"{name}={value!r} is not allowed: must be an integer in [{low}, {high}]")
+    if not low <= value <= high:
+        tail = f" ({why})" if why else ""
+        raise InputError(f"{name}={value!r} is not allowed: must be an integer in [{low}, {high}]{tail}")
+    return int(value)
+
+
+def check_seed(name: str, value: object) -> int:
+    """A random seed: an integer in [0, 2**63 - 1] (what a 64-bit generator state takes)."""
+    return check_int(name, value, 0, SEED_MAX)
+
+
+def check_number(name: str, value: object) -> float:
+    """``value`` as a finite float; JSON booleans, strings and None are refused (one-line InputError)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{name}={value!r} is not allowed: must be a number")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise InputError(f"{name}={value!r} is not allowed: must be a finite number") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise InputError(f"{name}={value!r} is not allowed: must be a finite number")
+    return v

@@ -77,10 +77,11 @@ def _sense_p_plus_lh(out) -> float:
 
 
 def test_sense_params_file_changes_the_devices_it_reads(tmp_path):
-    # An HRS calibrated down onto the LRS leaves no resistance ratio: (LRS, HRS) no longer reads +1.
+    # An HRS calibrated down to just above the LRS (5 kohm; an HRS median at or below it is refused)
+    # leaves almost no resistance ratio: (LRS, HRS) no longer reads +1.
     params = tmp_path / "params.json"
     params.write_text(json.dumps({"schema": "ternary-rram.params/1",
-                                  "device": {"HRS": {"median": 5.0e3, "sigma": 0.15}}}))
+                                  "device": {"HRS": {"median": 5.5e3, "sigma": 0.15}}}))
     argv = ["sense", "--vdd", "1.2", "--t-sense", "1e-9", "--samples", "64", "--no-figures", "--no-progress"]
     assert main([*argv, "--out", str(tmp_path / "default")]) == 0
     assert main([*argv, "--params", str(params), "--out", str(tmp_path / "calibrated")]) == 0

@@ -149,6 +149,7 @@ def test_tiny_section7_deploys_on_the_chip(tiny_run):
 def test_rerun_uses_cache_and_killed_run_resumes(tiny_run):
     out, first = tiny_run
     assert first.cache_misses > 0
+    assert first.cache_hits == 0  # a brand-new folder: nothing was read from a cache
     # a run killed before a unit finished leaves no result file for it: only that unit is redone,
     # every other one is read back
     victim = min((out / "cache").glob("sense-point-*.json"))
@@ -215,11 +216,23 @@ def test_drop_rate_interpolates_in_log_rate():
     assert _drop_ber(bers, [0.9, 0.9, 0.9], 0.9, 0.01) == float("inf")
 
 
-def test_quick_falls_back_on_digits_and_says_so(tmp_path):
+def test_quick_falls_back_on_digits_only_without_a_path_and_says_so(tmp_path, monkeypatch):
+    import ternary_rram.nn.data as data_mod
+    from ternary_rram.errors import InputError
     from ternary_rram.experiments.reproduce import PRESETS, _load_data
 
-    d = _load_data(PRESETS["quick"], tmp_path / "no-cifar-here")
-    assert d.name == "digits" and "CIFAR-10 was not found" in d.note and str(tmp_path) in d.note
+    said = []
+    monkeypatch.setattr(data_mod, "default_cifar10_dir", lambda: None)
+    d = _load_data(PRESETS["quick"], None, said.append)
+    assert d.name == "digits" and "CIFAR-10 was not used" in d.note
+    assert len(said) == 1 and "digits" in said[0] and "--data-dir" in said[0]
+    # a path the user gave is used or refused, never replaced by digits
+    with pytest.raises(InputError, match="no-cifar-here"):
+        _load_data(PRESETS["quick"], tmp_path / "no-cifar-here", said.append)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="empty"):
+        _load_data(PRESETS["quick"], tmp_path / "empty", said.append)
+    assert len(said) == 1
 
 
 def test_full_preset_trains_with_the_seed_recipe():

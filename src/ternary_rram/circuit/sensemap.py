@@ -35,7 +35,6 @@ import csv
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -45,7 +44,7 @@ import torch
 
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.errors import InputError
-from ternary_rram.fileio import atomic_write_bytes
+from ternary_rram.fileio import atomic_write_bytes, atomic_write_with
 
 #: Default grid range, ohm: [D] chosen to cover LRS ~5 kohm and HRS 0.1-1 Mohm to beyond 4 sigma.
 DEFAULT_R_MIN: float = 2e3
@@ -462,16 +461,9 @@ class SenseMap:
             atomic_write_bytes(p, json.dumps(self.to_dict()).encode())
         elif p.suffix == ".npz":
             meta = {k: v for k, v in self.to_dict().items() if k not in ("probs", "energy_grid", "t_decide_grid")}
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".npz")
-            os.close(fd)
-            try:
-                np.savez(tmp, probs=self.probs.numpy(), energy_grid=self.energy_grid.numpy(),
-                         t_decide_grid=self.t_decide_grid.numpy(), meta=np.array(json.dumps(meta)))
-                os.replace(tmp, p)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            atomic_write_with(p, lambda tmp: np.savez(
+                tmp, probs=self.probs.numpy(), energy_grid=self.energy_grid.numpy(),
+                t_decide_grid=self.t_decide_grid.numpy(), meta=np.array(json.dumps(meta))), suffix=".npz")
         else:
             raise InputError(f"path={str(p)!r} is not allowed: sense map files end in .json or .npz")
         return p

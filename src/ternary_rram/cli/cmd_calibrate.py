@@ -10,9 +10,10 @@ from pathlib import Path
 import torch
 
 from ternary_rram.cli.console import add_quiet_argument
-from ternary_rram.errors import InputError
-from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
 from ternary_rram.cli.process import add_process_argument, resolve_params
+from ternary_rram.errors import InputError, check_int, check_seed
+from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
+from ternary_rram.fileio import check_output_file, path_arg
 
 NAME = "calibrate"
 HELP = ("Fit the device (lognormal LRS/HRS) and sense-amplifier parameters (mismatch scale, HRS spread) "
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--measured", type=Path, nargs="+", default=None, metavar="FILE.csv",
                         help="measurement files: resistances (columns LRS,HRS, ohm) and/or read-outcome counts "
                              "(columns state,vdd,t_sense,temperature_c,n_plus,n_minus,n_zero)")
-    parser.add_argument("--out", type=Path, required=True, metavar="PARAMS.json", help="output parameter file")
+    parser.add_argument("--out", type=path_arg, required=True, metavar="PARAMS.json", help="output parameter file")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="starting parameters (default: the built-in defaults, docs/physics.md)")
     add_process_argument(parser)
@@ -79,16 +80,14 @@ def run(args: argparse.Namespace) -> int:
     args.params = resolve_params(args)
     if (args.measured is None) == (args.pdk_lib is None):
         raise InputError("give exactly one of --measured FILE.csv ... or --pdk-lib LIB.spice")
-    if args.out.exists() and args.out.is_dir():
-        raise InputError(f"--out={str(args.out)!r} is not allowed: it is a folder, give a file name")
+    check_output_file(args.out, "--out")
     if args.pdk_lib is not None:
         return _run_pdk(args)
-    if args.n_mc < 50:
-        raise InputError(f"--n-mc={args.n_mc} is not allowed: must be >= 50")
-    if args.out.exists() and args.out.is_dir():
-        raise InputError(f"--out={str(args.out)!r} is not allowed: it is a folder, give a file name")
-    if args.threads < 1:
-        raise InputError(f"--threads={args.threads} is not allowed: must be >= 1")
+    # The counts fit runs the transient model on n_mc draws per counts row and grid value at once;
+    # 10^6 draws are ~1 GB of state per row: far beyond that does not fit in 24 GB.
+    check_int("--n-mc", args.n_mc, 50, 1_000_000)
+    check_int("--threads", args.threads, 1, 1024)
+    check_seed("--seed", args.seed)
     torch.set_num_threads(args.threads)
     meas = read_measurements(args.measured)
     device, pcsa = (None, None) if args.params is None else load_params(args.params)

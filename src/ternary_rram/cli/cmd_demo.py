@@ -12,8 +12,9 @@ import argparse
 from pathlib import Path
 
 from ternary_rram.cli.console import add_quiet_argument, show_progress
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_seed
 from ternary_rram.experiments.demo import DEMO_VDDS, run_demo
+from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 
 NAME = "demo"
 #: Default report folder: under runs/, which .gitignore lists, never the working folder itself.
@@ -24,7 +25,7 @@ HELP = ("End-to-end demo, no files needed: train a binary and a ternary net on d
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+    parser.add_argument("--out", type=path_arg, default=DEFAULT_OUT, metavar="DIR",
                         help=f"report folder (default: {DEFAULT_OUT}, under the git-ignored runs/ folder of the "
                              "working folder; the path is printed before anything is written)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (training, devices, mismatch)")
@@ -32,9 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
+    check_seed("--seed", args.seed)
+    out: Path = check_output_folder(args.out, "--out")
+    with output_lock(out, "--out"):
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: Path) -> int:
     print(f"ternary-rram demo: digits, binary and ternary nets, read at VDD = "
           f"{', '.join(f'{v:g}' for v in DEMO_VDDS)} V; writing to {out}/", flush=True)
     summary = run_demo(out, progress=show_progress(args), seed=args.seed)

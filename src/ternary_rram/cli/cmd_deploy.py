@@ -7,8 +7,19 @@ from pathlib import Path
 
 from ternary_rram.cli.cmd_train import DATA_DIR_HELP
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, show_progress
-from ternary_rram.errors import InputError
 from ternary_rram.cli.process import add_process_argument, resolve_params
+from ternary_rram.errors import InputError, check_int, check_range, check_seed
+from ternary_rram.fileio import path_arg
+
+#: Map sizes: each amplifier's map runs N_GRID^2 x N_MC transient senses (25 x 25 x 8 per amplifier by
+#: default, seconds); 257^2 x 4096 is 2.7e8 senses per amplifier, hours, and its batched state would not
+#: fit in 24 GB.
+N_GRID_MAX = 257
+N_MC_MAX = 4096
+LIMIT_TEST_MAX = 10_000_000
+#: Amplifier pool: each member is one map of N_GRID^2 x N_MC senses; 4096 members at the default size
+#: are already hours.
+AMPLIFIERS_MAX = 4096
 
 NAME = "deploy"
 HELP = ("Deploy a trained checkpoint on simulated chip instances at one operating point: accuracy with "
@@ -54,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                         help="calibrated device and sense-amplifier parameters (from `ternary-rram calibrate`)")
     add_process_argument(parser)
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="output folder")
     add_quiet_argument(parser, what="no progress bar")
 
 
@@ -62,37 +73,47 @@ def run(args: argparse.Namespace) -> int:
     args.params = resolve_params(args)
     from ternary_rram.array.params import ReadNoise
     from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC, check_chips, parse_array_shape
-    from ternary_rram.errors import check_range
-    from ternary_rram.experiments.deploy import check_vdd, run_deploy
-    from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
-    from ternary_rram.nn.data import load_dataset
-    from ternary_rram.nn.layers import quantized_layers
+    from ternary_rram.circuit.operating import TEMPERATURE_MAX, TEMPERATURE_MIN, ZERO_CELSIUS
+    from ternary_rram.experiments.deploy import check_vdd
+    from ternary_rram.fileio import check_output_folder, output_lock
 
     # Cheap checks first: bad options fail before any file or simulation.
     array = parse_array_shape(args.array)
     check_vdd(args.vdd)
-    if args.limit_test is not None and args.limit_test < 1:
-        raise InputError(f"limit-test={args.limit_test} is not allowed: must be >= 1")
+    if args.limit_test is not None:
+        check_int("--limit-test", args.limit_test, 1, LIMIT_TEST_MAX)
     chips = check_chips(args.chips)
     if args.target_accuracy is not None:
         check_range("target-accuracy", args.target_accuracy, 0.0, 1.0)
     check_range("noise-scale", args.noise_scale, 0.0, float("inf"), high_open=True)
     noise = ReadNoise.scaled(args.noise_scale)
     check_range("t-relax", args.t_relax, 0.0, float("inf"), high_open=True, unit="s")
-    if not 1 <= args.column_group <= array[1]:
-        raise InputError(f"column-group={args.column_group} is not allowed: must be in [1, {array[1]}]")
+    check_int("--column-group", args.column_group, 1, array[1], why="columns of one array share an amplifier")
     n_amp = N_AMPLIFIERS if args.amplifiers is None else args.amplifiers
-    if n_amp < 1:
-        raise InputError(f"amplifiers={n_amp} is not allowed: must be an integer >= 1")
+    check_int("--amplifiers", n_amp, 1, AMPLIFIERS_MAX)
     n_grid = N_GRID if args.n_grid is None else args.n_grid
     n_mc = N_MC if args.n_mc is None else args.n_mc
-    if n_grid < 2:
-        raise InputError(f"n-grid={n_grid} is not allowed: must be an integer >= 2")
-    if n_mc < 1:
-        raise InputError(f"n-mc={n_mc} is not allowed: must be an integer >= 1")
-    out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
+    check_int("--n-grid", n_grid, 2, N_GRID_MAX)
+    check_int("--n-mc", n_mc, 1, N_MC_MAX)
+    check_seed("--seed", args.seed)
+    check_range("--temperature-c", args.temperature_c, TEMPERATURE_MIN - ZERO_CELSIUS,
+                TEMPERATURE_MAX - ZERO_CELSIUS, unit="C")
+    for side in array:
+        check_int("--array", side, 1, 65536, why="rows and columns of one array")
+    if args.t_sense is not None:
+        check_range("--t-sense", args.t_sense, 0.0, 1e-6, low_open=True, unit="s")
+    out: Path = check_output_folder(args.out, "--out")
+    with output_lock(out, "--out"):
+        return _deploy(args, array, chips, noise, n_amp, n_grid, n_mc, out)
+
+
+def _deploy(args: argparse.Namespace, array: tuple[int, int], chips: int, noise, n_amp: int, n_grid: int,
+            n_mc: int, out: Path) -> int:
+    from ternary_rram.experiments.deploy import run_deploy
+    from ternary_rram.nn.checkpoint import check_data_fits, load_checkpoint, model_from_checkpoint
+    from ternary_rram.nn.data import load_dataset
+    from ternary_rram.nn.layers import quantized_layers
+
     device_model, pcsa = None, None
     if args.params is not None:
         from ternary_rram.circuit.pcsa import PCSA
@@ -109,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     if not data_name:
         raise InputError("data is not known: pass --data NAME")
     data = load_dataset(data_name, args.data_dir, seed=0)
+    check_data_fits(ckpt, data)
     config = {"checkpoint": str(ckpt.get("path", args.checkpoint)), "vdd": args.vdd, "t_sense": args.t_sense,
               "temperature_c": args.temperature_c, "array": list(array), "reads": args.reads,
               "chips": chips, "target_accuracy": args.target_accuracy, "noise_scale": args.noise_scale,

@@ -13,10 +13,14 @@ import json
 from pathlib import Path
 
 from ternary_rram.cli.cmd_train import (
-    DATA_CHOICES, DEVICE_CHOICES, ERROR_MODE_CHOICES, ERROR_MODEL_CHOICES, add_data_arguments,
-    check_choice, default_error_model, load_data_quietly)
+    BATCH_MAX, DATA_CHOICES, DEVICE_CHOICES, ERROR_MODE_CHOICES, ERROR_MODEL_CHOICES, add_data_arguments,
+    check_choice, check_data_options, default_error_model, load_data_quietly)
 from ternary_rram.cli.console import add_quiet_argument
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int, check_range, check_seed
+
+#: Most error draws: each is one pass over the test set (10,000 CIFAR images: ~1 s for a small net), so
+#: 10^4 draws are already hours; their accuracies are kept in memory and in the JSON.
+REPEATS_MAX = 10_000
 
 NAME = "evaluate"
 HELP = "Test accuracy of a checkpoint, clean and over K draws of weight errors (mean and spread)."
@@ -40,12 +44,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ternary_rram.fileio import atomic_write_text
-    from ternary_rram.nn.checkpoint import load_checkpoint
+    from ternary_rram.fileio import atomic_write_text, check_output_file
+    from ternary_rram.nn.checkpoint import check_data_fits, load_checkpoint
     from ternary_rram.nn.train import evaluate, resolve_device
 
     check_choice("--device", args.device, DEVICE_CHOICES)
     check_choice("--error-mode", args.error_mode, ERROR_MODE_CHOICES)
+    check_data_options(args)
+    check_range("--ber", args.ber, 0.0, 1.0)
+    check_int("--repeats", args.repeats, 1, REPEATS_MAX)
+    check_seed("--seed", args.seed)
+    check_int("--batch-size", args.batch_size, 1, BATCH_MAX)
+    if args.json is not None:
+        check_output_file(args.json, "--json")
     ckpt = load_checkpoint(args.checkpoint)
     model_config = ckpt["model_config"]
     data_name = args.data or ckpt["data"].get("name")
@@ -55,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     error_model = args.error_model or default_error_model(str(model_config.get("weights")))
     check_choice("--error-model", error_model, ERROR_MODEL_CHOICES)
     data = load_data_quietly(NAME, data_name, args.data_dir, args.limit)
+    check_data_fits(ckpt, data)
     result = evaluate(ckpt, data, ber=args.ber, error_model=error_model, repeats=args.repeats,
                       error_mode=args.error_mode, seed=args.seed, device=resolve_device(args.device),
                       batch_size=args.batch_size)
@@ -70,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
         payload = {"checkpoint": ckpt["path"], "epoch": ckpt["epoch"], "model_config": model_config,
                    "data": data.describe(), **result.to_dict()}
         path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(payload, indent=1))
         print(f"json: {path}")
     return 0

@@ -10,9 +10,10 @@ import torch
 from pathlib import Path
 
 from ternary_rram.cli.console import add_quiet_argument, show_progress
-from ternary_rram.errors import InputError
-from ternary_rram.experiments.reproduce import PRESETS, run_reproduce
 from ternary_rram.cli.process import add_process_argument, resolve_params
+from ternary_rram.errors import InputError, check_int, check_seed
+from ternary_rram.experiments.reproduce import PRESETS, run_reproduce
+from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 
 NAME = "reproduce"
 HELP = ("Reproduce the paper's claims (sense waveforms, read probabilities, error rates under PVT, energy, "
@@ -21,7 +22,7 @@ HELP = ("Reproduce the paper's claims (sense waveforms, read probabilities, erro
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="output folder")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--tiny", dest="preset", action="store_const", const="tiny",
                       help="seconds-long smoke run (tests)")
@@ -51,10 +52,17 @@ def run(args: argparse.Namespace) -> int:
     args.params = resolve_params(args)
     if args.preset not in PRESETS:
         raise InputError(f"preset={args.preset!r} is not allowed")
-    if args.data_dir is not None and not args.data_dir.is_dir() and args.preset == "full":
-        raise InputError(f"--data-dir={str(args.data_dir)!r} is not allowed: not a folder")
-    if args.threads < 1:
-        raise InputError(f"--threads={args.threads} is not allowed: must be >= 1")
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        raise InputError(f"--data-dir={str(args.data_dir)!r} is not allowed: not a folder (give the "
+                         "cifar-10-batches-py folder, or leave --data-dir out)")
+    check_int("--threads", args.threads, 1, 1024)
+    check_seed("--seed", args.seed)
+    out = check_output_folder(args.out, "--out")
+    with output_lock(out, "--out"):
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: Path) -> int:
     torch.set_num_threads(args.threads)
     t0 = time.time()
 
@@ -71,9 +79,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(line, file=sys.stderr, flush=True)
 
-    res = run_reproduce(args.out, args.preset, data_dir=args.data_dir, params=args.params, seed=args.seed,
+    def warn(msg: str) -> None:
+        print(f"ternary-rram reproduce: warning: {msg}", file=sys.stderr, flush=True)
+
+    res = run_reproduce(out, args.preset, data_dir=args.data_dir, params=args.params, seed=args.seed,
                         use_cache=not args.no_cache, sections=("sense",) if args.sense_only else ("sense", "nn"),
-                        log=log, progress=bars)
+                        log=log, progress=bars, warn=warn)
     for c in res.claims:
         print(f"{c.verdict:>13}  {c.claim}")
     print(f"{sum(c.holds is True for c in res.claims)}/{len(res.claims)} claims hold; "

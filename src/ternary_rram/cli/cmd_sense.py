@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ternary_rram.cli.console import add_quiet_argument, show_progress
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int, check_range, check_seed
+from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 from ternary_rram.experiments.sense import (DEFAULT_TEMPERATURE_C, SenseRecord, SenseStudy, SenseStudyConfig,
                                             WindowChoice, run_sense_study)
 from ternary_rram.cli.process import add_process_argument, resolve_params
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scan-samples", type=int, default=None, metavar="N",
                         help="instances per state in the automatic window scan (default: the smaller of --samples "
                              "and 2000)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+    parser.add_argument("--out", type=path_arg, default=DEFAULT_OUT, metavar="DIR",
                         help=f"output folder (default: {DEFAULT_OUT}, under the git-ignored runs/ folder)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
@@ -49,8 +50,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_process_argument(parser)
 
 
+#: Most Monte Carlo instances per point. Measured (one VDD, one window, 1 thread): 50,000 instances
+#: take ~32 s and ~10 MB of peak memory more than 2,000 (`ternary-rram sense --vdd 1.2 --t-sense 1e-9
+#: --samples N --no-figures`), so the bound is time, not memory: 10^7 instances are hours per point,
+#: 10^9 would be weeks; the default is 2000.
+SAMPLES_MAX = 10_000_000
+#: Longest sense window, s: windows are nanoseconds (t_char ~ 0.1-10 ns); the model steps through the
+#: window, so a window of seconds would run for days.
+T_SENSE_MAX = 1e-6
+#: Most values per swept option (VDD, window, temperature): each adds a full study per state.
+VALUES_MAX = 1000
+
+
 def config_from_args(args: argparse.Namespace) -> SenseStudyConfig:
     """Build and validate the study configuration (InputError on the first bad value)."""
+    check_int("--samples", args.samples, 1, SAMPLES_MAX)
+    if args.scan_samples is not None:
+        check_int("--scan-samples", args.scan_samples, 1, SAMPLES_MAX)
+    check_seed("--seed", args.seed)
+    for option, values in (("--vdd", args.vdd), ("--t-sense", args.t_sense), ("--temperature-c", args.temperature_c)):
+        if values is not None and len(values) > VALUES_MAX:
+            raise InputError(f"{option}: {len(values)} values are not allowed: give at most {VALUES_MAX}")
+    for t in args.t_sense or ():
+        check_range("t_sense", t, 0.0, T_SENSE_MAX, low_open=True, unit="s")
     cfg = SenseStudyConfig(
         vdds=tuple(args.vdd), t_senses=None if args.t_sense is None else tuple(args.t_sense),
         temperatures_c=tuple(args.temperature_c), n_samples=args.samples, n_window_scan=args.scan_samples,
@@ -131,6 +153,11 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
 
         device, pcsa_params = load_params(params)
         pcsa = PCSA(pcsa_params)
+    with output_lock(out, "--out"):
+        return _run_locked(cfg, out, progress, pcsa, device)
+
+
+def _run_locked(cfg: SenseStudyConfig, out: Path, progress: bool, pcsa, device) -> SenseStudy:
     study = run_sense_study(cfg, out, pcsa=pcsa, device=device, progress=progress,
                             on_window=lambda w: say(describe_window(w), progress))
     print(format_table(study.records))
@@ -145,8 +172,6 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
 def run(args: argparse.Namespace) -> int:
     args.params = resolve_params(args)
     cfg = config_from_args(args)
-    out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
+    out: Path = check_output_folder(args.out, "--out")
     run_and_report(cfg, out, progress=show_progress(args), params=args.params)
     return 0

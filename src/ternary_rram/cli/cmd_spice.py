@@ -123,7 +123,12 @@ def run(args: argparse.Namespace) -> int:
     if args.pdk is not None:
         return _run_pdk(args)
     from ternary_rram.circuit import spice
+    from ternary_rram.errors import check_seed
+    from ternary_rram.fileio import atomic_write_text, check_output_file
 
+    check_seed("--seed", args.seed)
+    if args.json is not None:
+        check_output_file(args.json, "--json")
     if not spice.ngspice_available():
         print("ternary-rram spice: error: ngspice not found on PATH (apt-get install ngspice)", file=sys.stderr)
         return 2
@@ -139,6 +144,5 @@ def run(args: argparse.Namespace) -> int:
     summ = spice.summary(rows)
     print("summary: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summ.items()))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"summary": summ, "rows": spice.rows_as_dicts(rows)}, fh, indent=1)
+        atomic_write_text(args.json, json.dumps({"summary": summ, "rows": spice.rows_as_dicts(rows)}, indent=1))
     return 0

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from ternary_rram.cli.console import add_quiet_argument
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int
+from ternary_rram.fileio import check_output_folder, output_lock
 
 NAME = "sweep"
 HELP = ("Run a design-space sweep (a grid or random sample over an experiment's parameters) on Dask; "
@@ -58,11 +59,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("spec is missing: give a sweep spec (TOML), e.g. examples/sweep_sense.toml")
     spec = load_spec(args.spec)
     if args.retries is not None:
-        if args.retries < 0:
-            raise InputError(f"--retries={args.retries} is not allowed: must be an integer >= 0")
+        check_int("--retries", args.retries, 0, 100)
         spec.retries = args.retries
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers={args.workers} is not allowed: must be an integer >= 1")
+    if args.workers is not None:
+        check_int("--workers", args.workers, 1, 1024)
     if args.scheduler is not None:
         check_scheduler_address(args.scheduler)
     points = spec.points()
@@ -74,9 +74,20 @@ def run(args: argparse.Namespace) -> int:
         if len(points) > 20:
             print(f"  ... {len(points) - 20} more")
         return 0
-    if not args.out:
+    if args.out is None:
         raise InputError("--out is missing: give the output folder (--out DIR)")
-    report = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
+    out = check_output_folder(args.out, "--out")
+    # One driver per folder: the driver alone writes the parts (workers only compute), so the lock
+    # is taken here and workers, local or remote, are not affected.
+    with output_lock(out, "--out"):
+        return _run(args, spec, out)
+
+
+def _run(args: argparse.Namespace, spec, out) -> int:
+    from ternary_rram.experiments.sweep import ResultStore, run_sweep
+
+    ResultStore(out).remove_stale_temps(min_age_s=0.0)  # the lock is ours: every temp part is a dead run's
+    report = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers,
                        progress=not args.quiet, summary=not args.no_summary)
     print(f"sweep {spec.experiment.name}: {report.n_points} points: {report.n_ok} ran ok, "
           f"{report.n_skipped} already finished, {report.n_failed} failed ({report.wall_s:.1f} s)")

@@ -19,7 +19,7 @@ import sys
 import warnings
 
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, format_warning, show_progress
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int, check_range, check_seed
 
 NAME = "train"
 HELP = "Train a binary/ternary/float network (seed recipe: AdamW, cosine warm restarts) with checkpoints."
@@ -32,6 +32,15 @@ ERROR_MODEL_CHOICES = ("sign-flip", "ternary")
 ERROR_MODE_CHOICES = ("per-forward", "fixed")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 AUGMENT_CHOICES = ("auto", "none", "flip-crop", "flip", "crop")
+#: Largest width per model. Training keeps about 16 bytes per weight (float weight, gradient, two Adam
+#: moments); VGG holds ~4e8 weights at F=1024 (its count grows as F^2: 2.7e7 at F=256), i.e. ~6.4 GB plus
+#: activations, F=2048 would need ~27 GB; the MLP's hidden-to-hidden layer has width^2 weights.
+WIDTH_MAX = {"vgg": 1024, "convnet": 1024, "mlp": 16384}
+#: Bounds of the sizes of a run (a larger value is a typo, not a run that fits 24 GB or a lifetime).
+BATCH_MAX = 65536          # images per batch: 65536 CIFAR images are 0.8 GB as float32, x activations
+LIMIT_MAX = 10_000_000     # images: more than any supported data set holds
+EPOCHS_MAX = 100_000
+CROP_PADDING_MAX = 64      # pixels per side: twice the largest image side (32); more is only padding
 
 DATA_DIR_HELP = ("folder of the data files: for cifar10 the cifar-10-batches-py folder, for mnist the folder of "
                  "the IDX .gz files (default: none given; the usual places are searched, see docs/user-guide.md "
@@ -139,6 +148,14 @@ def default_error_model(weights: str) -> str:
     return "ternary" if weights == "ternary" else "sign-flip"
 
 
+def check_data_options(args: argparse.Namespace) -> None:
+    """--limit (shared by train and evaluate) and --data-dir given but not a folder."""
+    if args.limit is not None:
+        check_int("--limit", args.limit, 1, LIMIT_MAX)
+    if args.data_dir is not None and str(args.data_dir).strip() == "":
+        raise InputError("--data-dir='' is not allowed: give the folder of the data files")
+
+
 def load_data_quietly(command: str, name: str, data_dir: str | None, limit: int | None):
     """``load_dataset`` with its warnings (e.g. non-official CIFAR MD5s) printed as one line each."""
     from ternary_rram.nn.data import load_dataset
@@ -162,7 +179,8 @@ def _betas(text: str) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ternary_rram.nn.train import TrainConfig, cycle_note, init_model, resolve_device, train
+    from ternary_rram.fileio import check_output_folder, output_lock
+    from ternary_rram.nn.train import TrainConfig, resolve_device
 
     check_choice("--data", args.data, DATA_CHOICES)
     check_choice("--model", args.model, MODEL_CHOICES)
@@ -171,6 +189,22 @@ def run(args: argparse.Namespace) -> int:
     check_choice("--device", args.device, DEVICE_CHOICES)
     check_choice("--augment", args.augment, AUGMENT_CHOICES)
     check_choice("--error-mode", args.error_mode, ERROR_MODE_CHOICES)
+    check_data_options(args)
+    if args.width is not None:
+        check_int("--width", args.width, 1, WIDTH_MAX[args.model],
+                  why=f"training {args.model} wider than that does not fit in 24 GB")
+    check_int("--epochs", args.epochs, 1, EPOCHS_MAX)
+    check_int("--batch-size", args.batch_size, 1, BATCH_MAX)
+    check_int("--eval-batch-size", args.eval_batch_size, 1, BATCH_MAX)
+    check_int("--crop-padding", args.crop_padding, 0, CROP_PADDING_MAX)
+    check_seed("--seed", args.seed)
+    check_range("--ber", args.ber, 0.0, 1.0, high_open=True)
+    if args.max_batches is not None:
+        check_int("--max-batches", args.max_batches, 1, 10**9)
+    cycles = (args.epochs,) if args.cycles is None else parse_int_list("--cycles", args.cycles)
+    for c in cycles:
+        check_int("--cycles", c, 1, EPOCHS_MAX)
+    out = check_output_folder(args.out, "--out")
     error_model = args.error_model
     if error_model is not None:
         check_choice("--error-model", error_model, ERROR_MODEL_CHOICES)
@@ -178,11 +212,18 @@ def run(args: argparse.Namespace) -> int:
         error_model = default_error_model(args.weights)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min,
-        cycles=(args.epochs,) if args.cycles is None else parse_int_list("--cycles", args.cycles), decay=args.decay, betas=_betas(args.betas),
+        cycles=cycles, decay=args.decay, betas=_betas(args.betas),
         eps=args.eps, reset_moments=not args.no_reset_moments, augment=args.augment,
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
         error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches)
     device = resolve_device(args.device)
+    with output_lock(out, "--out"):
+        return _train(args, config, device, error_model)
+
+
+def _train(args: argparse.Namespace, config, device, error_model) -> int:
+    from ternary_rram.nn.train import cycle_note, init_model, train
+
     data = load_data_quietly(NAME, args.data, args.data_dir, args.limit)
     width = CLI_VGG_WIDTH if args.width is None and args.model == "vgg" else args.width
     model_config = {"name": args.model, "width": width, "weights": args.weights,

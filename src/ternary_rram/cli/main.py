@@ -1,8 +1,10 @@
 """`ternary-rram` entry point: finds every ``cmd_*`` module in this package and dispatches to it.
 
 Each command module defines ``NAME`` (the sub-command), ``HELP`` (one line), ``add_arguments(parser)``
-and ``run(args) -> int``. Bad input raised as :class:`ternary_rram.errors.InputError` (or a missing
-file) is printed as one line and the process exits with status 2.
+and ``run(args) -> int``. Bad input raised as :class:`ternary_rram.errors.InputError` and an operating
+system error (missing or unreadable file, full disk, no permission: ``OSError``, named with its file)
+is printed as one line and the process exits with status 2. Nothing else is caught here: an
+unexpected exception is a bug and keeps its traceback (each known bad input is checked at its source).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from types import ModuleType
 from ternary_rram import __version__
 from ternary_rram.cli.console import HelpFormatter, Parser, install_warning_format
 from ternary_rram.errors import InputError
+from ternary_rram.fileio import describe_os_error
 
 EXIT_BAD_INPUT = 2
 
@@ -43,8 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     install_warning_format()
     parser = build_parser()
@@ -60,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except FileNotFoundError as exc:
         print(f"ternary-rram {args.command}: error: file not found: {exc.filename or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # full disk, no permission, a folder where a file is expected, ...
+        print(f"ternary-rram {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print(f"ternary-rram {args.command}: error: out of memory: choose smaller sizes", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"ternary-rram {args.command}: interrupted; finished results are kept on disk", file=sys.stderr)

@@ -15,7 +15,6 @@ model splits the variance with ``d2d_fraction`` (default: the model default).
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,12 +145,10 @@ def read_resistance_csv(path: "str | Path") -> dict[str, np.ndarray]:
         InputError: missing file or column, unknown column, a non-numeric, NaN or non-positive cell,
             fewer than 2 values in a column.
     """
+    from ternary_rram.fileio import read_csv_rows
+
     p = Path(path)
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as exc:
-        raise InputError(f"file={str(p)!r} is not allowed: cannot be read ({exc.strerror})") from None
+    rows = read_csv_rows(p)  # one-line InputError: unreadable, not UTF-8, huge, over-long cell
     if not rows:
         raise InputError(f"file={str(p)!r} is not allowed: empty, must have a header 'LRS,HRS'")
     header = [h.strip().upper() for h in rows[0]]
@@ -180,9 +177,9 @@ def read_resistance_csv(path: "str | Path") -> dict[str, np.ndarray]:
             except ValueError:
                 raise InputError(f"file={str(p)!r} line {line_no} column {header[j]}: value {c!r} is not "
                                  "allowed: must be a resistance in ohm") from None
-            if not (math.isfinite(v) and v > 0):
+            if not (math.isfinite(v) and P.RESISTANCE_MIN <= v <= P.RESISTANCE_MAX):
                 raise InputError(f"file={str(p)!r} line {line_no} column {header[j]}: resistance={c} is "
-                                 "not allowed: must be finite and > 0 ohm")
+                                 f"not allowed: must lie in [{P.RESISTANCE_MIN:g}, {P.RESISTANCE_MAX:g}] ohm")
             out[header[j]].append(v)
     for h, vals in out.items():
         if len(vals) < 2:

@@ -69,3 +69,7 @@ RELAX_K_LRS: float = 0.0
 RELAX_TAU: float = 1.0
 
 LN10: float = math.log(10.0)
+#: Sane range of a measured or configured resistance, ohm: RRAM states lie between ~100 ohm and
+#: ~10 Mohm; outside 1 ohm .. 1 Tohm a value is a typo or a unit error and is refused. [D] chosen.
+RESISTANCE_MIN: float = 1.0
+RESISTANCE_MAX: float = 1e12

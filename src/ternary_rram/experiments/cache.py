@@ -16,7 +16,9 @@ import io
 import json
 import math
 import os
+import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -24,10 +26,14 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ternary_rram.errors import InputError
-from ternary_rram.fileio import atomic_write_bytes, atomic_write_text
+from ternary_rram.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
 
 #: Bump to invalidate every cached result when the meaning of a stored result changes.
 CACHE_VERSION: int = 1
+
+
+def _warn_stderr(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr, flush=True)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -87,12 +93,19 @@ class Cache:
         enabled: False turns the cache into a pass-through (always compute, never store).
     """
 
-    def __init__(self, root: "str | os.PathLike", enabled: bool = True) -> None:
+    def __init__(self, root: "str | os.PathLike", enabled: bool = True,
+                 warn: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
         self.enabled = enabled
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # units read from an earlier run's results
+        self.misses = 0  # units computed by this run
+        self.reused = 0  # units asked for again in this run (computed or read before): not counted twice
+        self.corrupt = 0  # unreadable stored units, reported and computed again
         self.compute_seconds = 0.0  # summed "_compute_s" of every unit returned (hit or miss)
+        self._seen: set[str] = set()  # JSON paths this instance computed or read already
+        self._warn = warn if warn is not None else _warn_stderr
+        if enabled:
+            remove_stale_temps(self.root)  # left by a killed run (old enough not to be a live writer's)
 
     def paths(self, name: str, config: Mapping[str, Any]) -> tuple[Path, Path]:
         """(JSON path, NPZ path) of a configuration's result."""
@@ -112,8 +125,16 @@ class Cache:
             if doc.get("has_arrays"):
                 with np.load(npath, allow_pickle=False) as z:
                     arrays = {k: z[k] for k in z.files}
-            return Result(values=doc["values"], arrays=arrays)
-        except (OSError, ValueError, KeyError):
+            values = doc["values"]
+            if not isinstance(values, dict):
+                raise ValueError("values is not a JSON object")
+            return Result(values=values, arrays=arrays)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, RecursionError,
+                zipfile.BadZipFile) as exc:
+            # A damaged unit (truncated copy, disk error, edited by hand): say so, compute it again.
+            self.corrupt += 1
+            reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+            self._warn(f"cache unit {jpath.name} is unreadable ({type(exc).__name__}: {reason}); computing it again")
             return None
 
     def store(self, name: str, config: Mapping[str, Any], values: Mapping[str, Any],
@@ -131,6 +152,7 @@ class Cache:
         doc = {"name": name, "config": _jsonable(dict(config)), "version": CACHE_VERSION,
                "has_arrays": bool(arrays), "values": result.values}
         atomic_write_text(jpath, json.dumps(doc, indent=1, sort_keys=True, allow_nan=True))
+        self._seen.add(str(jpath))
         return result
 
     def get_or_compute(self, name: str, config: Mapping[str, Any],
@@ -145,8 +167,13 @@ class Cache:
         """
         hit = self.load(name, config)
         if hit is not None:
-            self.hits += 1
-            self.compute_seconds += float(hit.values.get("_compute_s", 0.0) or 0.0)
+            key = str(self.paths(name, config)[0])
+            if key in self._seen:
+                self.reused += 1  # this run computed or read it a moment ago: one unit, counted once
+            else:
+                self._seen.add(key)
+                self.hits += 1
+                self.compute_seconds += float(hit.values.get("_compute_s", 0.0) or 0.0)
             return hit
         self.misses += 1
         t0 = time.perf_counter()

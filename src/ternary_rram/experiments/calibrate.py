@@ -101,12 +101,15 @@ class Measurements:
     sources: tuple[str, ...] = ()
 
 
+#: Most reads one counts cell may give: counts stay exact as float64 below 2**53 (~9e15); a
+#: measurement campaign has at most ~1e12 reads per row.
+COUNT_MAX: int = 10**15
+
+
 def _read_rows(path: Path) -> list[list[str]]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-    except OSError as exc:
-        raise InputError(f"file={str(path)!r} is not allowed: cannot be read ({exc.strerror})") from None
+    from ternary_rram.fileio import read_csv_rows
+
+    rows = [r for r in read_csv_rows(path) if any(c.strip() for c in r)]
     if not rows:
         raise InputError(f"file={str(path)!r} is not allowed: empty, needs a header")
     return rows
@@ -149,8 +152,9 @@ def read_counts_csv(path: "str | Path") -> OutcomeCounts:
                 raise InputError(f"{where} column {c}: value {cell!r} is not allowed: must be a number") from None
             if not math.isfinite(v):
                 raise InputError(f"{where} column {c}: value {cell!r} is not allowed: must be finite")
-            if c.startswith("n_") and (v < 0 or v != int(v)):
-                raise InputError(f"{where} column {c}: count={cell} is not allowed: must be an integer >= 0")
+            if c.startswith("n_") and (v < 0 or v != int(v) or v > COUNT_MAX):
+                raise InputError(f"{where} column {c}: count={cell} is not allowed: must be an integer in "
+                                 f"[0, {COUNT_MAX:.0e}]")
             if c in ("vdd", "t_sense") and v <= 0:
                 raise InputError(f"{where} column {c}: value {cell} is not allowed: must be > 0")
             cols[c].append(v)
@@ -570,6 +574,9 @@ def calibrate(measurements: Measurements, *, pcsa_params=None, base_device: Devi
     if measurements.resistances is not None:
         fr = fit_device(measurements.resistances, base=device)
         device = fr.model
+        if device.hrs.median <= device.lrs.median:
+            raise InputError(f"measured resistances are not allowed: the HRS median {device.hrs.median:.4g} ohm "
+                             f"does not exceed the LRS median {device.lrs.median:.4g} ohm (columns swapped?)")
         for st in ("LRS", "HRS"):
             sf = fr[st]
             fitted[f"device.{st}.median"] = FittedValue(f"{st}.median", sf.median, sf.median_se, "ohm",
@@ -619,17 +626,53 @@ def write_params(path: "str | Path", calibration: Calibration) -> Path:
     return p
 
 
-def _num(doc: Mapping, key: str, where: str, *, positive: bool = True) -> float:
+#: Sane ranges of PARAMS.json values (a value outside is a typo or a unit error, refused):
+#: resistances 1 ohm .. 1 Tohm (RRAM states lie between ~100 ohm and ~10 Mohm); ln-spreads up to 5
+#: (a factor e^5 ~ 150 between one sigma and the median); relaxation k up to 10 ln-units^2 and tau up
+#: to 1e9 s (30 years); mismatch scale within 100x of the 130 nm Pelgrom coefficients and A_VT up to
+#: 1 V*um (1e-6 V*m; 130 nm processes report 3.5-5 mV*um); PCSA overrides within 1000x of the default.
+RESISTANCE_RANGE: tuple[float, float] = (DP.RESISTANCE_MIN, DP.RESISTANCE_MAX)
+SIGMA_RANGE: tuple[float, float] = (0.0, 5.0)
+RELAX_K_RANGE: tuple[float, float] = (0.0, 10.0)
+RELAX_TAU_RANGE: tuple[float, float] = (0.0, 1e9)
+MISMATCH_SCALE_RANGE: tuple[float, float] = (0.0, 100.0)
+A_VT_RANGE: tuple[float, float] = (0.0, 1e-6)
+OVERRIDE_FACTOR: float = 1e3
+#: Keys a PARAMS.json may hold, per block (calibrate writes all of them; a hand-written file may
+#: leave any out).
+PARAMS_KEYS: tuple[str, ...] = ("schema", "created_utc", "sources", "device", "pcsa", "fit", "goodness", "pdk")
+DEVICE_KEYS: tuple[str, ...] = ("LRS", "HRS", "relaxation")
+STATE_KEYS: tuple[str, ...] = ("median", "sigma", "d2d_fraction")
+RELAX_KEYS: tuple[str, ...] = ("k_hrs", "k_lrs", "tau")
+#: "transistors", "widths", "lengths": the foundry fit of ``calibrate --pdk-lib`` (experiments/pdk_calibrate.py).
+PCSA_KEYS: tuple[str, ...] = ("mismatch_scale", "a_vt_nmos", "a_vt_pmos", "overrides", "transistors", "widths",
+                              "lengths")
+#: Largest PARAMS.json read, bytes (calibrate writes a few kB).
+PARAMS_MAX_BYTES: int = 1_000_000
+
+
+def _num(doc: Mapping, key: str, where: str, *, positive: bool = True,
+         bounds: tuple[float, float] | None = None, unit: str = "") -> float:
+    from ternary_rram.errors import check_number
+
     if key not in doc:
         raise InputError(f"{where}: missing key {key!r}")
-    try:
-        v = float(doc[key])
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {key}={doc[key]!r} is not allowed: must be a number") from None
-    if not math.isfinite(v) or (positive and v <= 0):
-        rule = "finite and > 0" if positive else "finite"
-        raise InputError(f"{where}: {key}={doc[key]!r} is not allowed: must be {rule}")
+    v = check_number(f"{where}.{key}", doc[key])  # refuses JSON booleans, strings, null
+    if positive and v <= 0:
+        raise InputError(f"{where}.{key}={doc[key]!r} is not allowed: must be > 0")
+    if bounds is not None:
+        lo, hi = bounds
+        if not (lo < v <= hi if positive else lo <= v <= hi):
+            u = f" {unit}" if unit else ""
+            raise InputError(f"{where}.{key}={doc[key]!r} is not allowed: must lie in "
+                             f"{'(' if positive else '['}{lo:g}, {hi:g}]{u}")
     return v
+
+
+def _only_keys(block: Mapping, allowed: Sequence[str], where: str) -> None:
+    unknown = [k for k in block if k not in allowed]
+    if unknown:
+        raise InputError(f"{where}: key {unknown[0]!r} is not allowed: allowed keys are {', '.join(allowed)}")
 
 
 def load_params(path: "str | Path"):
@@ -638,19 +681,25 @@ def load_params(path: "str | Path"):
     Uses the ``device`` block (LRS/HRS ``median`` ohm, ``sigma`` ln units, optional ``d2d_fraction``;
     optional ``relaxation`` ``k_hrs``, ``k_lrs``, ``tau`` s) and the ``pcsa`` block (``a_vt_nmos``,
     ``a_vt_pmos`` in V*m, or else ``mismatch_scale``; optional ``overrides``: PCSAParams field -> number).
-    Blocks or keys left out keep the defaults. Raises InputError on anything malformed.
+    Blocks or keys left out keep the defaults. Raises InputError (one line) on anything malformed: a
+    file that is not UTF-8 JSON or too large or too deeply nested, an unknown key, a boolean or string
+    where a number belongs, a value outside its sane range (:data:`RESISTANCE_RANGE` ...), an HRS
+    median not above the LRS median.
     """
     from ternary_rram.circuit.params import DEFAULT_PCSA
+    from ternary_rram.fileio import read_text_bounded
 
     p = Path(path)
+    text = read_text_bounded(p, PARAMS_MAX_BYTES, "params")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"params={str(p)!r} is not allowed: cannot be read ({exc.strerror})") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"params={str(p)!r} is not allowed: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise InputError(f"params={str(p)!r} is not allowed: JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise InputError(f"params={str(p)!r} is not allowed: must hold a JSON object")
+    _only_keys(doc, PARAMS_KEYS, f"params={str(p)!r}")
     schema = doc.get("schema", SCHEMA)
     if schema != SCHEMA:
         raise InputError(f"params={str(p)!r}: schema={schema!r} is not allowed: must be {SCHEMA!r}")
@@ -658,6 +707,7 @@ def load_params(path: "str | Path"):
     dev = doc.get("device", {})
     if not isinstance(dev, dict):
         raise InputError(f"params={str(p)!r}: 'device' must be an object")
+    _only_keys(dev, DEVICE_KEYS, f"params={str(p)!r} device")
     states = {}
     for name, default in (("LRS", device.lrs), ("HRS", device.hrs)):
         block = dev.get(name)
@@ -667,42 +717,61 @@ def load_params(path: "str | Path"):
         where = f"params={str(p)!r} device.{name}"
         if not isinstance(block, dict):
             raise InputError(f"{where}: must be an object")
-        frac = (_num(block, "d2d_fraction", where, positive=False) if "d2d_fraction" in block
+        _only_keys(block, STATE_KEYS, where)
+        frac = (_num(block, "d2d_fraction", where, positive=False, bounds=(0.0, 1.0)) if "d2d_fraction" in block
                 else DP.D2D_VARIANCE_FRACTION)
-        if not 0.0 <= frac <= 1.0:
-            raise InputError(f"{where}: d2d_fraction={frac!r} is not allowed: must lie in [0, 1]")
-        states[name] = LognormalState.from_total(_num(block, "median", where), _num(block, "sigma", where), frac)
+        states[name] = LognormalState.from_total(
+            _num(block, "median", where, bounds=RESISTANCE_RANGE, unit="ohm"),
+            _num(block, "sigma", where, bounds=SIGMA_RANGE, unit="ln(ohm)"), frac)
+    if states["HRS"].median <= states["LRS"].median:
+        raise InputError(f"params={str(p)!r}: device.HRS.median={states['HRS'].median:g} ohm is not allowed: "
+                         f"must exceed device.LRS.median={states['LRS'].median:g} ohm")
     relax = device.relaxation
-    if isinstance(dev.get("relaxation"), dict):
+    if "relaxation" in dev:
         r = dev["relaxation"]
         where = f"params={str(p)!r} device.relaxation"
-        relax = Relaxation(k_hrs=_num(r, "k_hrs", where, positive=False) if "k_hrs" in r else relax.k_hrs,
-                           k_lrs=_num(r, "k_lrs", where, positive=False) if "k_lrs" in r else relax.k_lrs,
-                           tau=_num(r, "tau", where) if "tau" in r else relax.tau)
+        if not isinstance(r, dict):
+            raise InputError(f"{where}: must be an object")
+        _only_keys(r, RELAX_KEYS, where)
+        relax = Relaxation(
+            k_hrs=_num(r, "k_hrs", where, positive=False, bounds=RELAX_K_RANGE) if "k_hrs" in r else relax.k_hrs,
+            k_lrs=_num(r, "k_lrs", where, positive=False, bounds=RELAX_K_RANGE) if "k_lrs" in r else relax.k_lrs,
+            tau=_num(r, "tau", where, bounds=RELAX_TAU_RANGE, unit="s") if "tau" in r else relax.tau)
     device = DeviceModel(lrs=states["LRS"], hrs=states["HRS"], relaxation=relax,
                          programming=device.programming if not dev else None)
     pc = doc.get("pcsa", {})
     if not isinstance(pc, dict):
         raise InputError(f"params={str(p)!r}: 'pcsa' must be an object")
     where = f"params={str(p)!r} pcsa"
+    _only_keys(pc, PCSA_KEYS, where)
     from ternary_rram.experiments.pdk_calibrate import apply_transistor_block  # foundry-fitted transistors, sizes
     params = apply_transistor_block(DEFAULT_PCSA, pc, where)
     if "a_vt_nmos" in pc or "a_vt_pmos" in pc:
-        a_n = _num(pc, "a_vt_nmos", where) if "a_vt_nmos" in pc else params.nmos.a_vt
-        a_p = _num(pc, "a_vt_pmos", where) if "a_vt_pmos" in pc else params.pmos.a_vt
+        a_n = _num(pc, "a_vt_nmos", where, bounds=A_VT_RANGE, unit="V*m") if "a_vt_nmos" in pc else params.nmos.a_vt
+        a_p = _num(pc, "a_vt_pmos", where, bounds=A_VT_RANGE, unit="V*m") if "a_vt_pmos" in pc else params.pmos.a_vt
         params = replace(params, nmos=replace(params.nmos, a_vt=a_n), pmos=replace(params.pmos, a_vt=a_p))
     elif "mismatch_scale" in pc:
-        params = scale_pcsa(params, _num(pc, "mismatch_scale", where))
+        params = scale_pcsa(params, _num(pc, "mismatch_scale", where, bounds=MISMATCH_SCALE_RANGE))
+    if "mismatch_scale" in pc and ("a_vt_nmos" in pc or "a_vt_pmos" in pc):
+        _num(pc, "mismatch_scale", where, bounds=MISMATCH_SCALE_RANGE)  # checked though A_VT is used
     over = pc.get("overrides", {})
+    if over is None or not isinstance(over, dict):
+        raise InputError(f"{where}.overrides: must be an object field -> number")
     if over:
-        if not isinstance(over, dict):
-            raise InputError(f"{where}.overrides: must be an object field -> number")
         known = {f for f in params.__dataclass_fields__}
         changes = {}
         for k, v in over.items():
             if k not in known or k in ("nmos", "pmos", "widths", "lengths"):
                 raise InputError(f"{where}.overrides: field {k!r} is not allowed: must be a scalar PCSAParams field")
-            changes[k] = type(getattr(params, k))(_num(over, k, f"{where}.overrides"))
+            default = getattr(params, k)
+            if k in ("readout_fraction", "decision_fraction"):
+                bounds = (0.0, 1.0)
+            else:
+                bounds = (abs(default) / OVERRIDE_FACTOR, abs(default) * OVERRIDE_FACTOR)
+            value = _num(over, k, f"{where}.overrides", bounds=bounds)
+            if isinstance(default, int) and not float(value).is_integer():
+                raise InputError(f"{where}.overrides.{k}={v!r} is not allowed: must be an integer")
+            changes[k] = type(default)(value)
         try:
             params = replace(params, **changes)
         except ValueError as exc:

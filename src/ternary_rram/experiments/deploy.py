@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -153,8 +154,10 @@ def pool_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: Devic
         if path.exists():
             try:
                 return AmplifierPool.from_dict(json.loads(path.read_text()))
-            except (InputError, ValueError, KeyError, OSError):
-                pass  # a damaged cache entry is rebuilt
+            except (InputError, ValueError, KeyError, OSError, TypeError, AttributeError, RecursionError) as exc:
+                # a damaged cache entry is reported (one console warning line) and rebuilt
+                warnings.warn(f"cache unit {path.name} is unreadable ({type(exc).__name__}); computing it again",
+                              stacklevel=2)
     pool = build_amplifier_pool(op, pcsa, dm, n_amplifiers=n_amplifiers, n_grid=n_grid, n_mc=n_mc,
                                 noise=noise, t_relax=t_relax, generator=_generator(seed, op.vdd, op.t_sense))
     if path is not None:

@@ -5,7 +5,6 @@ as upper bounds (never as data at a made-up floor), closed region outlines, read
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,6 +13,8 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from ternary_rram.fileio import atomic_write_with  # noqa: E402
 
 #: Default resolution of written figures, dots per inch.
 DPI: int = 120
@@ -29,18 +30,14 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 5.0, height: fl
 def save_figure(fig: Any, path: str | os.PathLike) -> Path:
     """Write ``fig`` as PNG to ``path`` through a temporary file and a rename; close it. Returns the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".png", dir=p.parent)
-    os.close(fd)
     try:
         fig.tight_layout()
+        # temporary file with the umask mode, removed on failure; a device node at p is refused;
         # "tight" keeps legends placed outside the axes (below or beside them) inside the image
-        fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight", pad_inches=0.05)
-        os.replace(tmp, p)
+        atomic_write_with(p, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight",
+                                                     pad_inches=0.05))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return p
 
 

@@ -30,6 +30,7 @@ import csv
 import dataclasses
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,7 +40,7 @@ import numpy as np
 import torch
 
 from ternary_rram.device import DeviceModel
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_seed
 from ternary_rram.experiments.cache import Cache
 from ternary_rram.experiments.plots import (BOUND_NOTE, bound_handle, one_bound_handle, cell_edges, legend_below,
                                             plain_log_ticks, plot_rates, region_outline)
@@ -729,25 +730,51 @@ class _Data:
     describe: dict
 
 
-def _load_data(preset: Preset, data_dir: Path | None) -> _Data:
+def _load_data(preset: Preset, data_dir: Path | None,
+               warn: Callable[[str], None] | None = None) -> _Data:
+    """The network data of a preset.
+
+    A ``data_dir`` the user gave is used or refused (InputError naming it): CIFAR-10 must load from it,
+    and the tiny preset (always digits) does not take one. Only without a path may --quick fall back
+    on scikit-learn digits, when the default CIFAR-10 folder is missing or broken; ``warn`` announces
+    it (one line). --full needs CIFAR-10.
+    """
     from ternary_rram.nn.data import default_cifar10_dir, load_dataset
 
-    d = data_dir if data_dir is not None else default_cifar10_dir()
-    if preset.name != "tiny" and d is not None and Path(d).is_dir():
+    if preset.name == "tiny":
+        if data_dir is not None:
+            raise InputError(f"--data-dir={str(data_dir)!r} is not allowed with --tiny: the tiny preset always "
+                             "trains on scikit-learn digits")
+        data = load_dataset("digits", None, limit=preset.data_limit)
+        return _Data(data, "digits", "scikit-learn digits (the tiny preset never uses CIFAR-10)",
+                     json.loads(json.dumps(data.describe())))
+    if data_dir is not None:
+        if not Path(data_dir).is_dir():
+            raise InputError(f"--data-dir={str(data_dir)!r} is not allowed: not a folder (give the "
+                             "cifar-10-batches-py folder, or leave --data-dir out)")
+        data = load_dataset("cifar10", data_dir, limit=preset.data_limit)  # InputError names the bad file
+        return _cifar(data, preset)
+    d = default_cifar10_dir()
+    reason = "no CIFAR-10 folder found (no --data-dir given)"
+    if d is not None and Path(d).is_dir():
         try:
-            data = load_dataset("cifar10", d, limit=preset.data_limit)
-            note = "CIFAR-10" + (f" (first {preset.data_limit} training and test images)" if preset.data_limit else "")
-            return _Data(data, "cifar10", note, json.loads(json.dumps(data.describe())))
-        except InputError:
+            return _cifar(load_dataset("cifar10", d, limit=preset.data_limit), preset)
+        except InputError as exc:
             if preset.name == "full":
                 raise
+            reason = f"the default CIFAR-10 folder {d} cannot be used ({exc})"
     if preset.name == "full":
-        raise InputError(f"data-dir={str(d)!r} is not allowed: --full needs CIFAR-10 (cifar-10-batches-py folder)")
-    data = load_dataset("digits", None, limit=preset.data_limit if preset.name == "tiny" else None)
-    note = ("scikit-learn digits (8x8 grey images, 10 classes): CIFAR-10 was not found"
-            + (f" at {d}" if d is not None else " (no --data-dir)") if preset.name != "tiny"
-            else "scikit-learn digits (the tiny preset never uses CIFAR-10)")
+        raise InputError("--data-dir is missing: --full needs CIFAR-10 (the cifar-10-batches-py folder)")
+    if warn is not None:
+        warn(f"{reason}: training on scikit-learn digits instead; pass --data-dir DIR to use CIFAR-10")
+    data = load_dataset("digits", None)
+    note = f"scikit-learn digits (8x8 grey images, 10 classes): CIFAR-10 was not used: {reason}"
     return _Data(data, "digits", note, json.loads(json.dumps(data.describe())))
+
+
+def _cifar(data: Any, preset: Preset) -> _Data:
+    note = "CIFAR-10" + (f" (first {preset.data_limit} training and test images)" if preset.data_limit else "")
+    return _Data(data, "cifar10", note, json.loads(json.dumps(data.describe())))
 
 
 def train_config(preset: Preset, seed: int):
@@ -922,11 +949,10 @@ def _drop_ber(bers: Sequence[float], accs: Sequence[float], clean: float, drop: 
     return float("inf")
 
 
-def _sections_nn(ctx: _Ctx, summary: SenseSummary, data_dir: Path | None) -> tuple[list[Section], str]:
+def _sections_nn(ctx: _Ctx, summary: SenseSummary, data: _Data) -> tuple[list[Section], str]:
     p = ctx.preset
     new_figure, save_figure = _plt()
     out = ctx.out
-    data = _load_data(p, data_dir)
     kinds = (("binary", "binary"), ("ternary", "binary"), ("float", "float"))
     trained = {(w, k): _train_unit(ctx, data, w, k, a) for w in p.widths for k, a in kinds}
     # --- section 5 -------------------------------------------------------------------------------
@@ -1153,7 +1179,8 @@ def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, 
 def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "str | Path | None" = None,
                   params: "str | Path | None" = None, seed: int = 0, use_cache: bool = True,
                   sections: Sequence[str] = ("sense", "nn"),
-                  log: Callable[[str], None] | None = None, progress: bool = False) -> ReproduceResult:
+                  log: Callable[[str], None] | None = None, progress: bool = False,
+                  warn: Callable[[str], None] | None = None) -> ReproduceResult:
     """Run the reproduction and write the report.
 
     Args:
@@ -1165,6 +1192,8 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
         sections: "sense" (sections 1-4) and/or "nn" (sections 5-7; needs "sense").
         log: callback for one-line progress messages ("unit k of N: what" before each unit computed).
         progress: tqdm bars (epochs, batches) while a network trains.
+        warn: callback for one-line warnings shown even when progress is off (the digits fallback);
+            default: printed to stderr.
     """
     from ternary_rram.circuit.params import DEFAULT_PCSA
     from ternary_rram.experiments.calibrate import load_params
@@ -1176,17 +1205,26 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
         raise InputError(f"sections={list(sections)} is not allowed: choose from 'sense', 'nn'")
     t0 = time.time()
     p = PRESETS[preset]
+    check_seed("seed", seed)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"out={str(out)!r} is not allowed: it exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    if data_dir is not None and "nn" not in sections:
+        raise InputError(f"--data-dir={str(data_dir)!r} is not allowed with --sense-only: no network is trained")
     if params is not None:
         device, pcsa_params = load_params(params)
     else:
         device, pcsa_params = DeviceModel(), DEFAULT_PCSA
+    if warn is None:
+        def warn(msg: str) -> None:
+            print(f"warning: {msg}", file=sys.stderr, flush=True)
+    # Data first: a bad --data-dir is refused before minutes of sense-amplifier work.
+    data = _load_data(p, Path(data_dir) if data_dir is not None else None, warn) if "nn" in sections else None
+    out.mkdir(parents=True, exist_ok=True)
     if p.steps_per_tau is not None:
         pcsa_params = replace(pcsa_params, steps_per_tau=p.steps_per_tau)
-    ctx = _Ctx(out=out, preset=p, device=device, pcsa_params=pcsa_params, cache=Cache(out / "cache", use_cache),
+    ctx = _Ctx(out=out, preset=p, device=device, pcsa_params=pcsa_params,
+               cache=Cache(out / "cache", use_cache, warn=warn),
                seed=seed, log=log or (lambda _m: None), sections=tuple(sections), bars=progress)
     ctx.plan = planned_units(p, ctx.sections)
     ctx.fingerprint = {"device": _jsonable_params(device), "pcsa": _jsonable_params(pcsa_params)}
@@ -1197,7 +1235,7 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
         s, summary = _sections_sense(ctx)
         all_sections += s
     if "nn" in sections and summary is not None:
-        s, note = _sections_nn(ctx, summary, Path(data_dir) if data_dir is not None else None)
+        s, note = _sections_nn(ctx, summary, data)
         all_sections += s
     seconds = time.time() - t0
     claims = tuple(c for s in all_sections for c in s.claims)

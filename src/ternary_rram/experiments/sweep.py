@@ -42,6 +42,7 @@ import math
 import os
 import re
 import socket
+import sys
 import time
 import tomllib
 import traceback as tb_module
@@ -54,10 +55,14 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ternary_rram.errors import InputError
+from ternary_rram.fileio import (STALE_TMP_AGE_S, atomic_write_text, atomic_write_with, read_text_bounded,
+                                 remove_stale_temps)
 from ternary_rram.experiments.points import Experiment, Param, as_scalar, get_experiment, load_target
 
 #: Most points one spec may expand to (a guard against a typo such as num = 1e6).
 MAX_POINTS = 1_000_000
+#: Largest spec file read, bytes (a spec is a few hundred bytes; a larger file is not a spec).
+SPEC_MAX_BYTES = 1_000_000
 #: Top-level keys a spec may hold.
 SPEC_KEYS = ("experiment", "name", "description", "seed", "retries", "fixed", "grid", "random", "summary")
 SUMMARY_KEYS = ("x", "y", "metric", "accuracy", "energy")
@@ -166,7 +171,7 @@ def seed_from_hash(h: str) -> int:
 def load_spec(path: str | os.PathLike) -> SweepSpec:
     """Read and check a TOML spec; :class:`InputError` (one line) when it is not valid."""
     p = Path(path)
-    text = p.read_text(encoding="utf-8")  # FileNotFoundError: the CLI reports it
+    text = read_text_bounded(p, SPEC_MAX_BYTES, "spec")  # a folder, binary or huge file: one line
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -392,25 +397,53 @@ class ResultStore:
         import pyarrow.parquet as pq
 
         path = self.part_path(row["hash"])
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        pq.write_table(pa.Table.from_pylist([dict(row)]), tmp)
-        os.replace(tmp, path)
-        return path
+        table = pa.Table.from_pylist([dict(row)])
+        return atomic_write_with(path, lambda tmp: pq.write_table(table, tmp))
 
     def hashes(self) -> list[str]:
         return sorted(p.name[: -len(".parquet")] for p in self.results_dir.glob("*.parquet"))
 
-    def statuses(self) -> dict[str, str]:
-        """Status of every stored point, by hash."""
+    def statuses(self, warn: Callable[[str], None] | None = None) -> dict[str, str]:
+        """Status of every stored point, by hash; an unreadable part is quarantined (see :meth:`quarantine`)."""
         import pyarrow.parquet as pq
 
         out = {}
         for p in sorted(self.results_dir.glob("*.parquet")):
             try:
                 out[p.name[: -len(".parquet")]] = pq.read_table(p, columns=["status"]).column(0)[0].as_py()
-            except Exception:  # an unreadable part (should not happen: writes are atomic): rerun it
-                continue
+            except (OSError, ValueError, IndexError, KeyError) as exc:  # ArrowInvalid is a ValueError
+                self.quarantine(p, exc, warn)
         return out
+
+    def quarantine(self, part: Path, exc: BaseException, warn: Callable[[str], None] | None = None) -> Path | None:
+        """Rename a corrupt part aside (``<hash>.parquet.corrupt``) so that its point is computed again.
+
+        The file is kept for inspection, not deleted; ``warn`` (default: stderr) gets one line.
+        """
+        dest = part.with_name(part.name + ".corrupt")
+        try:
+            os.replace(part, dest)
+        except OSError:
+            return None
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        msg = (f"sweep part {part.name} is unreadable ({reason}): moved aside to {dest.name}; "
+               "its point is computed again")
+        if warn is None:
+            print(f"warning: {msg}", file=sys.stderr, flush=True)
+        else:
+            warn(msg)
+        return dest
+
+    def remove_stale_temps(self, min_age_s: float = STALE_TMP_AGE_S) -> None:
+        """Temporary parts a killed driver left, older than ``min_age_s`` (a live writer's are younger;
+        ``ternary-rram sweep`` also holds the folder lock, which clears the top folder's at once)."""
+        remove_stale_temps(self.results_dir, min_age_s=min_age_s)
+        remove_stale_temps(self.out_dir, min_age_s=min_age_s)
+        now = time.time()
+        for p in self.results_dir.glob("*.parquet.tmp-*"):  # names of earlier versions
+            with contextlib.suppress(OSError):
+                if now - p.stat().st_mtime >= min_age_s:
+                    p.unlink()
 
     def ok_hashes(self) -> set[str]:
         return {h for h, s in self.statuses().items() if s == "ok"}
@@ -422,10 +455,16 @@ def load_results(out_dir: str | os.PathLike) -> "pd.DataFrame":  # noqa: F821
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    files = sorted((Path(out_dir) / "results").glob("*.parquet"))
-    if not files:
+    store = ResultStore(out_dir)
+    files = sorted(store.results_dir.glob("*.parquet"))
+    tables = []
+    for f in files:
+        try:
+            tables.append(pq.read_table(f))
+        except (OSError, ValueError) as exc:  # corrupt part: set aside, its point reruns next time
+            store.quarantine(f, exc)
+    if not tables:
         return pd.DataFrame(columns=list(BASE_COLUMNS))
-    tables = [pq.read_table(f) for f in files]
     try:
         df = pa.concat_tables(tables, promote_options="permissive").to_pandas()
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
@@ -555,7 +594,8 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
         check_scheduler_address(scheduler)
     points = spec.points()
     store = ResultStore(out_dir)
-    done = store.ok_hashes()  # reads only: nothing is created before the cluster is there
+    store.remove_stale_temps()
+    done = store.ok_hashes()  # reads (and sets corrupt parts aside): nothing is created before the cluster
     todo = [p for p in points if p.hash not in done]
     report = SweepReport(out_dir=store.out_dir, n_points=len(points), n_skipped=len(points) - len(todo))
 
@@ -639,15 +679,12 @@ def _run_on_dask(client: Any, spec: SweepSpec, todo: list[Point], store: ResultS
 
 
 def _write_parquet_atomic(df: Any, path: Path) -> Path:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_with(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def _write_spec_copy(spec: SweepSpec, out_dir: Path) -> None:
     if spec.source_text is not None:
-        (out_dir / "spec.toml").write_text(spec.source_text, encoding="utf-8")
+        atomic_write_text(out_dir / "spec.toml", spec.source_text)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -690,14 +727,14 @@ def summarize(spec: SweepSpec, out_dir: str | os.PathLike, *, df: Any = None,
     table = df[order].sort_values(params, kind="stable") if len(df) else df[order]
     files: dict[str, Path] = {}
     files["points_csv"] = out / "points.csv"
-    table.to_csv(files["points_csv"], index=False)
+    atomic_write_with(files["points_csv"], lambda tmp: table.to_csv(tmp, index=False))
 
     ok = table[table["status"] == "ok"] if len(table) else table
     s = spec.summary
     if s.accuracy and s.energy and s.accuracy in ok.columns and s.energy in ok.columns and len(ok):
         front = pareto_front(ok, s.accuracy, s.energy)
         files["pareto_csv"] = out / "pareto.csv"
-        front.to_csv(files["pareto_csv"], index=False)
+        atomic_write_with(files["pareto_csv"], lambda tmp: front.to_csv(tmp, index=False))
         files["pareto_png"] = out / "pareto.png"
         _plot_pareto(ok, front, s.accuracy, s.energy, spec.varied, files["pareto_png"])
     if s.x and s.y and len(ok):
@@ -707,7 +744,7 @@ def summarize(spec: SweepSpec, out_dir: str | os.PathLike, *, df: Any = None,
             grid = _heatmap_table(ok, exp, s.x, s.y, metric)
             stem = f"heatmap_{metric}__{s.y}_vs_{s.x}"
             files[f"{stem}_csv"] = out / f"{stem}.csv"
-            grid.to_csv(files[f"{stem}_csv"])
+            atomic_write_with(files[f"{stem}_csv"], lambda tmp, g=grid: g.to_csv(tmp))
             files[f"{stem}_png"] = out / f"{stem}.png"
             others = [v for v in spec.varied if v not in (s.x, s.y)]
             _plot_heatmap(grid, _axis_label(exp, s.x), _axis_label(exp, s.y), metric, others, files[f"{stem}_png"])
@@ -772,7 +809,7 @@ def _plot_heatmap(grid: "pd.DataFrame", x: str, y: str, metric: str, others: lis
                             color="black" if data[i, j] > mid else "white")
     fig.colorbar(im, ax=ax, label=f"{metric} (J)" if metric.startswith("energy") else metric)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
 
 
 def _plot_pareto(ok: "pd.DataFrame", front: "pd.DataFrame", accuracy: str, energy: str,  # noqa: F821
@@ -799,4 +836,4 @@ def _plot_pareto(ok: "pd.DataFrame", front: "pd.DataFrame", accuracy: str, energ
     fig.tight_layout()
     # legend under the axes, never over the points
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png", bbox_inches="tight"))

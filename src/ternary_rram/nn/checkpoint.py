@@ -19,6 +19,7 @@ import io
 import json
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,18 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"checkpoint {path} does not exist")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise InputError(f"checkpoint {path} cannot be read: {exc.strerror}") from None
+    if magic[:4] != b"PK\x03\x04" and magic[:1] != b"\x80":  # torch's zip format, or a legacy pickle
+        raise InputError(f"checkpoint {path} is not a ternary-rram checkpoint (not a torch file)")
+    try:
+        with warnings.catch_warnings():  # a damaged file may make torch warn before it fails: one line only
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, AttributeError, TypeError) as exc:
+            OSError, AttributeError, TypeError, KeyError, IndexError, MemoryError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise InputError(f"checkpoint {path} cannot be read safely: {first}") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT or any(k not in obj for k in _REQUIRED):
@@ -110,10 +120,37 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         for key in ("model_config", "train_config", "data", "history"):
             obj[key] = json.loads(obj.get(key) or ("[]" if key == "history" else "{}"))
-    except (TypeError, json.JSONDecodeError):
+    except (TypeError, json.JSONDecodeError, RecursionError):
         raise InputError(f"checkpoint {path} has a malformed {key} entry") from None
+    for key, kind in (("model_config", dict), ("train_config", dict), ("data", dict), ("history", list)):
+        if not isinstance(obj[key], kind):
+            raise InputError(f"checkpoint {path} has a malformed {key} entry: a JSON "
+                             f"{'object' if kind is dict else 'list'} is expected, found {type(obj[key]).__name__}")
+    if isinstance(obj["epoch"], bool) or not isinstance(obj["epoch"], int) or obj["epoch"] < 0:
+        raise InputError(f"checkpoint {path} has a malformed epoch entry: {obj['epoch']!r}")
+    if not isinstance(obj["model_state"], dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj["model_state"].items()):
+        raise InputError(f"checkpoint {path} has a malformed model_state entry: must map names to tensors")
     obj["path"] = str(path)
     return obj
+
+
+def check_data_fits(ckpt: dict[str, Any], data: Any) -> None:
+    """InputError when a data set's images or classes do not fit the checkpoint's network.
+
+    ``data``: an ``ImageData`` (in_channels, image_size, num_classes). Compares with the checkpoint's
+    model configuration where it states them (e.g. MNIST 1x28x28 on a digits 1x8x8 network).
+    """
+    cfg = ckpt.get("model_config") or {}
+    diffs = []
+    for key in ("in_channels", "image_size", "num_classes"):
+        want = cfg.get(key)
+        have = getattr(data, key, None)
+        if isinstance(want, int) and isinstance(have, int) and want != have:
+            diffs.append(f"{key} {have} (network: {want})")
+    if diffs:
+        raise InputError(f"data {getattr(data, 'name', '?')!r} is not allowed with checkpoint {ckpt.get('path')}: "
+                         f"{', '.join(diffs)}; pass the data set the network was trained on")
 
 
 def check_same_architecture(expected: dict[str, Any], found: dict[str, Any], where: str) -> None:
@@ -154,6 +191,6 @@ def load_model_state(model: nn.Module, state: dict[str, torch.Tensor], where: st
 
 __all__ = [
     "CHECKPOINT_NAME", "atomic_write_bytes", "atomic_write_text", "canonical_json",
-    "check_same_architecture", "load_checkpoint", "load_model_state", "model_from_checkpoint",
+    "check_data_fits", "check_same_architecture", "load_checkpoint", "load_model_state", "model_from_checkpoint",
     "resolve_checkpoint_path", "save_checkpoint",
 ]

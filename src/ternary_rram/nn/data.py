@@ -354,16 +354,26 @@ def download_cifar10(dest: str | os.PathLike, *, url: str = CIFAR10_URL, timeout
 # MNIST
 # --------------------------------------------------------------------------------------------
 
+#: Most bytes one decompressed IDX file may hold: 4x MNIST's training images (60000 x 28 x 28 + 16).
+IDX_MAX_BYTES = 4 * 47_040_016
+
+
 def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
     """Read one gzip IDX file: images (N, 28, 28) uint8 for magic 2051, labels (N,) for 2049."""
     path = Path(path)
     try:
         with gzip.open(path, "rb") as f:
-            raw = f.read()
+            # Bounded: a small gzip file may inflate to any size (a "gzip bomb").
+            raw = f.read(IDX_MAX_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"data file {path} is missing") from None
+    except PermissionError as exc:
+        raise InputError(f"data file {path} cannot be read: {exc.strerror}") from None
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"data file {path} is not a valid gzip file: {_one_line(exc)}") from None
+    if len(raw) > IDX_MAX_BYTES:
+        raise InputError(f"data file {path} is not allowed: it decompresses to more than {IDX_MAX_BYTES} bytes "
+                         "(MNIST's largest file has 47,040,016)")
     ndim = 3 if magic == _IDX_IMAGES_MAGIC else 1
     header = 4 * (1 + ndim)
     if len(raw) < header:
