@@ -28,6 +28,7 @@ ERROR_MODEL_CHOICES = ("sign-flip", "ternary")
 ERROR_MODE_CHOICES = ("per-forward", "fixed")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 AUGMENT_CHOICES = ("auto", "none", "flip-crop", "flip", "crop")
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
 
 
 def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -78,6 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     g.add_argument("--seed", type=int, default=d.seed, help="seed of init, data order, augmentation, errors")
     g.add_argument("--device", default="auto", metavar="DEV", help=f"device: {', '.join(DEVICE_CHOICES)}")
+    g.add_argument("--precision", default="auto", metavar="P",
+                   help=f"{', '.join(PRECISION_CHOICES)}: bf16 runs the forward pass in bfloat16 autocast "
+                        "(weights, optimiser state and batch-norm statistics stay float32); auto: bf16 on "
+                        "a CPU with AVX512-BF16 or AMX or a CUDA device supporting it, else fp32")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g.add_argument("--max-batches", type=int, default=None, metavar="N",
                    help="train at most N batches per epoch (timing, smoke tests)")
@@ -143,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     check_choice("--activations", args.activations, ACTIVATION_CHOICES)
     check_choice("--device", args.device, DEVICE_CHOICES)
     check_choice("--augment", args.augment, AUGMENT_CHOICES)
+    check_choice("--precision", args.precision, PRECISION_CHOICES)
     check_choice("--error-mode", args.error_mode, ERROR_MODE_CHOICES)
     error_model = args.error_model
     if error_model is not None:
@@ -154,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
         cycles=parse_int_list("--cycles", args.cycles), decay=args.decay, betas=_betas(args.betas),
         eps=args.eps, reset_moments=not args.no_reset_moments, augment=args.augment,
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
-        error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches)
+        error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches,
+        precision=args.precision)
     device = resolve_device(args.device)
     data = load_data_quietly(NAME, args.data, args.data_dir, args.limit)
     model_config = {"name": args.model, "width": args.width, "weights": args.weights,
@@ -169,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     if result.history:
         last = result.history[-1]
         print(f"epoch {last['epoch']}/{config.epochs}: train acc {100 * last['train_acc']:.2f} %, "
-              f"test acc {100 * last['test_acc']:.2f} % ({data.name}, {data.n_test} test images)")
+              f"test acc {100 * last['test_acc']:.2f} % ({data.name}, {data.n_test} test images, "
+              f"precision {last.get('precision', 'fp32')})")
     print(f"checkpoint: {result.checkpoint}")
     return 0
