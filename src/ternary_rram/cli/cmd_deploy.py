@@ -13,7 +13,8 @@ HELP = ("Deploy a trained checkpoint on the simulated chip at one operating poin
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run folder")
+    parser.add_argument("checkpoint", metavar="CHECKPOINT",
+                        help="checkpoint file or run folder, a packed network (FILE.packed) or pretrained:NAME")
     parser.add_argument("--vdd", type=float, default=0.6, help="sense-amplifier supply, V (0.3-1.3)")
     parser.add_argument("--t-sense", type=float, default=None, metavar="S",
                         help="sense window, s (default: chosen per VDD as the sense study does)")
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ternary_rram.chip.deploy import SENSE_GRID, SENSE_MC, parse_array_shape
     from ternary_rram.experiments.deploy import check_vdd, run_deploy
-    from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
+    from ternary_rram.nn.checkpoint import model_from_checkpoint
     from ternary_rram.nn.data import load_dataset
     from ternary_rram.nn.layers import quantized_layers
 
@@ -63,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
 
         device_model, pcsa_params = load_params(args.params)
         pcsa = PCSA(pcsa_params)
-    ckpt = load_checkpoint(args.checkpoint)
+    from ternary_rram.nn.packed import load_network
+
+    ckpt = load_network(args.checkpoint)
     model = model_from_checkpoint(ckpt)
     if not any(m.weight_quantizer.is_quantized for _, m in quantized_layers(model)):
         raise InputError(f"checkpoint {args.checkpoint} is not allowed: it has no quantized layer "

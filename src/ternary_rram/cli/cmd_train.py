@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from pathlib import Path
 
 from ternary_rram.errors import InputError
 
@@ -179,4 +180,37 @@ def run(args: argparse.Namespace) -> int:
               f"test acc {100 * last['test_acc']:.2f} % ({data.name}, {data.n_test} test images, "
               f"precision {last.get('precision', 'fp32')})")
     print(f"checkpoint: {result.checkpoint}")
+    if result.history and int(result.history[-1]["epoch"]) >= config.epochs:
+        packed = write_packed(model, data, config, args, device)
+        print(f"packed network: {packed}")
     return 0
+
+
+def data_copy(name: str, data_dir: str | None) -> dict:
+    """Which copy of the data a network was trained on: the folder and whether its files are official."""
+    from ternary_rram.nn.data import CIFAR10_OFFICIAL_MD5, default_cifar10_dir, default_mnist_dir, file_md5
+
+    folder = data_dir or {"cifar10": default_cifar10_dir, "mnist": default_mnist_dir}.get(name, lambda: None)()
+    info: dict = {"folder": None if folder is None else str(Path(folder).resolve())}
+    if name == "cifar10" and folder is not None:
+        info["official_md5"] = all(file_md5(Path(folder) / f) == md5 for f, md5 in CIFAR10_OFFICIAL_MD5.items()
+                                   if (Path(folder) / f).is_file())
+    return info
+
+
+def write_packed(model, data, config, args: argparse.Namespace, device) -> Path:
+    """OUT/model.packed with the command, the float32 test accuracy and the data copy in its metadata."""
+    import shlex
+    import time
+
+    from ternary_rram.nn.packed import PACKED_NAME, save_packed
+    from ternary_rram.nn.train import evaluate
+
+    acc = evaluate(model, data, error_model=None, device=device, batch_size=args.eval_batch_size).accuracy
+    metadata = {"command": "ternary-rram " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == [NAME] else
+                "ternary-rram train (called from Python)",
+                "test_accuracy": acc, "test_accuracy_precision": "fp32", "epoch": config.epochs,
+                "data": {**data.describe(), **data_copy(args.data, args.data_dir)},
+                "train_config": config.to_dict(),
+                "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return save_packed(Path(args.out) / PACKED_NAME, model, metadata=metadata)

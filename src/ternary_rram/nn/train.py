@@ -54,6 +54,7 @@ from ternary_rram.nn.checkpoint import (
     load_model_state, model_from_checkpoint, save_checkpoint)
 from ternary_rram.nn.data import ImageData, augment_batch, iterate_batches, num_batches
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
+from ternary_rram.nn.packed import load_network
 
 AUGMENTS = ("auto", "none", "flip-crop", "crop", "flip")
 DEVICES = ("auto", "cpu", "cuda")
@@ -551,7 +552,8 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
     """Test accuracy of a trained network, clean and under ``repeats`` independent error draws.
 
     Args:
-        checkpoint: a checkpoint path (file or run folder), a loaded checkpoint dict, or a model.
+        checkpoint: a checkpoint path (file or run folder), a packed network (``.packed`` path or
+            ``pretrained:NAME``), a loaded checkpoint dict, or a model.
         data: test data (its shape and class count must match the network).
         ber: bit error rate injected into the quantized weights.
         error_model: "sign-flip" or "ternary" (None: no errors).
@@ -565,7 +567,7 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
     if isinstance(checkpoint, nn.Module):
         model = checkpoint
     else:
-        ckpt = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
+        ckpt = checkpoint if isinstance(checkpoint, dict) else load_network(checkpoint)
         model = model_from_checkpoint(ckpt)
     cfg = getattr(model, "config", {})
     want = {"in_channels": data.in_channels, "image_size": data.image_size, "num_classes": data.num_classes}
