@@ -12,6 +12,7 @@ Writes OUT/checkpoint.pt, metrics.csv, metrics.json and learning_curve.png after
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 from pathlib import Path
@@ -111,6 +112,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"{', '.join(ERROR_MODEL_CHOICES)}; default with --ber > 0: ternary for ternary "
                         "weights, sign-flip otherwise")
     g.add_argument("--error-mode", default=d.error_mode, metavar="MODE", help=", ".join(ERROR_MODE_CHOICES))
+    g = parser.add_argument_group("chip-aware training (read errors of an operating point in every forward pass)")
+    g.add_argument("--chip", type=float, default=None, metavar="VDD",
+                   help="train with the read errors of the simulated chip at this sense-amplifier supply, V "
+                        "(per programmed state, from the sense map over the device spread); off when not given")
+    g.add_argument("--t-sense", type=float, default=None, metavar="S",
+                   help="sense window with --chip, s; when not given, chosen per VDD as the sense study does")
+    g.add_argument("--temperature-c", type=float, default=27.0, metavar="C",
+                   help="temperature with --chip, degrees C")
+    g.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
+                   help="calibrated device and sense-amplifier parameters for --chip (from `ternary-rram "
+                        "calibrate`); when not given, the defaults")
+    g.add_argument("--n-grid", type=int, default=None, metavar="G",
+                   help="sense-map grid points per axis for --chip; when not given, the deploy default")
+    g.add_argument("--n-mc", type=int, default=None, metavar="M",
+                   help="mismatch draws per sense-map point for --chip; when not given, the deploy default")
 
 
 def default_error_model(weights: str) -> str:
@@ -163,6 +179,14 @@ def run(args: argparse.Namespace) -> int:
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
         error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches,
         precision=args.precision)
+    if args.chip is not None:
+        if args.weights == "float":
+            raise InputError("--chip is not allowed with --weights float: only binary or ternary weights are read "
+                             "from the chip")
+        rates, source = chip_read_rates(args)
+        config = dataclasses.replace(config, read_rates=rates, read_source=source)
+        print(f"ternary-rram train: chip-aware, {source}; P(read != programmed) for -1/0/+1: "
+              + " / ".join(f"{1 - rates[i][i]:.3g}" for i in range(3)), file=sys.stderr)
     device = resolve_device(args.device)
     data = load_data_quietly(NAME, args.data, args.data_dir, args.limit)
     model_config = {"name": args.model, "width": args.width, "weights": args.weights,
@@ -196,6 +220,41 @@ def data_copy(name: str, data_dir: str | None) -> dict:
         info["official_md5"] = all(file_md5(Path(folder) / f) == md5 for f, md5 in CIFAR10_OFFICIAL_MD5.items()
                                    if (Path(folder) / f).is_file())
     return info
+
+
+def chip_read_rates(args: argparse.Namespace) -> tuple[list[list[float]], str]:
+    """Read rates (3 x 3) of the operating point of --chip/--t-sense and where they come from.
+
+    The sense map is cached in OUT/cache, so a resume finds the same rates.
+    """
+    import torch
+
+    from ternary_rram.chip.deploy import SENSE_GRID, SENSE_MC
+    from ternary_rram.experiments.deploy import operating_point_for, sense_map_at
+    from ternary_rram.nn.chip_aware import state_read_rates
+
+    n_grid = SENSE_GRID if args.n_grid is None else args.n_grid
+    n_mc = SENSE_MC if args.n_mc is None else args.n_mc
+    if n_grid < 2:
+        raise InputError(f"--n-grid {n_grid} is not allowed: must be an integer >= 2")
+    if n_mc < 1:
+        raise InputError(f"--n-mc {n_mc} is not allowed: must be an integer >= 1")
+    device_model, pcsa = None, None
+    if args.params is not None:
+        from ternary_rram.circuit.pcsa import PCSA
+        from ternary_rram.experiments.calibrate import load_params
+
+        device_model, pcsa_params = load_params(args.params)
+        pcsa = PCSA(pcsa_params)
+    op, info = operating_point_for(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa,
+                                   device_model=device_model, seed=args.seed)
+    sm = sense_map_at(op, pcsa=pcsa, device_model=device_model, n_grid=n_grid, n_mc=n_mc, seed=args.seed,
+                      cache_dir=Path(args.out) / "cache")
+    rates = state_read_rates(sm, device_model, generator=torch.Generator().manual_seed(args.seed))
+    source = (f"VDD {op.vdd:g} V, window {op.t_sense:.4g} s ({info.source}), {args.temperature_c:g} degC, "
+              f"sense map {n_grid}x{n_grid} x {n_mc} draws, "
+              f"params {args.params if args.params is not None else 'default'}")
+    return rates.tolist(), source
 
 
 def write_packed(model, data, config, args: argparse.Namespace, device) -> Path:

@@ -53,6 +53,7 @@ from ternary_rram.nn.checkpoint import (
     CHECKPOINT_NAME, atomic_write_bytes, atomic_write_text, check_same_architecture, load_checkpoint,
     load_model_state, model_from_checkpoint, save_checkpoint)
 from ternary_rram.nn.data import ImageData, augment_batch, iterate_batches, num_batches
+from ternary_rram.nn.chip_aware import check_rates, set_read_errors
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
 from ternary_rram.nn.packed import load_network
 
@@ -88,6 +89,10 @@ class TrainConfig:
         max_batches: stop each training epoch after this many batches (timing, smoke tests).
         precision: "fp32", "bf16" (bfloat16 autocast of the forward pass) or "auto" (bf16 where
             the hardware supports it natively, see :func:`resolve_precision`).
+        read_rates: chip-aware training: (3, 3) read rates of an operating point (row: programmed
+            -1/0/+1, column: read -1/0/+1; ``nn.chip_aware.state_read_rates``), drawn afresh for
+            every forward pass in training and test; None: off. Excludes ``error_model``.
+        read_source: where ``read_rates`` come from (VDD, window, parameters), for the record.
     """
 
     epochs: int = 700
@@ -108,6 +113,8 @@ class TrainConfig:
     eval_batch_size: int = 1000
     max_batches: int | None = None
     precision: str = "fp32"
+    read_rates: tuple[tuple[float, ...], ...] | None = None
+    read_source: str = ""
 
     def __post_init__(self) -> None:
         # Normalise sequences to tuples so that configs read from JSON compare equal.
@@ -137,6 +144,12 @@ class TrainConfig:
         if self.error_mode not in ERROR_MODES:
             raise InputError(f"error_mode={self.error_mode!r} is not allowed: must be one of "
                              f"{', '.join(ERROR_MODES)}")
+        if self.read_rates is not None:
+            rates = check_rates(self.read_rates)
+            object.__setattr__(self, "read_rates", tuple(tuple(float(v) for v in row) for row in rates.tolist()))
+            if self.error_model is not None:
+                raise InputError(f"error_model={self.error_model!r} is not allowed with read_rates "
+                                 "(chip-aware training): use one or the other")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision={self.precision!r} is not allowed: must be one of "
                              f"{', '.join(PRECISIONS)}")
@@ -398,7 +411,8 @@ def _check_resume(ckpt: dict[str, Any], model: nn.Module, data: ImageData, confi
     if ckpt["data"] and ckpt["data"] != json.loads(json.dumps(data.describe())):
         raise InputError(f"checkpoint {where} was trained on other data: {ckpt['data'].get('name')} "
                          f"with {ckpt['data'].get('n_train')} training images")
-    old, new = ckpt["train_config"], config.to_dict()
+    # Keys a checkpoint from an older version lacks take their defaults (the behaviour it had).
+    old, new = {**TrainConfig().to_dict(), **ckpt["train_config"]}, config.to_dict()
     diffs = sorted(k for k in set(old) | set(new) if k not in _RESUMABLE_CHANGES and old.get(k) != new.get(k))
     if diffs:
         text = ", ".join(f"{k}={new.get(k)!r} (checkpoint: {old.get(k)!r})" for k in diffs)
@@ -454,6 +468,8 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
             "data": data.describe(), "device": str(dev), "precision": precision}
     if config.error_model is not None:
         set_error_model(model, config.error_model, config.ber, config.error_mode, generator=gens.errors)
+    if config.read_rates is not None:
+        set_read_errors(model, config.read_rates, generator=gens.errors)
 
     flip, padding = _augment_flags(config, data)
     n = data.n_train
