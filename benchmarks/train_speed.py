@@ -15,7 +15,9 @@ AdamW step) on a fixed random batch of ``--batch`` normalised images:
 then the end-to-end trainer (``ternary_rram.nn.train.train``, precision bf16, flip+crop
 augmentation, data order, batch assembly, learning-rate schedule and metric accumulation included)
 for one epoch over the first ``--train-images`` CIFAR-10 training images, timed over its training
-batches (the epoch's test pass, on 1000 test images, and the checkpoint write are excluded). Prints
+batches (the epoch's test pass, on 1000 test images, and the checkpoint write are excluded), and
+how many of the trained network's class decisions on those 1000 test images differ between float32
+and bf16 evaluation (why ``evaluate`` stays float32). Prints
 the ratios: ternary bf16 + channels_last over ternary float32 (goal >= 2.5) and trainer over its
 step rate (row 6; goal >= 0.9). Each step rate is the best of ``--blocks`` blocks of ``--steps``
 steps after two warm-up steps.
@@ -86,8 +88,21 @@ def step_rate(model: nn.Module, batch: int, precision: str, channels_last: bool,
     return steps * batch / best
 
 
+def eval_agreement(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Class decisions of ``model`` evaluated in float32 and in bf16 autocast + channels_last."""
+    model = model.eval()
+    with torch.no_grad():
+        p32 = model.to(memory_format=torch.contiguous_format)(x).argmax(1)
+        model.to(memory_format=torch.channels_last)
+        with autocast("bf16", torch.device("cpu")):
+            p16 = model(x.contiguous(memory_format=torch.channels_last)).float().argmax(1)
+    return {"images": len(y), "decisions_differ": int((p32 != p16).sum()),
+            "acc_fp32": float((p32 == y).float().mean()), "acc_bf16": float((p16 == y).float().mean())}
+
+
 def trainer_rate(width: int, batch: int, n_train: int, data_dir: str) -> tuple[float, dict]:
-    """Images/s of one epoch of ``train`` (training batches only) on ``n_train`` CIFAR-10 images."""
+    """Images/s of one epoch of ``train`` (training batches only) on ``n_train`` CIFAR-10 images,
+    and the fp32-vs-bf16 evaluation decisions of the network it trained (on 1000 test images)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the JPEG copy's MD5s are not the official ones
         data = load_cifar10(data_dir, limit=n_train)
@@ -99,8 +114,10 @@ def trainer_rate(width: int, batch: int, n_train: int, data_dir: str) -> tuple[f
     with tempfile.TemporaryDirectory() as out:
         res = train(model, data, config, os.path.join(out, "run"), progress=False)
     row = res.history[-1]
+    x, y = data.batch("test", torch.arange(data.n_test))
     return n_train / row["train_time_s"], {"n_train": n_train, "epoch_time_s": row["time_s"],
-                                           "train_time_s": row["train_time_s"], "augment": "flip-crop"}
+                                           "train_time_s": row["train_time_s"], "augment": "flip-crop",
+                                           "eval_fp32_vs_bf16": eval_agreement(model, x, y)}
 
 
 def main() -> None:
