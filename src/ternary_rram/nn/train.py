@@ -283,18 +283,24 @@ def _augment_flags(config: TrainConfig, data: ImageData) -> tuple[bool, int]:
 
 
 def _train_batch(data: ImageData, idx: torch.Tensor, dev: torch.device, generator: torch.Generator,
-                 flip: bool, padding: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Augmented, normalised float32 images and labels of ``idx``.
+                 flip: bool, padding: int, fmt: torch.memory_format = torch.contiguous_format
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augmented, normalised float32 images (memory layout ``fmt``) and labels of ``idx``.
 
-    Augmentation selects pixels of the raw uint8 images (a quarter of the bytes of float32), then
-    the batch is normalised once: the same floats as ``augment_batch(data.batch(...))``.
+    Augmentation selects pixels of the raw uint8 images (a quarter of the bytes of float32); the
+    batch is then converted once into ``fmt`` and normalised in place with the operations of
+    ``ImageData.normalise``, in its order: the same floats as ``augment_batch(data.batch(...))``.
     """
     where = data.x_train.device
     index = idx.to(where)
     x = data.x_train[index].to(dev)
     if flip or padding:
         x = augment_batch(x, generator, flip=flip, padding=padding)
-    return data.normalise(x), data.y_train[index].to(dev)
+    c = x.shape[1]
+    mean = torch.tensor(data.mean, dtype=torch.float32, device=x.device).view(1, c, 1, 1)
+    std = torch.tensor(data.std, dtype=torch.float32, device=x.device).view(1, c, 1, 1)
+    x = x.to(torch.float32, memory_format=fmt).div_(data.scale).sub_(mean).div_(std)
+    return x, data.y_train[index].to(dev)
 
 
 @dataclass
@@ -501,9 +507,9 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
             lr = learning_rate(epoch + b / per_epoch, config)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = _train_batch(data, idx, dev, gens.augment, flip, padding)
+            x, y = _train_batch(data, idx, dev, gens.augment, flip, padding, fmt)
             with autocast(precision, dev):
-                logits = model(x.contiguous(memory_format=fmt))
+                logits = model(x)
                 loss = F.cross_entropy(logits, y)  # autocast computes it in float32
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
