@@ -1,6 +1,6 @@
 """Training speed in float32 and bfloat16, NCHW and channels_last, and of the end-to-end trainer.
 
-    python benchmarks/train_speed.py [--width 32] [--batch 128] [--steps 12] [--train-images 10000]
+    python benchmarks/train_speed.py [--width 32] [--batch 128] [--steps 12] [--train-images 10000] [--threads N]
 
 One process, same machine state, images/s of a training step (forward, cross-entropy, backward,
 AdamW step) on a fixed random batch of ``--batch`` normalised images:
@@ -128,7 +128,10 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=3, help="timed blocks per row (best kept)")
     ap.add_argument("--train-images", type=int, default=10000, help="CIFAR-10 images of the trainer epoch")
     ap.add_argument("--data-dir", default=DEFAULT_DATA, help="cifar-10-batches-py folder")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows: dict[str, float] = {}
     for key, make, precision, cl in [
         ("plain_fp32", plain_vgg, "fp32", False),
