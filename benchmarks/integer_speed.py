@@ -6,7 +6,10 @@ Builds the CIFAR-10 VGG (ternary weights, binary activations) with random latent
 60 % non-zero ternary weights) and random batch-norm statistics, then times on the same images:
 
 1. float evaluation: ``model.eval()`` forward in float32 (what ``evaluate`` runs);
-2. the exact integer path: ``chip.integer.compile_network(model).forward`` (compilation excluded).
+2. the exact integer path: ``chip.integer.compile_network(model).forward`` (compilation excluded);
+3. for reference, the same path with ``return_preacts=True``, which keeps the counter route of
+   :meth:`IntegerNetwork._count_preact` (int8 activations, int32 sums: the path before the
+   float-0/1 route existed).
 
 Prints images/s of both (best of ``--repeats``, the two alternated so that a change of machine
 load hits both), their ratio, and whether the logits are bit-identical. Images: the first
@@ -74,8 +77,11 @@ def main() -> None:
     with torch.no_grad():
         logits = model(x)  # warm-up of both paths (oneDNN primitive caches)
     out = net.forward(x)
-    t_float, t_int = float("inf"), float("inf")
+    t_float, t_int, t_counter = float("inf"), float("inf"), float("inf")
     for _ in range(args.repeats):
+        t = time.perf_counter()
+        net.forward(x, return_preacts=True)
+        t_counter = min(t_counter, time.perf_counter() - t)
         t = time.perf_counter()
         with torch.no_grad():
             model(x)
@@ -87,6 +93,8 @@ def main() -> None:
            "float_images_per_s": round(args.images / t_float, 1),
            "integer_images_per_s": round(args.images / t_int, 1),
            "integer_over_float": round(t_float / t_int, 3),
+           "counter_path_images_per_s": round(args.images / t_counter, 1),
+           "counter_path_over_float": round(t_float / t_counter, 3),
            "logits_bit_identical": bool(torch.equal(out, logits)),
            "decisions_identical": bool(torch.equal(out.argmax(1), logits.argmax(1)))}
     print(json.dumps(res, indent=1))
