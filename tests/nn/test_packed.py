@@ -111,3 +111,17 @@ def test_train_writes_a_packed_network_that_evaluates_like_the_checkpoint(tmp_pa
         assert main(["evaluate", spec, "--device", "cpu", "--json", str(report)]) == 0
         results.append(json.loads(report.read_text())["accuracy"])
     assert results[0] == results[1] == meta["test_accuracy"]
+
+
+def test_pack_command_packs_a_checkpoint(tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", "synthetic", "--model", "mlp", "--width", "8", "--cycles", "1",
+                 "--epochs", "1", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    assert main(["pack", str(out), "--out", str(tmp_path / "again.packed")]) == 0
+    a, b = load_packed(out / "model.packed"), load_packed(tmp_path / "again.packed")
+    assert set(a["model_state"]) == set(b["model_state"])
+    assert all(torch.equal(a["model_state"][k], b["model_state"][k]) for k in a["model_state"])
+    assert b["metadata"]["epoch"] == 1 and "not recorded" in b["metadata"]["command"]
+    capsys.readouterr()
+    assert main(["pack", str(out), "--out", str(tmp_path / "x.pt")]) == 2
+    assert "must end in .packed" in capsys.readouterr().err

@@ -113,19 +113,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "weights, sign-flip otherwise")
     g.add_argument("--error-mode", default=d.error_mode, metavar="MODE", help=", ".join(ERROR_MODE_CHOICES))
     g = parser.add_argument_group("chip-aware training (read errors of an operating point in every forward pass)")
-    g.add_argument("--chip", type=float, default=None, metavar="VDD",
+    g.add_argument("--chip", type=float, default=argparse.SUPPRESS, metavar="VDD",
                    help="train with the read errors of the simulated chip at this sense-amplifier supply, V "
                         "(per programmed state, from the sense map over the device spread); off when not given")
-    g.add_argument("--t-sense", type=float, default=None, metavar="S",
+    g.add_argument("--t-sense", type=float, default=argparse.SUPPRESS, metavar="S",
                    help="sense window with --chip, s; when not given, chosen per VDD as the sense study does")
     g.add_argument("--temperature-c", type=float, default=27.0, metavar="C",
                    help="temperature with --chip, degrees C")
-    g.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
+    g.add_argument("--params", type=Path, default=argparse.SUPPRESS, metavar="PARAMS.json",
                    help="calibrated device and sense-amplifier parameters for --chip (from `ternary-rram "
                         "calibrate`); when not given, the defaults")
-    g.add_argument("--n-grid", type=int, default=None, metavar="G",
+    g.add_argument("--n-grid", type=int, default=argparse.SUPPRESS, metavar="G",
                    help="sense-map grid points per axis for --chip; when not given, the deploy default")
-    g.add_argument("--n-mc", type=int, default=None, metavar="M",
+    g.add_argument("--n-mc", type=int, default=argparse.SUPPRESS, metavar="M",
                    help="mismatch draws per sense-map point for --chip; when not given, the deploy default")
 
 
@@ -179,6 +179,9 @@ def run(args: argparse.Namespace) -> int:
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
         error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches,
         precision=args.precision)
+    for name in ("chip", "t_sense", "params", "n_grid", "n_mc"):  # options without a default value
+        if not hasattr(args, name):
+            setattr(args, name, None)
     if args.chip is not None:
         if args.weights == "float":
             raise InputError("--chip is not allowed with --weights float: only binary or ternary weights are read "
