@@ -37,6 +37,7 @@ def test_integer_path_is_bit_identical(name, weights, activations, seed):
     out, ipre = net.forward(x, return_preacts=True)
     assert torch.equal(out.argmax(1), logits.argmax(1))
     assert torch.equal(out, logits)
+    assert torch.equal(net.forward(x), logits)  # the fast path (binary activations as 0/1 floats)
     stages = net.stages
     for st in stages:
         if st.real_input:

@@ -28,6 +28,7 @@ def test_train_then_evaluate(tmp_path: Path, capsys) -> None:
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model_config"]["weights"] == "binary" and len(metrics["history"]) == 1
+    assert metrics["precision"] in ("fp32", "bf16") and metrics["history"][0]["precision"] == metrics["precision"]
     assert "test acc" in capsys.readouterr().out
     # Resume to epoch 2 with the same recipe.
     assert main(args + ["--epochs", "2", "--resume"]) == 0
@@ -79,3 +80,33 @@ def test_missing_default_cifar_folder_exit_2(tmp_path: Path, monkeypatch, capsys
     assert main(["train", "--data", "cifar10", "--out", "o", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--data-dir" in err[0]
+
+
+def test_train_precision_is_recorded_and_checked(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--data", "synthetic", "--model", "convnet", "--width", "4", "--cycles", "1",
+            "--epochs", "1", "--out", str(out), "--no-progress", "--device", "cpu"]
+    assert main(args + ["--precision", "bf16"]) == 0
+    assert "precision bf16" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["precision"] == "bf16" and metrics["train_config"]["precision"] == "bf16"
+    assert main(args[:-5] + ["--out", str(tmp_path / "other"), "--no-progress", "--precision", "fp16"]) == 2
+    err = _error_lines(capsys)
+    assert len(err) == 1 and "--precision 'fp16' is not allowed" in err[0]
+
+
+def test_train_chip_aware_records_the_read_rates_and_resumes(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--data", "synthetic", "--model", "mlp", "--width", "8", "--cycles", "2", "--out", str(out),
+            "--no-progress", "--device", "cpu", "--chip", "0.6", "--t-sense", "1e-9", "--n-grid", "3",
+            "--n-mc", "2"]
+    assert main(args + ["--epochs", "1"]) == 0
+    assert "chip-aware, VDD 0.6 V" in capsys.readouterr().err
+    cfg = json.loads((out / "metrics.json").read_text())["train_config"]
+    rates = cfg["read_rates"]
+    assert len(rates) == 3 and all(abs(sum(r) - 1) < 1e-9 for r in rates) and "VDD 0.6 V" in cfg["read_source"]
+    assert main(args + ["--epochs", "2", "--resume"]) == 0  # the cached sense map gives the same rates
+    assert main(["train", "--data", "synthetic", "--model", "mlp", "--weights", "float", "--out",
+                 str(tmp_path / "f"), "--chip", "0.6"]) == 2
+    err = _error_lines(capsys)
+    assert len(err) == 1 and "--chip is not allowed with --weights float" in err[0]

@@ -395,6 +395,90 @@ class IntegerNetwork:
         zero_or_pos = u >= st.t_zero.reshape(shape)
         return (pos.to(torch.int8) + zero_or_pos.to(torch.int8) - 1).to(torch.int8)
 
+    # ---- fast path for binary activations ---------------------------------------------------
+    # Binary activations travel between stages as float 0/1 tensors (1 for +1) in the memory
+    # layout the convolutions run fastest in (channels_last); each hidden stage is one matrix
+    # product or convolution with the weights 2 * (w+ - w-), plus a constant that carries the
+    # padding's share of the counters, then one comparison against the folded threshold. Every
+    # value is an integer below 2**24, so float32 holds it exactly and any summation order gives
+    # the same result: the pre-activations are those of :meth:`_count_preact`, bit for bit.
+
+    @staticmethod
+    def _op(st: Stage, x: Tensor, w: Tensor) -> Tensor:
+        if st.is_conv:
+            lay = st.layer
+            return F.conv2d(x, w, None, lay.stride, lay.padding, lay.dilation, lay.groups)
+        return F.linear(x, w)
+
+    def _binary_preact(self, st: Stage, xp: Tensor) -> Tensor:
+        """Exact pre-activations (float32 integers) of a stage with binary inputs ``xp`` in {0, 1}."""
+        if "w2" not in st._cache:
+            w = st.weight
+            w2 = 2 * ((w > 0).float() - (w < 0).float())
+            if st.is_conv:
+                w2 = w2.contiguous(memory_format=torch.channels_last)
+            st._cache["w2"] = w2
+        key = ("const2", tuple(xp.shape[1:]))
+        if key not in st._cache:
+            # sum = 2 * count(x+, w+ - w-) + 2 * count(valid, w-) - count(valid, w != 0)
+            w = st.weight
+            wn, wnz = (w < 0).float(), (w != 0).float()
+            valid = torch.ones((1,) + tuple(xp.shape[1:]))
+            st._cache[key] = 2 * self._op(st, valid, wn) - self._op(st, valid, wnz)
+        return self._op(st, xp, st._cache["w2"]).add_(st._cache[key])
+
+    @staticmethod
+    def _binary_threshold(st: Stage, y: Tensor) -> Tensor:
+        """Folded BN + activation + binary quantizer: float 0/1 (1 for +1) from pre-activations."""
+        if "sign_t" not in st._cache:
+            st._cache["sign_t"] = (st.sign.float(), st.t_pos.float())
+        sign, t_pos = st._cache["sign_t"]
+        shape = (1, -1, 1, 1) if y.dim() == 4 else (1, -1)
+        return torch.ge(y.mul_(sign.reshape(shape)), t_pos.reshape(shape)).float()
+
+    @staticmethod
+    def _binary_out(st: Stage) -> bool:
+        q = st.out_quantizer
+        return q is not None and getattr(q, "kind", None) == "binary"
+
+    def _forward_fast(self, x: Tensor) -> Tensor:
+        """Logits as :meth:`forward`, with binary activations carried as float 0/1 tensors."""
+        h: Tensor = x.float()
+        if self.flatten_input:
+            h = h.flatten(1)
+        binary = False  # h holds 0/1 floats (True) or values / int8 codes (False)
+        with torch.no_grad():
+            for st in self.stages:
+                if st.flatten_before:
+                    h = h.flatten(1)
+                if st.real_input:
+                    y = self._real_preact(st, h)
+                elif binary:
+                    if st.is_conv and h.dim() == 4:
+                        h = h.contiguous(memory_format=torch.channels_last)
+                    y = self._binary_preact(st, h)
+                else:
+                    if h.dtype != torch.int8:  # quantized first layer: quantize the raw input
+                        h = st.layer.input_quantizer(h).to(torch.int8)
+                    y = self._count_preact(st, h).float()
+                if st.pool is not None and st.pool_before_norm:
+                    y = st.pool(y)
+                if st.is_last:
+                    return _elementwise_tail(st, y)
+                binary = self._binary_out(st)
+                if st.real_input:
+                    v = _elementwise_tail(st, y)  # periphery: float BN, sign
+                    h = (v > 0).float() if binary else v.to(torch.int8)
+                elif binary:
+                    h = self._binary_threshold(st, y)
+                else:
+                    h = self._threshold(st, y)
+                if st.pool is not None and not st.pool_before_norm:
+                    h = st.pool(h.float())  # max commutes with the monotone quantizer
+                    if not binary:
+                        h = h.to(torch.int8)
+        return h
+
     def forward(self, x: Tensor, *, return_preacts: bool = False
                 ) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
         """Logits (N, classes) float32; with ``return_preacts`` also the pre-activations per layer.
@@ -402,6 +486,8 @@ class IntegerNetwork:
         Pre-activations: the layer outputs before pooling, int32 for quantized inputs and float
         for the real-valued first layer.
         """
+        if not return_preacts:
+            return self._forward_fast(x)
         pre: dict[str, Tensor] = {}
         h: Tensor = x.float()
         if self.flatten_input:

@@ -28,7 +28,8 @@ HELP = ("Deploy a trained checkpoint on simulated chip instances at one operatin
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run folder")
+    parser.add_argument("checkpoint", metavar="CHECKPOINT",
+                        help="checkpoint file or run folder, a packed network (FILE.packed) or pretrained:NAME")
     parser.add_argument("--vdd", type=float, default=0.6, help="sense-amplifier supply, V (0.3-1.3)")
     parser.add_argument("--t-sense", type=float, default=None, metavar="S",
                         help="sense window, s (default: chosen per VDD as the sense study does)")
@@ -110,9 +111,10 @@ def run(args: argparse.Namespace) -> int:
 def _deploy(args: argparse.Namespace, array: tuple[int, int], chips: int, noise, n_amp: int, n_grid: int,
             n_mc: int, out: Path) -> int:
     from ternary_rram.experiments.deploy import run_deploy
-    from ternary_rram.nn.checkpoint import check_data_fits, load_checkpoint, model_from_checkpoint
+    from ternary_rram.nn.checkpoint import check_data_fits, model_from_checkpoint
     from ternary_rram.nn.data import load_dataset
     from ternary_rram.nn.layers import quantized_layers
+    from ternary_rram.nn.packed import load_network
 
     device_model, pcsa = None, None
     if args.params is not None:
@@ -121,7 +123,7 @@ def _deploy(args: argparse.Namespace, array: tuple[int, int], chips: int, noise,
 
         device_model, pcsa_params = load_params(args.params)
         pcsa = PCSA(pcsa_params)
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt = load_network(args.checkpoint)
     model = model_from_checkpoint(ckpt)
     if not any(m.weight_quantizer.is_quantized for _, m in quantized_layers(model)):
         raise InputError(f"checkpoint {args.checkpoint} is not allowed: it has no quantized layer "

@@ -27,7 +27,8 @@ HELP = "Test accuracy of a checkpoint, clean and over K draws of weight errors (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run folder")
+    parser.add_argument("checkpoint", metavar="CHECKPOINT",
+                        help="checkpoint file or run folder, a packed network (FILE.packed) or pretrained:NAME")
     add_data_arguments(parser, default_data=None, limit_test_only=True)
     parser.add_argument("--ber", type=float, default=0.0, help="bit error rate in the quantized weights")
     parser.add_argument("--error-model", default=None, metavar="KIND",
@@ -45,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ternary_rram.fileio import atomic_write_text, check_output_file
-    from ternary_rram.nn.checkpoint import check_data_fits, load_checkpoint
+    from ternary_rram.nn.checkpoint import check_data_fits
+    from ternary_rram.nn.packed import load_network
     from ternary_rram.nn.train import evaluate, resolve_device
 
     check_choice("--device", args.device, DEVICE_CHOICES)
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     check_int("--batch-size", args.batch_size, 1, BATCH_MAX)
     if args.json is not None:
         check_output_file(args.json, "--json")
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt = load_network(args.checkpoint)
     model_config = ckpt["model_config"]
     data_name = args.data or ckpt["data"].get("name")
     if data_name is None:

@@ -15,8 +15,10 @@ Writes OUT/checkpoint.pt, metrics.csv, metrics.json and learning_curve.png after
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
+from pathlib import Path
 
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, format_warning, show_progress
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
@@ -51,6 +53,8 @@ DATA_DIR_HELP = ("folder of the data files: for cifar10 the cifar-10-batches-py 
 CLI_EPOCHS = 10
 CLI_VGG_WIDTH = 32
 SEED_RECIPE = "--width 128 --epochs 700 --cycles 100,200,400"
+
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
 
 
 def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -109,6 +113,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     g.add_argument("--seed", type=int, default=d.seed, help="seed of init, data order, augmentation, errors")
     g.add_argument("--device", default="auto", metavar="DEV", help=f"device: {', '.join(DEVICE_CHOICES)}")
+    g.add_argument("--precision", default="auto", metavar="P",
+                   help=f"{', '.join(PRECISION_CHOICES)}: bf16 runs the forward pass in bfloat16 autocast "
+                        "(weights, optimiser state and batch-norm statistics stay float32); auto: bf16 on "
+                        "a CPU with AVX512-BF16 or AMX or a CUDA device supporting it, else fp32")
     add_quiet_argument(g, what="no progress bars", aliases=("--no-progress",))
     g.add_argument("--max-batches", type=int, default=None, metavar="N",
                    help="train at most N batches per epoch (timing, smoke tests)")
@@ -141,6 +149,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"{', '.join(ERROR_MODEL_CHOICES)}; default with --ber > 0: ternary for ternary "
                         "weights, sign-flip otherwise")
     g.add_argument("--error-mode", default=d.error_mode, metavar="MODE", help=", ".join(ERROR_MODE_CHOICES))
+    g = parser.add_argument_group("chip-aware training (read errors of an operating point in every forward pass)")
+    g.add_argument("--chip", type=float, default=argparse.SUPPRESS, metavar="VDD",
+                   help="train with the read errors of the simulated chip at this sense-amplifier supply, V "
+                        "(per programmed state, from the sense map over the device spread); off when not given")
+    g.add_argument("--t-sense", type=float, default=argparse.SUPPRESS, metavar="S",
+                   help="sense window with --chip, s; when not given, chosen per VDD as the sense study does")
+    g.add_argument("--temperature-c", type=float, default=27.0, metavar="C",
+                   help="temperature with --chip, degrees C")
+    g.add_argument("--params", type=Path, default=argparse.SUPPRESS, metavar="PARAMS.json",
+                   help="calibrated device and sense-amplifier parameters for --chip (from `ternary-rram "
+                        "calibrate`); when not given, the defaults")
+    g.add_argument("--n-grid", type=int, default=argparse.SUPPRESS, metavar="G",
+                   help="grid points per axis of each amplifier's map for --chip; when not given, the deploy default")
+    g.add_argument("--n-mc", type=int, default=argparse.SUPPRESS, metavar="M",
+                   help="read-noise draws per map point for --chip; when not given, the deploy default")
 
 
 def default_error_model(weights: str) -> str:
@@ -188,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
     check_choice("--activations", args.activations, ACTIVATION_CHOICES)
     check_choice("--device", args.device, DEVICE_CHOICES)
     check_choice("--augment", args.augment, AUGMENT_CHOICES)
+    check_choice("--precision", args.precision, PRECISION_CHOICES)
     check_choice("--error-mode", args.error_mode, ERROR_MODE_CHOICES)
     check_data_options(args)
     if args.width is not None:
@@ -215,7 +239,19 @@ def run(args: argparse.Namespace) -> int:
         cycles=cycles, decay=args.decay, betas=_betas(args.betas),
         eps=args.eps, reset_moments=not args.no_reset_moments, augment=args.augment,
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
-        error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches)
+        error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches,
+        precision=args.precision)
+    for name in ("chip", "t_sense", "params", "n_grid", "n_mc"):  # options without a default value
+        if not hasattr(args, name):
+            setattr(args, name, None)
+    if args.chip is not None:
+        if args.weights == "float":
+            raise InputError("--chip is not allowed with --weights float: only binary or ternary weights are read "
+                             "from the chip")
+        rates, source = chip_read_rates(args)
+        config = dataclasses.replace(config, read_rates=rates, read_source=source)
+        print(f"ternary-rram train: chip-aware, {source}; P(read != programmed) for -1/0/+1: "
+              + " / ".join(f"{1 - rates[i][i]:.3g}" for i in range(3)), file=sys.stderr)
     device = resolve_device(args.device)
     with output_lock(out, "--out"):
         return _train(args, config, device, error_model)
@@ -238,6 +274,76 @@ def _train(args: argparse.Namespace, config, device, error_model) -> int:
     if result.history:
         last = result.history[-1]
         print(f"epoch {last['epoch']}/{config.epochs}: train acc {100 * last['train_acc']:.2f} %, "
-              f"test acc {100 * last['test_acc']:.2f} % ({data.name}, {data.n_test} test images)")
+              f"test acc {100 * last['test_acc']:.2f} % ({data.name}, {data.n_test} test images, "
+              f"precision {last.get('precision', 'fp32')})")
     print(f"checkpoint: {result.checkpoint}")
+    if result.history and int(result.history[-1]["epoch"]) >= config.epochs:
+        packed = write_packed(model, data, config, args, device)
+        print(f"packed network: {packed}")
     return 0
+
+
+def data_copy(name: str, data_dir: str | None) -> dict:
+    """Which copy of the data a network was trained on: the folder and whether its files are official."""
+    from ternary_rram.nn.data import CIFAR10_OFFICIAL_MD5, default_cifar10_dir, default_mnist_dir, file_md5
+
+    folder = data_dir or {"cifar10": default_cifar10_dir, "mnist": default_mnist_dir}.get(name, lambda: None)()
+    info: dict = {"folder": None if folder is None else str(Path(folder).resolve())}
+    if name == "cifar10" and folder is not None:
+        info["official_md5"] = all(file_md5(Path(folder) / f) == md5 for f, md5 in CIFAR10_OFFICIAL_MD5.items()
+                                   if (Path(folder) / f).is_file())
+    return info
+
+
+def chip_read_rates(args: argparse.Namespace) -> tuple[list[list[float]], str]:
+    """Read rates (3 x 3) of the operating point of --chip/--t-sense and where they come from.
+
+    The sense map is cached in OUT/cache, so a resume finds the same rates.
+    """
+    import torch
+
+    from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC
+    from ternary_rram.experiments.deploy import operating_point_for, pool_at
+    from ternary_rram.nn.chip_aware import state_read_rates
+
+    n_grid = N_GRID if args.n_grid is None else args.n_grid
+    n_mc = N_MC if args.n_mc is None else args.n_mc
+    if n_grid < 2:
+        raise InputError(f"--n-grid {n_grid} is not allowed: must be an integer >= 2")
+    if n_mc < 1:
+        raise InputError(f"--n-mc {n_mc} is not allowed: must be an integer >= 1")
+    device_model, pcsa = None, None
+    if args.params is not None:
+        from ternary_rram.circuit.pcsa import PCSA
+        from ternary_rram.experiments.calibrate import load_params
+
+        device_model, pcsa_params = load_params(args.params)
+        pcsa = PCSA(pcsa_params)
+    op, info = operating_point_for(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa,
+                                   device_model=device_model, seed=args.seed)
+    # The chip's own read model: the amplifier pool (one map per sampled amplifier, with per-read noise).
+    pool = pool_at(op, pcsa=pcsa, device_model=device_model, n_amplifiers=N_AMPLIFIERS, n_grid=n_grid,
+                   n_mc=n_mc, seed=args.seed, cache_dir=Path(args.out) / "cache")
+    rates = state_read_rates(pool.maps, device_model, generator=torch.Generator().manual_seed(args.seed))
+    source = (f"VDD {op.vdd:g} V, window {op.t_sense:.4g} s ({info.source}), {args.temperature_c:g} degC, "
+              f"amplifier pool {N_AMPLIFIERS} x {n_grid}x{n_grid} x {n_mc} noise draws, "
+              f"params {args.params if args.params is not None else 'default'}")
+    return rates.tolist(), source
+
+
+def write_packed(model, data, config, args: argparse.Namespace, device) -> Path:
+    """OUT/model.packed with the command, the float32 test accuracy and the data copy in its metadata."""
+    import shlex
+    import time
+
+    from ternary_rram.nn.packed import PACKED_NAME, save_packed
+    from ternary_rram.nn.train import evaluate
+
+    acc = evaluate(model, data, error_model=None, device=device, batch_size=args.eval_batch_size).accuracy
+    metadata = {"command": "ternary-rram " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == [NAME] else
+                "ternary-rram train (called from Python)",
+                "test_accuracy": acc, "test_accuracy_precision": "fp32", "epoch": config.epochs,
+                "data": {**data.describe(), **data_copy(args.data, args.data_dir)},
+                "train_config": config.to_dict(),
+                "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return save_packed(Path(args.out) / PACKED_NAME, model, metadata=metadata)

@@ -8,3 +8,4 @@ from ternary_rram.nn.layers import QConv2d, QLinear, QuantizedLayer, quantized_l
 from ternary_rram.nn.injection import ErrorInjector, set_error_model  # noqa: E402
 from ternary_rram.nn.models import QuantizedNet, build_model, convnet, mlp, vgg  # noqa: E402
 from ternary_rram.nn.summary import LayerSummary, format_summary, summarize  # noqa: E402
+from ternary_rram.nn.packed import load_network, pretrained, save_packed, shipped_networks  # noqa: E402

@@ -145,29 +145,32 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator, *, flip: bool = T
     """Random horizontal flip and random crop of a whole batch, one draw per image.
 
     Args:
-        x: float (B, C, H, W) images (any device).
+        x: (B, C, H, W) images of any dtype (the trainer passes raw uint8, 4x less to move than
+            float) on any device.
         generator: CPU generator for all random draws (so results do not depend on the device).
         flip: flip each image left-right with probability 1/2.
         padding: pad every side with ``padding`` edge (replicated) pixels, then crop back to H x W
             at a uniform random offset; 0 disables the crop.
     Returns:
-        float (B, C, H, W).
+        (B, C, H, W), dtype of ``x``. Only pixels are selected, so augmenting raw images and then
+        normalising gives the same floats as normalising first.
     """
-    b, _, h, w = x.shape
+    b, c, h, w = x.shape
     # Draw everything first, in a fixed order, so the stream is the same whatever is enabled.
     flips = torch.rand(b, generator=generator) < 0.5
     offsets = torch.randint(0, 2 * padding + 1, (2, b), generator=generator)
+    if not flip and padding == 0:
+        return x
+    # Replicate padding then cropping = clamping the source index into the image; the flip
+    # mirrors the column index. One gather per axis, no padded copy.
+    oy, ox = (offsets - padding).to(x.device) if padding > 0 else torch.zeros(2, b, dtype=torch.long,
+                                                                             device=x.device)
+    rows = (oy.view(b, 1) + torch.arange(h, device=x.device).view(1, h)).clamp_(0, h - 1)  # (B, H)
+    cols = (ox.view(b, 1) + torch.arange(w, device=x.device).view(1, w)).clamp_(0, w - 1)  # (B, W)
     if flip:
-        x = torch.where(flips.to(x.device).view(b, 1, 1, 1), x.flip(-1), x)
-    if padding > 0:
-        padded = F.pad(x, (padding, padding, padding, padding), mode="replicate")
-        oy, ox = offsets.to(x.device)
-        rows = oy.view(b, 1) + torch.arange(h, device=x.device).view(1, h)  # (B, H)
-        cols = ox.view(b, 1) + torch.arange(w, device=x.device).view(1, w)  # (B, W)
-        batch_idx = torch.arange(b, device=x.device).view(b, 1, 1, 1)
-        chan_idx = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
-        x = padded[batch_idx, chan_idx, rows.view(b, 1, h, 1), cols.view(b, 1, 1, w)]
-    return x
+        cols = torch.where(flips.to(x.device).view(b, 1), w - 1 - cols, cols)
+    x = x.gather(2, rows.view(b, 1, h, 1).expand(b, c, h, w))
+    return x.gather(3, cols.view(b, 1, 1, w).expand(b, c, h, w))
 
 
 def iterate_batches(n: int, batch_size: int, *, generator: torch.Generator | None = None,

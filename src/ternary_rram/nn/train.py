@@ -15,6 +15,14 @@ Conventions:
   cycle (the learning rate then has not annealed; pass e.g. ``cycles=(epochs,)`` to anneal within
   the run, see :func:`cycle_note`). Epochs beyond the listed cycles repeat the last cycle length.
 
+Precision (``TrainConfig.precision``): "bf16" runs the forward pass under bfloat16 autocast (the
+quantized weights +-1/0 and binary activations are exact in bfloat16; a convolution's output is
+rounded to 8 significant bits); the latent weights, Adam's moments, the batch-norm parameters and
+running statistics stay float32, and the loss is computed in float32. "auto" picks bf16 where the
+hardware computes it natively (a CPU with AVX512-BF16 or AMX, or a CUDA device supporting it), else
+"fp32". Models with convolutions train in the channels_last memory layout. Each epoch's row in the
+history records the precision it ran in; its test pass runs in that precision too.
+
 Outputs in ``out_dir`` (every epoch): ``checkpoint.pt`` (atomic), ``metrics.csv``,
 ``metrics.json`` and ``learning_curve.png``. A kill loses at most the epoch in progress; resume
 continues exactly (same weights, bit for bit on CPU, as an uninterrupted run).
@@ -30,6 +38,7 @@ import math
 import os
 import statistics
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,15 +53,19 @@ from ternary_rram.nn.checkpoint import (
     CHECKPOINT_NAME, atomic_write_bytes, atomic_write_text, check_same_architecture, load_checkpoint,
     load_model_state, model_from_checkpoint, save_checkpoint)
 from ternary_rram.nn.data import ImageData, augment_batch, iterate_batches, num_batches
+from ternary_rram.nn.chip_aware import check_rates, set_read_errors
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
+from ternary_rram.nn.packed import load_network
 
 AUGMENTS = ("auto", "none", "flip-crop", "crop", "flip")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
 METRIC_FIELDS = ("epoch", "cycle", "lr", "weight_decay", "train_loss", "train_acc", "test_loss",
                  "test_acc", "time_s")
 # Train-config fields that may change between a run and its resume (they do not alter the result
 # of the epochs already done, or are meant to be extended).
-_RESUMABLE_CHANGES = ("epochs", "eval_batch_size")
+# The precision may change on resume (another machine); each history row records its own.
+_RESUMABLE_CHANGES = ("epochs", "eval_batch_size", "precision")
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,12 @@ class TrainConfig:
         ber, error_model, error_mode: weight errors injected during training and test (None: off).
         eval_batch_size: batch size for test passes (does not change results).
         max_batches: stop each training epoch after this many batches (timing, smoke tests).
+        precision: "fp32", "bf16" (bfloat16 autocast of the forward pass) or "auto" (bf16 where
+            the hardware supports it natively, see :func:`resolve_precision`).
+        read_rates: chip-aware training: (3, 3) read rates of an operating point (row: programmed
+            -1/0/+1, column: read -1/0/+1; ``nn.chip_aware.state_read_rates``), drawn afresh for
+            every forward pass in training and test; None: off. Excludes ``error_model``.
+        read_source: where ``read_rates`` come from (VDD, window, parameters), for the record.
     """
 
     epochs: int = 700
@@ -93,6 +112,9 @@ class TrainConfig:
     error_mode: str = "per-forward"
     eval_batch_size: int = 1000
     max_batches: int | None = None
+    precision: str = "fp32"
+    read_rates: tuple[tuple[float, ...], ...] | None = None
+    read_source: str = ""
 
     def __post_init__(self) -> None:
         # Normalise sequences to tuples so that configs read from JSON compare equal.
@@ -122,6 +144,15 @@ class TrainConfig:
         if self.error_mode not in ERROR_MODES:
             raise InputError(f"error_mode={self.error_mode!r} is not allowed: must be one of "
                              f"{', '.join(ERROR_MODES)}")
+        if self.read_rates is not None:
+            rates = check_rates(self.read_rates)
+            object.__setattr__(self, "read_rates", tuple(tuple(float(v) for v in row) for row in rates.tolist()))
+            if self.error_model is not None:
+                raise InputError(f"error_model={self.error_model!r} is not allowed with read_rates "
+                                 "(chip-aware training): use one or the other")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision={self.precision!r} is not allowed: must be one of "
+                             f"{', '.join(PRECISIONS)}")
         if self.max_batches is not None and self.max_batches < 1:
             raise InputError(f"max_batches={self.max_batches} is not allowed: must be >= 1")
 
@@ -195,6 +226,47 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """True when the CPU flags list avx512_bf16 or amx_bf16 (``cpuinfo``: /proc/cpuinfo text)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:  # not Linux: no way to tell, assume no
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """"fp32" or "bf16" for ``precision`` on ``device``.
+
+    "auto" gives "bf16" on a CUDA device that supports bfloat16 and on a CPU with AVX512-BF16 or
+    AMX (elsewhere bfloat16 is emulated and slower than float32), else "fp32".
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"precision={precision!r} is not allowed: must be one of {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if dev.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def autocast(precision: str, device: torch.device) -> AbstractContextManager:
+    """bfloat16 autocast on ``device`` for precision "bf16"; a no-op context for "fp32"."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def memory_format(model: nn.Module) -> torch.memory_format:
+    """channels_last for models with 2-D convolutions (faster on CPU and CUDA), else contiguous."""
+    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    return torch.channels_last if has_conv else torch.contiguous_format
+
+
 def init_model(model_config: dict[str, Any], seed: int) -> nn.Module:
     """Seed torch's global generator with ``seed`` and build the model (reproducible init)."""
     from ternary_rram.nn.models import build_model
@@ -208,6 +280,27 @@ def _augment_flags(config: TrainConfig, data: ImageData) -> tuple[bool, int]:
     flip = kind in ("flip-crop", "flip")
     padding = config.crop_padding if kind in ("flip-crop", "crop") else 0
     return flip, padding
+
+
+def _train_batch(data: ImageData, idx: torch.Tensor, dev: torch.device, generator: torch.Generator,
+                 flip: bool, padding: int, fmt: torch.memory_format = torch.contiguous_format
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augmented, normalised float32 images (memory layout ``fmt``) and labels of ``idx``.
+
+    Augmentation selects pixels of the raw uint8 images (a quarter of the bytes of float32); the
+    batch is then converted once into ``fmt`` and normalised in place with the operations of
+    ``ImageData.normalise``, in its order: the same floats as ``augment_batch(data.batch(...))``.
+    """
+    where = data.x_train.device
+    index = idx.to(where)
+    x = data.x_train[index].to(dev)
+    if flip or padding:
+        x = augment_batch(x, generator, flip=flip, padding=padding)
+    c = x.shape[1]
+    mean = torch.tensor(data.mean, dtype=torch.float32, device=x.device).view(1, c, 1, 1)
+    std = torch.tensor(data.std, dtype=torch.float32, device=x.device).view(1, c, 1, 1)
+    x = x.to(torch.float32, memory_format=fmt).div_(data.scale).sub_(mean).div_(std)
+    return x, data.y_train[index].to(dev)
 
 
 @dataclass
@@ -244,15 +337,22 @@ class _Generators:
 
 @torch.no_grad()
 def eval_metrics(model: nn.Module, data: ImageData, *, split: str = "test", batch_size: int = 1000,
-                 device: torch.device | str = "cpu") -> tuple[float, float]:
-    """(mean cross-entropy loss, accuracy in [0, 1]) of ``model`` in eval mode on a split."""
+                 device: torch.device | str = "cpu", precision: str = "fp32") -> tuple[float, float]:
+    """(mean cross-entropy loss, accuracy in [0, 1]) of ``model`` in eval mode on a split.
+
+    ``precision`` "bf16" runs the forward pass under bfloat16 autocast (training's test passes);
+    :func:`evaluate` uses "fp32" (see there why).
+    """
+    dev = torch.device(device)
+    fmt = memory_format(model) if precision == "bf16" else torch.contiguous_format
     was_training = model.training
     model.eval()
     n = data.n_test if split == "test" else data.n_train
     loss_sum, correct = 0.0, 0
     for idx in iterate_batches(n, batch_size, shuffle=False):
         x, y = data.batch(split, idx, device)
-        logits = model(x)
+        with autocast(precision, dev):
+            logits = model(x.contiguous(memory_format=fmt)).float()
         loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
         correct += int((logits.argmax(1) == y).sum())
     model.train(was_training)
@@ -317,7 +417,8 @@ def _check_resume(ckpt: dict[str, Any], model: nn.Module, data: ImageData, confi
     if ckpt["data"] and ckpt["data"] != json.loads(json.dumps(data.describe())):
         raise InputError(f"checkpoint {where} was trained on other data: {ckpt['data'].get('name')} "
                          f"with {ckpt['data'].get('n_train')} training images")
-    old, new = ckpt["train_config"], config.to_dict()
+    # Keys a checkpoint from an older version lacks take their defaults (the behaviour it had).
+    old, new = {**TrainConfig().to_dict(), **ckpt["train_config"]}, config.to_dict()
     diffs = sorted(k for k in set(old) | set(new) if k not in _RESUMABLE_CHANGES and old.get(k) != new.get(k))
     if diffs:
         text = ", ".join(f"{k}={new.get(k)!r} (checkpoint: {old.get(k)!r})" for k in diffs)
@@ -350,7 +451,9 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
         raise InputError(f"cannot resume: {ckpt_path} does not exist")
     out.mkdir(parents=True, exist_ok=True)
 
-    model.to(dev)
+    precision = resolve_precision(config.precision, dev)
+    fmt = memory_format(model)
+    model.to(dev, memory_format=fmt)  # parameters stay float32 in every precision
     if dev.type == "cuda":
         data = data.to(dev)  # uint8 images on the GPU (CIFAR-10: 180 MB): no per-batch copies
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps,
@@ -362,15 +465,17 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
         ckpt = load_checkpoint(ckpt_path)
         _check_resume(ckpt, model, data, config)
         load_model_state(model, ckpt["model_state"], str(ckpt_path))
-        model.to(dev)
+        model.to(dev, memory_format=fmt)
         optimizer.load_state_dict(ckpt["optimizer_state"])
         gens.restore(ckpt["rng"])
         history = list(ckpt["history"])
         start_epoch = int(ckpt["epoch"])
     meta = {"model_config": getattr(model, "config", {}), "train_config": config.to_dict(),
-            "data": data.describe(), "device": str(dev)}
+            "data": data.describe(), "device": str(dev), "precision": precision}
     if config.error_model is not None:
         set_error_model(model, config.error_model, config.ber, config.error_mode, generator=gens.errors)
+    if config.read_rates is not None:
+        set_read_errors(model, config.read_rates, generator=gens.errors)
 
     flip, padding = _augment_flags(config, data)
     n = data.n_train
@@ -402,11 +507,10 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
             lr = learning_rate(epoch + b / per_epoch, config)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = data.batch("train", idx, dev)
-            if flip or padding:
-                x = augment_batch(x, gens.augment, flip=flip, padding=padding)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            x, y = _train_batch(data, idx, dev, gens.augment, flip, padding, fmt)
+            with autocast(precision, dev):
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)  # autocast computes it in float32
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -415,10 +519,14 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(idx)
         bar.close()
-        test_loss, test_acc = eval_metrics(model, data, batch_size=config.eval_batch_size, device=dev)
+        train_loss, train_acc = float(loss_sum) / seen, int(correct) / seen  # one host sync
+        train_time = time.perf_counter() - t0
+        test_loss, test_acc = eval_metrics(model, data, batch_size=config.eval_batch_size, device=dev,
+                                           precision=precision)
         row = {"epoch": epoch + 1, "cycle": cycle, "lr": lr, "weight_decay": wd,
-               "train_loss": float(loss_sum) / seen, "train_acc": int(correct) / seen,
-               "test_loss": test_loss, "test_acc": test_acc, "time_s": time.perf_counter() - t0}
+               "train_loss": train_loss, "train_acc": train_acc,
+               "test_loss": test_loss, "test_acc": test_acc, "time_s": time.perf_counter() - t0,
+               "train_time_s": train_time, "precision": precision}
         history.append(row)
         # Checkpoint first: the metric files can always be rebuilt from its history.
         save_checkpoint(ckpt_path, model_config=meta["model_config"], model_state=model.state_dict(),
@@ -466,7 +574,8 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
     """Test accuracy of a trained network, clean and under ``repeats`` independent error draws.
 
     Args:
-        checkpoint: a checkpoint path (file or run folder), a loaded checkpoint dict, or a model.
+        checkpoint: a checkpoint path (file or run folder), a packed network (``.packed`` path or
+            ``pretrained:NAME``), a loaded checkpoint dict, or a model.
         data: test data (its shape and class count must match the network).
         ber: bit error rate injected into the quantized weights.
         error_model: "sign-flip" or "ternary" (None: no errors).
@@ -480,7 +589,7 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
     if isinstance(checkpoint, nn.Module):
         model = checkpoint
     else:
-        ckpt = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
+        ckpt = checkpoint if isinstance(checkpoint, dict) else load_network(checkpoint)
         model = model_from_checkpoint(ckpt)
     cfg = getattr(model, "config", {})
     want = {"in_channels": data.in_channels, "image_size": data.image_size, "num_classes": data.num_classes}
@@ -488,7 +597,12 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
     if bad:
         text = ", ".join(f"{k}={v} (network: {m})" for k, (m, v) in bad.items())
         raise InputError(f"data {data.name} does not fit the network: {text}")
-    model.to(dev).eval()
+    # Always float32, contiguous layout, whatever the training precision: in bfloat16 a
+    # convolution's output keeps 8 significant bits, so integer pre-activations above 256 (any
+    # hidden layer with fan-in > 256, i.e. all of the VGG's) are rounded before the batch norm and
+    # the signs that follow; some decisions then differ from float32 (measured in docs/benchmarks.md),
+    # and the evaluation must not depend on the machine it runs on.
+    model.to(dev, memory_format=torch.contiguous_format).eval()
     if dev.type == "cuda":
         data = data.to(dev)
     set_error_model(model, None)
@@ -508,7 +622,8 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
 
 
 __all__ = [
-    "EvalResult", "TrainConfig", "TrainResult", "cycle_note", "cycle_of", "evaluate", "init_model",
+    "EvalResult", "PRECISIONS", "TrainConfig", "TrainResult", "autocast", "cpu_has_native_bf16",
+    "cycle_note", "cycle_of", "evaluate", "init_model", "memory_format", "resolve_precision",
     "learning_rate", "plot_learning_curve", "resolve_device", "eval_metrics", "train", "weight_decay",
     "write_metrics",
 ]
