@@ -128,3 +128,19 @@ def test_bad_use_is_one_line():
         chip.evaluate((torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.int64)))
     with pytest.raises(tr.InputError, match="tr.convert"):
         chip.program(plain_vgg(2))
+
+
+def test_chip_evaluates_as_the_deploy_command_does(digits):
+    """tr.Chip and run_deploy (what `ternary-rram deploy` calls) share window, pool, chip and reads."""
+    from ternary_rram.experiments.deploy import run_deploy
+    from tests.chip.helpers import small_model
+
+    model = small_model("mlp")
+    rec = run_deploy(model, digits, 0.6, t_sense=1e-9, array_shape=(32, 32), n_amplifiers=2, n_grid=3, n_mc=2,
+                     seed=2, limit_test=100)
+    res = tr.Chip(**SMALL, seed=2).program(model).evaluate(digits, limit=100)
+    assert res.accuracy == rec["accuracy_chip"] and res.accuracy_ideal == rec["accuracy_ideal"]
+    assert res.to_dict()["errors"] == {k: rec["errors_total"][k] for k in ("to_zero", "from_zero", "sign_flip",
+                                                                           "n_weights")}
+    assert res.energy_per_inference == pytest.approx(rec["energy"]["energy_per_inference"])
+    assert res.errors.total > 0
