@@ -144,3 +144,25 @@ def test_chip_evaluates_as_the_deploy_command_does(digits):
                                                                            "n_weights")}
     assert res.energy_per_inference == pytest.approx(rec["energy"]["energy_per_inference"])
     assert res.errors.total > 0
+
+
+def test_train_takes_a_converted_plain_model(digits, tmp_path):
+    model = tr.convert(nn.Sequential(nn.Flatten(), nn.Linear(64, 16, bias=False), nn.BatchNorm1d(16), nn.Hardtanh(),
+                                     nn.Linear(16, 10, bias=False), nn.BatchNorm1d(10)), "ternary", "binary")
+    before = model[1].weight.detach().clone()
+    tr.train(model, digits, tr.TrainConfig(epochs=1, max_batches=2), tmp_path, progress=False)
+    assert not torch.equal(before, model[1].weight) and (tmp_path / "checkpoint.pt").is_file()
+
+
+def test_params_file_sets_the_device_model(tmp_path):
+    import json
+
+    from ternary_rram.experiments.calibrate import SCHEMA
+
+    (tmp_path / "p.json").write_text(json.dumps({"schema": SCHEMA, "device": {"LRS": {"median": 7000.0,
+                                                                                     "sigma": 0.1}}}))
+    chip = tr.Chip(params=tmp_path / "p.json")
+    assert chip.device_model.lrs.median == 7000.0
+    assert tr.Chip(params=tr.load_params(tmp_path / "p.json")).device_model == chip.device_model
+    with pytest.raises(tr.InputError, match="params=3 is not allowed"):
+        tr.Chip(params=3)
