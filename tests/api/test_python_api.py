@@ -70,6 +70,9 @@ def test_plain_model_trained_converted_and_deployed_equals_tr_vgg_on_the_same_ch
     assert mine.predictions.unique().numel() >= 3  # not a constant network
     assert mine.energy_per_inference == pytest.approx(ref.energy_per_inference)
     assert set(mine.errors_per_layer) == {n for n, _ in quantized_layers(model)}
+    # the converted plain model compiles to the exact integer network: same decisions, same reads
+    exact = chip.program(model).evaluate(digits, batch_size=150, engine="integer")
+    assert torch.equal(exact.predictions, mine.predictions) and exact.engine == "integer"
     # another chip instance reads the same weights differently
     other = tr.Chip(**SMALL, seed=4).program(seed_vgg).evaluate(digits, batch_size=150)
     assert other.errors != ref.errors
