@@ -34,8 +34,8 @@ from ternary_rram.array import ArrayParams, ErrorCounts, ProgramResult, WriteVer
 from ternary_rram.array.array2t2r import Array2T2R
 from ternary_rram.array.column import N_AMPLIFIERS, N_GRID, N_MC, AmplifierPool, build_pool
 from ternary_rram.array.params import DEFAULT_ARRAY, DEFAULT_NOISE, MAX_PULSES, ReadNoise
-from ternary_rram.chip.energy import EnergyReport, LayerRead, check_reads, energy_per_inference
-from ternary_rram.chip.integer import IntegerNetwork, compile_network
+from ternary_rram.chip.energy import EnergyReport, LayerRead, check_reads, energy_per_inference, traced_op_counts
+from ternary_rram.chip.integer import IntegerNetwork, LayerOps, compile_network
 from ternary_rram.chip.params import DEFAULT_PERIPHERY, MAX_CHIPS, VERIFY_SIGMAS, PeripheryParams
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.device import DeviceModel
@@ -281,9 +281,19 @@ class Chip:
                 latency=p.read_latency(op.t_sense, d.array.tile_rows))
         return info
 
+    def op_counts(self, input_shape: tuple[int, ...]) -> list[LayerOps]:
+        """Operation counts per layer for one input of ``input_shape`` (no batch dim): from the
+        integer network where the model compiles to one (sequential, no bias), else traced by one
+        forward pass (:func:`~ternary_rram.chip.energy.traced_op_counts`; residual models)."""
+        try:
+            net = self.integer_network()
+        except InputError:
+            return traced_op_counts(self.model, tuple(input_shape))
+        return net.op_counts(tuple(input_shape))
+
     def energy(self, input_shape: tuple[int, ...]) -> EnergyReport:
         """Energy and latency per inference of one input of ``input_shape`` (no batch dim)."""
-        ops = self.integer_network().op_counts(tuple(input_shape))
+        ops = self.op_counts(tuple(input_shape))
         return energy_per_inference(ops, self.read_costs(), self.reads, self.periphery,
                                     programming_energy=self.programming_energy)
 
@@ -372,6 +382,7 @@ class EvaluationResult:
         engine: "float" (the model with read weights) or "integer" (:class:`IntegerNetwork`).
         n_test: images evaluated.
         amplifier_errors: per layer: wrong reads per sense amplifier, int64, summed over reads.
+        predictions: class decisions (N,) int64 with the chip-read weights.
     """
 
     accuracy_ideal: float
@@ -382,6 +393,7 @@ class EvaluationResult:
     engine: str
     n_test: int
     amplifier_errors: dict[str, Tensor] = field(default_factory=dict)
+    predictions: Tensor | None = field(default=None, repr=False)
 
     def amplifier_summary(self) -> dict[str, Any]:
         """How errors sit on the sense amplifiers (all layers): amplifiers, those with an error, the
@@ -450,6 +462,7 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
     n_reads = 0
     weights: dict[str, Tensor] | None = None
     starts = list(range(0, n, int(batch_size)))
+    predictions: list[Tensor] = []
     try:
         for i, s in enumerate(starts):
             xb, yb = x[s:s + batch_size], y[s:s + batch_size]
@@ -460,7 +473,9 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
                 for k, e in chip.last_errors.items():
                     totals[k] = totals[k] + e
                     amp_totals[k] += chip.last_amplifier_errors[k]
-            correct_chip += int((_predict(chip, xb, engine, weights) == yb).sum())
+            pred = _predict(chip, xb, engine, weights)
+            predictions.append(pred.reshape(-1).to(torch.int64))
+            correct_chip += int((pred == yb).sum())
             if progress is not None:
                 progress(i + 1, len(starts))
     finally:
@@ -468,4 +483,4 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
     energy = chip.energy(tuple(x.shape[1:]))
     return EvaluationResult(accuracy_ideal=correct_ideal / n, accuracy_chip=correct_chip / n,
                             errors=totals, n_reads=n_reads, energy=energy, engine=engine, n_test=n,
-                            amplifier_errors=amp_totals)
+                            amplifier_errors=amp_totals, predictions=torch.cat(predictions))

@@ -37,9 +37,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import torch
+from torch import nn
+
 from ternary_rram.chip.integer import LayerOps
 from ternary_rram.chip.params import DEFAULT_PERIPHERY, PeripheryParams
 from ternary_rram.errors import InputError
+from ternary_rram.nn.layers import quantized_layers
 
 READ_MODES: tuple[str, ...] = ("every-inference", "once")
 #: What the energy per inference does not include (reported beside every total).
@@ -203,3 +207,55 @@ def energy_per_inference(ops: list[LayerOps], reads_info: dict[str, LayerRead], 
                         senses_per_inference=senses,
                         energy_per_sense=e_sense_read / n_weights if n_weights else float("nan"),
                         periphery_defaults=p.defaults())
+
+
+def traced_op_counts(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerOps]:
+    """Operation counts per quantized layer of ANY model (residual, branching), traced by one pass.
+
+    For models the integer compiler does not take (not an ``nn.Sequential``, layers with a bias,
+    modules it does not know), the counts come from running ``model`` once, in eval mode, on a
+    zero input of ``input_shape`` (no batch dim) with a hook on every quantized layer: its input
+    and output sizes give the MACs (output size x fan-in K) and the input bits. A layer run twice
+    counts twice. ``neurons`` is the layer's outputs (one threshold compare per pre-activation, an
+    upper bound where pooling follows). ``in_periphery``: real-valued input (first layer) or the
+    last quantized layer run (logits). A quantized layer the pass never runs gets zero counts.
+    """
+    layers = [(n, m) for n, m in quantized_layers(model) if m.weight_quantizer.is_quantized]
+    seen: dict[str, dict[str, int]] = {}
+    order: list[str] = []
+
+    def hook_for(name: str):
+        def hook(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            k = int(mod.weight[0].numel())
+            outs = int(output[0].numel())
+            c = seen.setdefault(name, {"macs": 0, "outputs": 0, "bits": 0})
+            c["macs"] += outs * k
+            c["outputs"] += outs
+            c["bits"] += int(inputs[0][0].numel())
+            order.append(name)
+        return hook
+
+    handles = [m.register_forward_hook(hook_for(n)) for n, m in layers]
+    was_training = model.training
+    p = next(iter(model.parameters()), None)
+    probe = torch.zeros((1,) + tuple(int(v) for v in input_shape),
+                        dtype=p.dtype if p is not None else torch.float32,
+                        device=p.device if p is not None else "cpu")
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(probe)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    last = order[-1] if order else None
+    out = []
+    for name, m in layers:
+        c = seen.get(name, {"macs": 0, "outputs": 0, "bits": 0})
+        real = not m.input_quantizer.is_quantized
+        out.append(LayerOps(name=name, in_periphery=real or name == last, real_input=real,
+                            weights=int(m.weight.numel()), macs=c["macs"], outputs=c["outputs"],
+                            neurons=c["outputs"], fan_in=int(m.weight[0].numel()),
+                            activation_bits_in=c["bits"]))
+    return out

@@ -45,8 +45,8 @@ _EXACT_LIMIT = 1 << 24  # float32 holds every integer count below this exactly
 def _flatten_sequential(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Leaf modules of a (possibly nested) ``nn.Sequential`` in execution order."""
     if not isinstance(model, nn.Sequential):
-        raise InputError(f"model={type(model).__name__} is not allowed: must be an nn.Sequential "
-                         "quantized network (ternary_rram.nn.models)")
+        raise InputError(f"model={type(model).__name__} is not allowed in integer inference: must be an "
+                         "nn.Sequential quantized network (ternary_rram.nn.models); use engine='float'")
     out: list[tuple[str, nn.Module]] = []
 
     def walk(prefix: str, mod: nn.Sequential) -> None:
@@ -184,14 +184,18 @@ def compile_network(model: nn.Module, weights: dict[str, Tensor] | None = None) 
             missing names use the layer's read weights if set, else its error-free int8 weights.
 
     Raises:
-        InputError: no quantized layer, float weights, float hidden activations, or modules the
-            integer path does not know.
+        InputError: not an ``nn.Sequential``, a quantized layer with a bias, no quantized layer,
+            float weights, float hidden activations, or modules the integer path does not know.
     """
     leaves = _flatten_sequential(model)
     stages: list[Stage] = []
     pending_flatten = False
     for name, mod in leaves:
         if isinstance(mod, (QConv2d, QLinear)):
+            if mod.bias is not None:
+                # The counters and folded thresholds hold no bias term: refuse rather than drop it.
+                raise InputError(f"layer {name} with a bias is not allowed in integer inference; "
+                                 "use engine='float'")
             if not mod.weight_quantizer.is_quantized:
                 raise InputError(f"layer {name} weights='float' is not allowed: "
                                  "integer inference needs binary or ternary weights")

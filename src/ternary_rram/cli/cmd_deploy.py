@@ -21,6 +21,9 @@ LIMIT_TEST_MAX = 10_000_000
 #: are already hours.
 AMPLIFIERS_MAX = 4096
 
+#: Architectures a plain state_dict can be read into (those of ternary_rram.nn.models).
+MODEL_CHOICES: tuple[str, ...] = ("vgg", "mlp", "convnet")
+
 NAME = "deploy"
 HELP = ("Deploy a trained checkpoint on simulated chip instances at one operating point: accuracy with "
         "ideal vs chip-read weights per chip, read errors per layer, type and sense amplifier, yield at a "
@@ -29,7 +32,8 @@ HELP = ("Deploy a trained checkpoint on simulated chip instances at one operatin
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
-                        help="checkpoint file or run folder, a packed network (FILE.packed) or pretrained:NAME")
+                        help="checkpoint file or run folder, a packed network (FILE.packed) or pretrained:NAME; "
+                             "with --model: a plain PyTorch state_dict file")
     parser.add_argument("--vdd", type=float, default=0.6, help="sense-amplifier supply, V (0.3-1.3)")
     parser.add_argument("--t-sense", type=float, default=None, metavar="S",
                         help="sense window, s (default: chosen per VDD as the sense study does)")
@@ -68,6 +72,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_process_argument(parser)
     parser.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="output folder")
     add_quiet_argument(parser, what="no progress bar")
+    add_state_dict_arguments(parser)
+
+
+def add_state_dict_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options that read CHECKPOINT as a plain ``torch.save(model.state_dict())`` file."""
+    g = parser.add_argument_group(
+        "plain PyTorch state_dict (weights trained by other code; docs/user-guide.md)")
+    g.add_argument("--model", default=None, choices=MODEL_CHOICES,
+                   help="read CHECKPOINT as a state_dict of this architecture (needs --data)")
+    g.add_argument("--width", type=int, default=None, metavar="F", help="width of --model (vgg: F, F, 2F, 2F, 4F, 4F)")
+    g.add_argument("--weights", default=None, choices=("ternary", "binary"), help="weight kind (default ternary)")
+    g.add_argument("--activations", default=None, choices=("binary", "ternary"),
+                   help="activation kind (default binary)")
+    g.add_argument("--threshold", type=float, default=None, metavar="T",
+                   help="absolute ternary threshold on float weights (needed when they are not already in "
+                        "{-1, 0, +1}; the seed's is 0.05)")
+    g.add_argument("--key-map", type=Path, default=None, metavar="FILE.json",
+                   help="their key names -> ours: a JSON object, or a list of [regex, replacement] pairs")
+
+
+def _read_state_dict(args: argparse.Namespace):
+    """(state, key map) of CHECKPOINT read as a plain state_dict with --model; None without --model.
+
+    Cheap checks: options, the key map, the file itself (keys and shapes are checked once the data
+    set says the input size)."""
+    from ternary_rram.nn.state_dict import load_state_dict_file, read_key_map
+
+    given = [f"--{n.replace('_', '-')}" for n in ("width", "weights", "activations", "threshold", "key_map")
+             if getattr(args, n) is not None]
+    if args.model is None:
+        if given:
+            raise InputError(f"{', '.join(given)} is not allowed without --model (they describe a plain "
+                             "state_dict)")
+        return None
+    if not args.data:
+        raise InputError("data is not known for a plain state_dict: pass --data NAME")
+    key_map = read_key_map(args.key_map) if args.key_map is not None else None
+    return load_state_dict_file(args.checkpoint), key_map
+
+
+def _state_dict_model(args: argparse.Namespace, plain, data):
+    """The --model network holding the state_dict's weights, sized by the data set."""
+    from ternary_rram.nn.state_dict import model_from_state_dict
+
+    state, key_map = plain
+    return model_from_state_dict(state, args.model, width=args.width, weights=args.weights or "ternary",
+                                 activations=args.activations or "binary", threshold=args.threshold,
+                                 key_map=key_map, in_channels=data.in_channels, num_classes=data.num_classes,
+                                 image_size=data.image_size)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,16 +176,23 @@ def _deploy(args: argparse.Namespace, array: tuple[int, int], chips: int, noise,
 
         device_model, pcsa_params = load_params(args.params)
         pcsa = PCSA(pcsa_params)
-    ckpt = load_network(args.checkpoint)
-    model = model_from_checkpoint(ckpt)
-    if not any(m.weight_quantizer.is_quantized for _, m in quantized_layers(model)):
-        raise InputError(f"checkpoint {args.checkpoint} is not allowed: it has no quantized layer "
-                         "(weights='float'); only binary or ternary weights go on the chip")
+    plain = _read_state_dict(args)
+    if plain is None:
+        ckpt = load_network(args.checkpoint)
+        model = model_from_checkpoint(ckpt)
+        if not any(m.weight_quantizer.is_quantized for _, m in quantized_layers(model)):
+            raise InputError(f"checkpoint {args.checkpoint} is not allowed: it has no quantized layer "
+                             "(weights='float'); only binary or ternary weights go on the chip")
+    else:
+        ckpt = {}
     data_name = args.data or (ckpt.get("data") or {}).get("name")
     if not data_name:
         raise InputError("data is not known: pass --data NAME")
     data = load_dataset(data_name, args.data_dir, seed=0)
-    check_data_fits(ckpt, data)
+    if plain is not None:
+        model = _state_dict_model(args, plain, data)
+    else:
+        check_data_fits(ckpt, data)
     config = {"checkpoint": str(ckpt.get("path", args.checkpoint)), "vdd": args.vdd, "t_sense": args.t_sense,
               "temperature_c": args.temperature_c, "array": list(array), "reads": args.reads,
               "chips": chips, "target_accuracy": args.target_accuracy, "noise_scale": args.noise_scale,
@@ -140,6 +200,9 @@ def _deploy(args: argparse.Namespace, array: tuple[int, int], chips: int, noise,
               "data": data_name, "limit_test": args.limit_test, "engine": args.engine, "n_grid": n_grid,
               "n_mc": n_mc, "seed": args.seed,
               "params": None if args.params is None else str(args.params)}
+    if plain is not None:
+        config["state_dict"] = {"model": args.model, "width": args.width, "threshold": args.threshold,
+                                "key_map": None if args.key_map is None else str(args.key_map)}
     print(f"ternary-rram deploy: {data_name}, VDD {args.vdd:g} V, array {array[0]}x{array[1]}, "
           f"reads {args.reads}, {chips} chip(s)", flush=True)
     rec = run_deploy(model, data, args.vdd, t_sense=args.t_sense, temperature_c=args.temperature_c,

@@ -1,0 +1,19 @@
+"""The notebook-style example in examples/ runs (as CI runs it) and prints accuracy and energy."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "notebook_api.py"
+
+
+def test_notebook_example_runs_and_reports_two_vdds(capsys):
+    ns = runpy.run_path(str(EXAMPLE), run_name="__main__")
+    out = capsys.readouterr().out
+    res = ns["results"]
+    assert sorted(res) == [0.45, 1.2]
+    assert res[1.2].accuracy > 0.6  # trained: far above the 10 % of chance
+    assert res[0.45].energy_per_inference < res[1.2].energy_per_inference  # lower supply, less energy
+    assert res[0.45].errors.total > res[1.2].errors.total
+    assert "energy/inference (nJ)" in out and "VDD 0.45 V" in out and "VDD 1.2 V" in out
