@@ -47,14 +47,14 @@ from ternary_rram.experiments.deploy import (
     operating_point_for,
     pool_at,
 )
+from ternary_rram.experiments.pdk_calibrate import PRESETS, preset_path
 from ternary_rram.nn.layers import QuantizedLayer, quantized_layers
 
 __all__ = ["Chip", "ChipResult", "PROCESSES"]
 
-#: Process presets by name -> (DeviceModel, PCSA). The hook for technology presets (e.g. a
-#: ``sky130-tt`` corner): none ship yet, so ``process=None`` (the default device and PCSA models,
-#: or those of ``params``) is the only choice. A preset added here is accepted by ``Chip(process=)``.
-PROCESSES: dict[str, Any] = {}
+#: Shipped process presets (transistors fitted to a foundry PDK by ``calibrate --pdk-lib``; the
+#: files and the command that regenerates them are in src/ternary_rram/presets/), as ``--process``.
+PROCESSES: tuple[str, ...] = PRESETS
 
 
 def _process_models(process: str | None) -> tuple[DeviceModel | None, PCSA | None]:
@@ -62,10 +62,9 @@ def _process_models(process: str | None) -> tuple[DeviceModel | None, PCSA | Non
     if process is None:
         return None, None
     if process not in PROCESSES:
-        have = ", ".join(sorted(PROCESSES)) or "none yet"
-        raise InputError(f"process={process!r} is not allowed: presets available: {have} "
+        raise InputError(f"process={process!r} is not allowed: must be one of {', '.join(PROCESSES)} "
                          "(process=None uses the default device and PCSA models)")
-    return PROCESSES[process]()
+    return _params_models(preset_path(process))
 
 
 def _params_models(params: Any) -> tuple[DeviceModel | None, PCSA | None]:
@@ -157,7 +156,7 @@ class Chip:
         window: sense window, s; None picks it per VDD as the sense study does.
         params: calibrated parameters: a PARAMS.json path (``ternary-rram calibrate``) or the pair
             ``tr.load_params`` returns; None: the default device and PCSA models.
-        process: a process preset name (:data:`PROCESSES`; none ship yet: only None is accepted).
+        process: a process preset name (:data:`PROCESSES`, e.g. "sky130-tt"); None: the defaults.
         seed: the chip instance (devices, amplifier choice, read noise).
         array: (rows, cols) or "ROWSxCOLS" of one array. reads: "every-inference" (weights sensed at
             every use, fresh noise per batch) or "once" (one read into a digital buffer).

@@ -120,8 +120,8 @@ def test_residual_net_deploys_and_evaluates_with_the_chip_read_weights(digits):
 
 
 def test_bad_use_is_one_line():
-    with pytest.raises(tr.InputError, match="process='sky130-tt' is not allowed: presets available"):
-        tr.Chip(process="sky130-tt")
+    with pytest.raises(tr.InputError, match="process='tsmc-n3' is not allowed: must be one of sky130-tt"):
+        tr.Chip(process="tsmc-n3")
     with pytest.raises(tr.InputError, match="vdd=2.0"):
         tr.Chip(vdd=2.0)
     with pytest.raises(tr.InputError, match="column_group=40"):
@@ -169,3 +169,14 @@ def test_params_file_sets_the_device_model(tmp_path):
     assert tr.Chip(params=tr.load_params(tmp_path / "p.json")).device_model == chip.device_model
     with pytest.raises(tr.InputError, match="params=3 is not allowed"):
         tr.Chip(params=3)
+
+
+def test_a_process_preset_gives_the_chip_the_fitted_transistors():
+    from ternary_rram.experiments.calibrate import load_params
+    from ternary_rram.experiments.pdk_calibrate import preset_path
+
+    chip = tr.Chip(process="sky130-tt")
+    _, fitted = load_params(preset_path("sky130-tt"))
+    assert chip.pcsa.params == fitted
+    assert chip.pcsa.params.nmos.vt0 != tr.Chip().pcsa.params.nmos.vt0  # not the generic set
+
