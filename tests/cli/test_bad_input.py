@@ -169,8 +169,9 @@ CASES = [
     ("8-train-empty-out", ["train", "--data", "digits", "--out", ""], "--out=''"),
     ("8-sweep-empty-out", ["sweep", "{spec.toml}", "--out", ""], "--out=''"),
     ("8-calibrate-empty-out", ["calibrate", "--measured", "{c_ohm.csv}", "--out", ""], "--out=''"),
-    ("8-evaluate-empty-json", ["evaluate", "{ckpt.pt}", "--json", ""], "--json=''"),
-    ("8-spice-empty-json", ["spice", "--json", ""], "--json=''"),
+    ("8-evaluate-empty-json", ["evaluate", "{ckpt.pt}", "--out", ""], "--out=''"),
+    ("8-spice-empty-json", ["spice", "--out", ""], "--out=''"),
+    ("8-evaluate-empty-json-old-name", ["evaluate", "{ckpt.pt}", "--json", ""], "--out=''"),
 ]
 
 

@@ -3,7 +3,7 @@
 Example::
 
     ternary-rram evaluate runs/vgg32-ternary --ber 0.01 --error-model ternary --repeats 10 \
-        --json runs/vgg32-ternary/eval_ber0.01.json
+        --out runs/vgg32-ternary/eval_ber0.01.json
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 from ternary_rram.cli.cmd_train import (
     BATCH_MAX, DATA_CHOICES, DEVICE_CHOICES, ERROR_MODE_CHOICES, ERROR_MODEL_CHOICES, add_data_arguments,
     check_choice, check_data_options, default_error_model, load_data_quietly)
-from ternary_rram.cli.console import add_quiet_argument
+from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument
+from ternary_rram.fileio import path_arg
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 
 #: Most error draws: each is one pass over the test set (10,000 CIFAR images: ~1 s for a small net), so
@@ -40,7 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the error draws")
     parser.add_argument("--device", default="auto", metavar="DEV", help=", ".join(DEVICE_CHOICES))
     parser.add_argument("--batch-size", type=int, default=1000, help="test batch size (memory only, same result)")
-    parser.add_argument("--json", default=None, metavar="FILE", help="also write the result as JSON to FILE")
+    # --out names where results go in every command: a folder, or the one file a command writes.
+    parser.add_argument("--out", dest="json", type=path_arg, default=None, metavar="FILE.json",
+                        help="also write the result as JSON to this file")
+    add_hidden_alias(parser, "--json", "json", type=path_arg)
     add_quiet_argument(parser, what="accepted by every command; evaluate draws no progress bar")
 
 
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     check_seed("--seed", args.seed)
     check_int("--batch-size", args.batch_size, 1, BATCH_MAX)
     if args.json is not None:
-        check_output_file(args.json, "--json")
+        check_output_file(args.json, "--out")
     ckpt = load_network(args.checkpoint)
     model_config = ckpt["model_config"]
     data_name = args.data or ckpt["data"].get("name")

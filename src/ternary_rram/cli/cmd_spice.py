@@ -11,7 +11,8 @@ from pathlib import Path
 from ternary_rram.cli.process import PROCESSES, add_process_argument, resolve_params
 from ternary_rram.errors import InputError
 
-from ternary_rram.cli.console import add_quiet_argument
+from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument
+from ternary_rram.fileio import path_arg
 
 NAME = "spice"
 HELP = ("Compare the sense-amplifier model with ngspice (value, decision time, energy) over a grid; with --pdk, "
@@ -19,7 +20,10 @@ HELP = ("Compare the sense-amplifier model with ngspice (value, decision time, e
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", metavar="FILE", default=None, help="also write the table and summary as JSON")
+    # --out names where results go in every command: a folder, or the one file a command writes.
+    parser.add_argument("--out", dest="json", type=path_arg, metavar="FILE.json", default=None,
+                        help="also write the table and summary as JSON to this file")
+    add_hidden_alias(parser, "--json", "json", type=path_arg)
     parser.add_argument("--quick", action="store_true", help="small grid: 3 VDD values, one window, one pair per state")
     parser.add_argument("--seed", type=int, default=0, help="seed of the mismatch draw shared by both simulators")
     parser.add_argument("--no-mismatch", action="store_true", help="switch threshold mismatch off")
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_seed("--seed", args.seed)
     if args.json is not None:
-        check_output_file(args.json, "--json")
+        check_output_file(args.json, "--out")
     if not spice.ngspice_available():
         print("ternary-rram spice: error: ngspice not found on PATH (apt-get install ngspice)", file=sys.stderr)
         return 2

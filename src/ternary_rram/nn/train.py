@@ -373,6 +373,7 @@ def plot_learning_curve(path: Path, history: list[dict[str, Any]], title: str = 
     """Loss and accuracy (train, test) against epoch, as a PNG (Agg canvas, no pyplot state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     FigureCanvasAgg(fig)
@@ -383,9 +384,12 @@ def plot_learning_curve(path: Path, history: list[dict[str, Any]], title: str = 
         for split, style in (("train", "-"), ("test", "--")):
             ax.plot(epochs, [scale * h[f"{split}_{key}"] for h in history], style, marker=".", label=split)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-        ax.legend()
+    # One legend for both panels, below them: never over a curve.
+    handles, labels = ax_loss.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
     if title:
         fig.suptitle(title, fontsize=9)
     buf = io.BytesIO()
