@@ -39,5 +39,7 @@ def run(args: argparse.Namespace) -> int:
           f"{', '.join(f'{v:g}' for v in DEMO_VDDS)} V; writing to {out}/", flush=True)
     summary = run_demo(out, progress=show_progress(args), seed=args.seed)
     print(summary["table"])
+    for line in summary["why"]:
+        print(line)
     print(f"report: {out}/summary.json, {out}/table.txt and figures")
     return 0
