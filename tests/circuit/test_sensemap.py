@@ -149,8 +149,8 @@ def test_sense_map_matches_direct_transient_mc():
     Criterion: |map - direct| <= 1 % + 2 standard errors of the direct estimate. The grid (step 0.25
     in ln R, 3 draws per point) is coarser than the default (step 0.1) to fit the test budget; the
     interpolation error shrinks with the step (docs/benchmarks.md records measured comparisons). With the
-    default SKY130 transistors (sigma_VT 23-33 mV at minimum size) mismatch, more than the HRS ratio, decides
-    the (HRS, HRS) outcome, so 8 mismatch draws per point (3 left P(0) 4 points low, outside the criterion).
+    default SKY130 transistors the map needs 8 mismatch draws per point here: with 3 its P(0 | HRS, HRS) came out
+    4 points below the direct estimate (0.847 vs 0.890), outside the criterion; with 8, 0.867.
     """
     pcsa, dev = PCSA(), DeviceModel()
     vdd = 1.0
