@@ -404,13 +404,13 @@ class SenseSummary:
     energy: dict  # vdd -> mean energy per sense per state (3,) J, states (+1, -1, 0)
 
 
-def _fmt_ratio(ratio: float, margin: tuple[float, float]) -> str:
+def _fmt_ratio(ratio: float, margin: tuple[float, float], longest: float) -> str:
     """A margin W_high / W_low for the claims table: the ratio, '> x' when W_high lies beyond the map, or 'none'."""
     w_low, w_high = margin
     if not math.isfinite(w_low):
         return "none (+-1 reads do not all decide)"
     if math.isinf(w_high):
-        return "beyond the map"
+        return f"> {longest / w_low:.3g} (W_high beyond the map)"
     return f"{ratio:.3g}" if ratio > 1 else f"none ({ratio:.2g})"
 
 
@@ -443,14 +443,26 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     for v in vdds:
         td = torch.as_tensor(np.asarray(maps[v]["t_decide"], dtype=float))
         margins[v] = margin_windows({"LRS/HRS": td[0], "HRS/LRS": td[1], "HRS/HRS": td[2]}, float(windows.max()))
+    longest = float(windows.max())
     ratio = {v: (wh / wl if math.isfinite(wl) and wl > 0 else float("nan")) for v, (wl, wh) in margins.items()}
+    # Where W_high lies beyond the map only a lower bound of the margin is known: longest window / W_low.
+    bound = {v: (min(wh, longest) / wl if math.isfinite(wl) and wl > 0 else float("nan"))
+             for v, (wl, wh) in margins.items()}
     i_nom0 = vdds.index(VDD_NOMINAL) if VDD_NOMINAL in vdds else 0
-    r_nom, r_star = ratio[vdds[i_nom0]], ratio[vdd_star]
+    v_nom = vdds[i_nom0]
+    r_nom, r_star = ratio[v_nom], ratio[vdd_star]
     # Does a window tuned per VDD favour the lower VDD? If not, the near-threshold ternary claims rest on the
-    # fixed window (the map's windows are absolute: a clock) and are reported as such.
-    margin_grows = (None if vdd_star >= vdds[i_nom0] or not (math.isfinite(r_nom) or math.isfinite(r_star))
-                    else bool(r_star > r_nom) if math.isfinite(r_nom) and math.isfinite(r_star)
-                    else math.isinf(r_star))
+    # fixed window (the map's windows are absolute: a clock) and are reported as such. None: cannot tell.
+    margin_grows: bool | None = None
+    if vdd_star < v_nom and not math.isnan(r_star) and not math.isnan(r_nom):
+        if math.isfinite(r_nom) and math.isfinite(r_star):
+            margin_grows = bool(r_star > r_nom)
+        elif math.isfinite(r_nom):  # the lower VDD's margin is only bounded below
+            margin_grows = True if bound[vdd_star] > r_nom else None
+        elif math.isfinite(r_star):  # nominal's margin is only bounded below
+            margin_grows = False if r_star < bound[v_nom] else None
+    elif vdd_star < v_nom and math.isnan(r_star) and not math.isnan(r_nom):
+        margin_grows = False  # no margin at all at the lower VDD, one at nominal
     fixed_clock_only = margin_grows is False
 
     # --- section 1: waveforms --------------------------------------------------------------------
@@ -593,10 +605,11 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
         Claim("Ternary reading works best near threshold, also with a window tuned per VDD: the timing margin "
               "W_high / W_low is wider at the lower VDD than at nominal",
               "W_high / W_low: " + "; ".join(
-                  f"{v:g} V {_fmt_ratio(ratio[v], margins[v])}" for v in vdds),
+                  f"{v:g} V {_fmt_ratio(ratio[v], margins[v], longest)}" for v in vdds),
               margin_grows,
               "W_high / W_low at the chosen VDD > at nominal VDD (W_low: 99 % of +-1 reads decided; W_high: "
-              "P(0 | HRS,HRS) still >= 0.9); not tested when the chosen VDD is nominal or neither margin exists"),
+              "P(0 | HRS,HRS) still >= 0.9; where W_high lies beyond the map, longest window / W_low bounds the "
+              "margin below); not tested when the chosen VDD is nominal or the bounds cannot decide"),
         Claim("One sense operation reads a ternary weight (single-sense ternary reading works)",
               f"lowest ternary read error {err_min:.3g} at {vdd_star:g} V, {w_star * 1e9:.3g} ns; "
               f"{len(region)} of {err.size} (VDD, window) points <= {TERNARY_OK:g}",
