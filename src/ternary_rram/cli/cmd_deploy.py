@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint file or run folder")
     parser.add_argument("--vdd", type=float, default=DEFAULT_VDD_LOW,
                         help=f"sense-amplifier supply, V (0.3-1.9; default {DEFAULT_VDD_LOW:g}: the lowest VDD with a "
-                             f"wide ternary timing margin for the default SKY130 transistors)")
+                             f"wide ternary timing margin for the shipped SKY130 tt transistors)")
     parser.add_argument("--t-sense", type=float, default=None, metavar="S",
                         help="sense window, s (default: chosen per VDD as the sense study does)")
     parser.add_argument("--temperature-c", type=float, default=27.0, metavar="C", help="temperature, degrees C")
