@@ -74,7 +74,7 @@ with torch.no_grad():
 
 # %%
 results = {}
-for vdd in (1.2, 0.45):
+for vdd in (1.8, 0.85):
     chip = tr.Chip(vdd=vdd, seed=0, array=(64, 64), amplifiers=8, n_grid=9, n_mc=4)
     results[vdd] = chip.program(model).evaluate(data)
     print(results[vdd])

@@ -7,7 +7,7 @@ The Python face (``import ternary_rram as tr``; docs/architecture.md, README "Py
 
 * ``tr.convert(model, weights="ternary", activations="binary", threshold=0.05, keep_float=())``:
   any PyTorch model's ``Conv2d`` / ``Linear`` layers become quantized ones, in place;
-* ``tr.Chip(vdd=0.6, window=None, params=None, process=None, seed=0, array=(128, 128), ...)``:
+* ``tr.Chip(vdd=1.0, window=None, params=None, process=None, seed=0, array=(128, 128), ...)``:
   one chip instance; ``chip.program(model)``, ``chip.evaluate(data or (x, y)) -> tr.ChipResult``;
 * ``tr.vgg(width, weights, activations, ...)``: the seed VGG;
 * ``tr.train(model, data, tr.TrainConfig(...), out_dir)``: the seed training recipe;

@@ -5,7 +5,7 @@
 ``tr.load_params`` and ``tr.load_dataset`` from their layers::
 
     model = tr.convert(my_torch_model, weights="ternary", activations="binary", threshold=0.05)
-    chip = tr.Chip(vdd=0.6, seed=0)           # one fabricated chip instance at one operating point
+    chip = tr.Chip(vdd=1.0, seed=0)           # one fabricated chip instance at one operating point
     chip.program(model)                        # write-verified cells, static column amplifiers
     result = chip.evaluate((x_test, y_test))   # accuracy, read errors, energy per inference
 
@@ -36,6 +36,7 @@ from ternary_rram.chip.deploy import Chip as ChipInstance
 from ternary_rram.chip.deploy import deploy as chip_deploy
 from ternary_rram.chip.energy import EnergyReport, check_reads
 from ternary_rram.circuit.operating import OperatingPoint
+from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
@@ -171,7 +172,7 @@ class Chip:
     on first use and kept, so programming several models on one chip costs them once.
     """
 
-    def __init__(self, vdd: float = 0.6, window: float | None = None, *, params: Any = None,
+    def __init__(self, vdd: float = DEFAULT_VDD_LOW, window: float | None = None, *, params: Any = None,
                  process: str | None = None, seed: int = 0, array: Any = (128, 128),
                  reads: str = "every-inference", temperature_c: float = 27.0, t_relax: float = 0.0,
                  column_group: int = 1, noise_scale: float = 1.0, amplifiers: int = N_AMPLIFIERS,

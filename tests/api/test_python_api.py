@@ -13,7 +13,7 @@ import ternary_rram as tr
 from ternary_rram.nn.layers import quantized_layers
 
 #: A small chip: given window (no window search), 2 amplifiers with 3x3-point maps.
-SMALL = dict(vdd=0.6, window=1e-9, array=(32, 32), amplifiers=2, n_grid=3, n_mc=2)
+SMALL = dict(vdd=0.85, window=2.5e-9, array=(32, 32), amplifiers=2, n_grid=3, n_mc=2)
 
 
 def test_face_names_load_lazily_without_torch():
@@ -139,7 +139,7 @@ def test_chip_evaluates_as_the_deploy_command_does(digits):
     from tests.chip.helpers import small_model
 
     model = small_model("mlp")
-    rec = run_deploy(model, digits, 0.6, t_sense=1e-9, array_shape=(32, 32), n_amplifiers=2, n_grid=3, n_mc=2,
+    rec = run_deploy(model, digits, SMALL["vdd"], t_sense=SMALL["window"], array_shape=(32, 32), n_amplifiers=2, n_grid=3, n_mc=2,
                      seed=2, limit_test=100)
     res = tr.Chip(**SMALL, seed=2).program(model).evaluate(digits, limit=100)
     assert res.accuracy == rec["accuracy_chip"] and res.accuracy_ideal == rec["accuracy_ideal"]
@@ -171,12 +171,12 @@ def test_params_file_sets_the_device_model(tmp_path):
         tr.Chip(params=3)
 
 
-def test_a_process_preset_gives_the_chip_the_fitted_transistors():
+def test_a_process_preset_gives_the_chip_its_transistors():
     from ternary_rram.experiments.calibrate import load_params
     from ternary_rram.experiments.pdk_calibrate import preset_path
 
-    chip = tr.Chip(process="sky130-tt")
-    _, fitted = load_params(preset_path("sky130-tt"))
-    assert chip.pcsa.params == fitted
-    assert chip.pcsa.params.nmos.vt0 != tr.Chip().pcsa.params.nmos.vt0  # not the generic set
+    chip = tr.Chip(process="generic-130")
+    _, textbook = load_params(preset_path("generic-130"))
+    assert chip.pcsa.params == textbook
+    assert chip.pcsa.params.nmos.vt0 != tr.Chip().pcsa.params.nmos.vt0  # not the default (SKY130 tt) set
 

@@ -32,15 +32,16 @@ def test_vdd_sweep_rows_and_figures(tmp_path, monkeypatch):
     monkeypatch.setattr(X, "pool_at", fake_pool)
     data = load_digits()
     models = {"binary": small_model("mlp", "binary"), "ternary": small_model("mlp", "ternary")}
-    rows = X.vdd_sweep(models, data, vdds=(1.2, 0.6), limit_test=40, out_dir=tmp_path, progress=False,
+    nom, low = X.VDD_NOMINAL, X.VDD_NEAR_THRESHOLD
+    rows = X.vdd_sweep(models, data, vdds=(nom, low), limit_test=40, out_dir=tmp_path, progress=False,
                        cache_dir=tmp_path / "cache", **FAST)
     assert len(rows) == 4
     assert {r["label"] for r in rows} == {"binary", "ternary"}
     by = {(r["label"], r["vdd"]): r for r in rows}
     # the array's energy per inference falls with VDD (every-inference reads)
-    assert by[("ternary", 0.6)]["energy_array"] < by[("ternary", 1.2)]["energy_array"]
+    assert by[("ternary", low)]["energy_array"] < by[("ternary", nom)]["energy_array"]
     comp = json.loads((tmp_path / "comparison.json").read_text())
-    assert comp["binary_nominal"]["vdd"] == 1.2 and comp["ternary_near_threshold"]["vdd"] == 0.6
+    assert comp["binary_nominal"]["vdd"] == nom and comp["ternary_near_threshold"]["vdd"] == low
     for name in ("sweep.json", "accuracy_vs_vdd.png", "energy_vs_vdd.png", "accuracy_vs_energy.png"):
         assert (tmp_path / name).is_file()
     assert len(json.loads((tmp_path / "sweep.json").read_text())) == 4
@@ -49,7 +50,7 @@ def test_vdd_sweep_rows_and_figures(tmp_path, monkeypatch):
 
 def test_operating_point_checks():
     with pytest.raises(InputError, match="vdd="):
-        X.operating_point_for(1.4, 1e-9)
+        X.operating_point_for(X.VDD_RANGE[1] + 0.05, 1e-9)
     with pytest.raises(InputError, match="t_sense="):
         X.operating_point_for(0.6, 1.0)
     with pytest.raises(InputError, match="reads nothing"):
@@ -65,7 +66,13 @@ def test_demo_tiny(tmp_path, monkeypatch):
     monkeypatch.setattr(D, "DEMO_WINDOW_SAMPLES", 2)
     monkeypatch.setattr(D, "DEMO_EVAL_BATCH", 150)
     s = D.run_demo(tmp_path, progress=False)
-    assert len(s["rows"]) == 4
+    # both nets at both VDDs (window at the centre of each margin), then the ternary net at nominal VDD with
+    # the low VDD's window held fixed (a clock)
+    assert len(s["rows"]) == 5
+    clock = s["rows"][-1]
+    assert clock["network"] == "ternary" and clock["vdd"] == D.DEMO_VDDS[0] and clock["window"] != "centre"
+    assert clock["t_sense"] == pytest.approx(s["windows"][f"{D.DEMO_VDDS[-1]:g}"]["t_sense"])
+    assert len(s["why"]) == 4 and "fixed clock" in s["why"][2]
     for r in s["rows"]:
         assert 0.0 <= r["accuracy_chip"] <= 1.0 and r["energy_per_inference"] > 0
         assert r["integer_matches_float"] is True

@@ -11,7 +11,9 @@ from ternary_rram.circuit.params import N_TRANSISTORS, R_HRS, R_LRS
 from ternary_rram.circuit.pcsa import PCSA, decode
 from ternary_rram.errors import InputError
 
-VDDS = (0.4, 0.6, 0.8, 1.0, 1.2)
+# The default transistors (SKY130 tt fit, |Vth| about 0.69 V, 1.8 V nominal) read from 0.8 V up: below it
+# (LRS, HRS) does not decide within tens of t_char (docs/results.md), so the VDDs span 0.8-1.8 V.
+VDDS = (0.8, 0.9, 1.0, 1.2, 1.8)
 PCSA_DEFAULT = PCSA()
 
 
@@ -78,7 +80,7 @@ def test_mismatch_off_reads_the_programmed_sign_and_swapping_swaps_outputs(vdd):
     assert swapped.value.tolist() == [-1, 1, -1, 1]
 
 
-@pytest.mark.parametrize("vdd", (0.4, 0.8, 1.2))
+@pytest.mark.parametrize("vdd", (0.8, 1.2, 1.8))
 def test_identical_devices_never_resolve(vdd):
     op = window(vdd, 60)
     r = t([R_LRS, R_HRS, 10 * R_HRS, R_HRS])
@@ -92,7 +94,7 @@ def test_identical_devices_never_resolve(vdd):
 
 
 # ----------------------------------------------------------------------------- integration accuracy
-@pytest.mark.parametrize("vdd", (0.4, 0.8, 1.2))
+@pytest.mark.parametrize("vdd", (0.8, 1.2, 1.8))
 def test_halving_the_time_step_changes_almost_nothing(vdd):
     n = 1000
     gen = torch.Generator().manual_seed(11)
@@ -134,7 +136,9 @@ def _assert_same_reads(a, b, n: int, min_decided: int):
     assert float(((a.energy - b.energy).abs() / b.energy).max()) < 0.01
 
 
-@pytest.mark.parametrize("vdd", (0.4, 0.8, 1.2))
+# 1.0 V is the lowest VDD where (LRS, HRS) decides within 10 t_char with the default transistors (about 8 t_char
+# there, 11 at 0.9 V, 16 at 0.8 V), so the 10 t_char case still compares decided reads.
+@pytest.mark.parametrize("vdd", (1.0, 1.2, 1.8))
 @pytest.mark.parametrize("factor, min_decided", [(3, 0), (10, 150), (30, 500)])
 def test_adaptive_default_matches_tighter_tolerance_and_fine_fixed_step(vdd, factor, min_decided):
     """The default (error-controlled) integration against the same with every tolerance 4x tighter
@@ -170,7 +174,7 @@ def test_decision_time_rises_and_energy_falls_as_vdd_falls():
     n = 300
     gen = torch.Generator().manual_seed(5)
     t_dec, energy = [], []
-    for vdd in (1.2, 1.0, 0.8, 0.6, 0.5):
+    for vdd in (1.8, 1.5, 1.2, 1.0, 0.9):
         res = PCSA_DEFAULT.sense(torch.full((n,), R_LRS), torch.full((n,), R_HRS), window(vdd, 20), generator=gen)
         assert float((res.value == 1).double().mean()) > 0.99
         t_dec.append(float(res.t_decide.nanmean()))
@@ -183,17 +187,18 @@ def test_decision_time_rises_and_energy_falls_as_vdd_falls():
 
 
 def test_hrs_hrs_at_nominal_vdd_stays_unresolved_in_any_short_window_that_reads_lrs_hrs():
-    """Pins what the physics gives (see the report): at 1.2 V (LRS, HRS) decides in ~0.11 ns, while
-    (HRS, HRS) needs ~1-2 ns to regenerate, so a window that reads (LRS, HRS) reliably can leave
-    (HRS, HRS) at 0 with probability ~1. P(0 | HRS, HRS) < 5 % needs a window of about 1.5 ns or more."""
+    """Pins what the physics gives with the default transistors: at the 1.8 V nominal supply (LRS, HRS)
+    decides in ~0.14 ns, while an equal (HRS, HRS) pair, pushed only by mismatch, needs ~1-2 ns to
+    regenerate, so a window that reads (LRS, HRS) reliably can leave (HRS, HRS) at 0 with probability ~1.
+    P(0 | HRS, HRS) < 5 % needs a window of about 2 ns or more."""
     n = 200
     gen = torch.Generator().manual_seed(3)
-    short = OperatingPoint(1.2, 0.3e-9)
+    short = OperatingPoint(1.8, 0.3e-9)
     lh = PCSA_DEFAULT.sense(torch.full((n,), R_LRS), torch.full((n,), R_HRS), short, generator=gen)
     hh = PCSA_DEFAULT.sense(torch.full((n,), R_HRS), torch.full((n,), R_HRS), short, generator=gen)
     assert float((lh.value == 1).double().mean()) == 1.0
     assert float((hh.value == 0).double().mean()) > 0.95
-    long = OperatingPoint(1.2, 2e-9)
+    long = OperatingPoint(1.8, 2e-9)
     hh_long = PCSA_DEFAULT.sense(torch.full((n,), R_HRS), torch.full((n,), R_HRS), long, generator=gen)
     lh_long = PCSA_DEFAULT.sense(torch.full((n,), R_LRS), torch.full((n,), R_HRS), long, generator=gen)
     assert float((hh_long.value == 0).double().mean()) < 0.05
@@ -255,7 +260,11 @@ def test_sparse_lu_solves_the_linearised_node_equations(h, dibl):
     k = _Kernel(params, op, 1.0 / r_bl, 1.0 / r_blb, dvth)
     v = vdd * torch.rand(N_STATES, n, generator=gen, dtype=torch.float64)
     sen = 0.7 * vdd
-    eps = 1e-6
+    # Step of the finite-difference reference: its round-off error grows as 1/eps (with the default SKY130 set
+    # the h = 1e3 residual was 4.4e-6 at eps 1e-6 and 6.3e-6 at 1e-7,
+    # below 1e-6 at 3e-6 and 1e-5), its truncation error as eps^2 (still
+    # < 1e-9 relative at 1e-5 for currents that vary on the n kT/q ~ 37 mV scale).
+    eps = 1e-5
     jac = torch.empty(n, N_STATES, N_STATES, dtype=torch.float64)
     for col in range(N_STATES):
         up, down = v.clone(), v.clone()

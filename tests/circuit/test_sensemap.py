@@ -141,19 +141,22 @@ def test_counts_missing_column(tmp_path):
 
 # ---------------------------------------------------------------------------- against direct MC
 def test_sense_map_matches_direct_transient_mc():
-    """At VDD 0.9 V and a window of 40 characteristic times, where (HRS, HRS) pairs start to resolve,
+    """At VDD 1.0 V (the default low-VDD point) and a window of 30 characteristic times, where (HRS, HRS)
+    pairs start to resolve (P(0 | HRS, HRS) about 0.9),
     the map built by transient MC over mismatch and sampled for default-distributed devices agrees
     with direct transient MC (devices and mismatch together) on every probability of every state.
 
     Criterion: |map - direct| <= 1 % + 2 standard errors of the direct estimate. The grid (step 0.25
     in ln R, 3 draws per point) is coarser than the default (step 0.1) to fit the test budget; the
-    interpolation error shrinks with the step (docs/benchmarks.md records measured comparisons).
+    interpolation error shrinks with the step (docs/benchmarks.md records measured comparisons). With the
+    default SKY130 transistors the map needs 8 mismatch draws per point here: with 3 its P(0 | HRS, HRS) came out
+    4 points below the direct estimate (0.847 vs 0.890), outside the criterion; with 8, 0.867.
     """
     pcsa, dev = PCSA(), DeviceModel()
-    vdd = 0.9
-    op = OperatingPoint(vdd, 40 * pcsa.characteristic_time(OperatingPoint(vdd, 1.0)))
+    vdd = 1.0
+    op = OperatingPoint(vdd, 30 * pcsa.characteristic_time(OperatingPoint(vdd, 1.0)))
     n_direct = 800
-    sm = SenseMap.from_pcsa(pcsa, op, 2.5e3, 5e6, 31, 3, torch.Generator().manual_seed(11), batch=8192)
+    sm = SenseMap.from_pcsa(pcsa, op, 2.5e3, 5e6, 31, 8, torch.Generator().manual_seed(11), batch=8192)
     g = torch.Generator().manual_seed(12)
     for k, state in enumerate(("LRS/HRS", "HRS/LRS", "HRS/HRS")):
         direct = simulate_state(pcsa, dev, op, state, n_direct, torch.Generator().manual_seed(13 + k))

@@ -26,9 +26,10 @@ def test_netlist_holds_the_same_circuit_per_instance():
     assert sum(line.startswith("B") for line in lines) == 2 * N_TRANSISTORS
     assert sum(line.startswith("C_") for line in lines) == 2 * 7
     assert "R_bl_0 bl_0 m_0 5000" in text and "R_blb_1 blb_1 mb_1 5000" in text
-    # The mismatch offset lands in MN1 of instance 1 only: |V_T| = 0.40 + 0.0123.
+    # The mismatch offset lands in MN1 of instance 1 only: |V_T| = vt0 + 0.0123.
     mn1 = next(line for line in lines if line.startswith("BMN1_1 "))
-    assert "0.4123" in mn1
+    assert f"{p.nmos.vt0 + 0.0123:.15g}" in mn1
+    assert f"{p.nmos.vt0:.15g}" not in mn1
     assert "VSEN sen 0 PWL(0 0 2e-11 0.8)" in text
 
 
@@ -45,7 +46,7 @@ def test_summary_ignores_near_boundary_rows():
 @needs_ngspice
 def test_model_matches_ngspice_over_the_grid():
     # Full pair and window grid at three VDD values (the CLI runs all five) to keep the test short.
-    rows = spice.compare(quick=False, seed=0, vdds=(0.4, 0.8, 1.2))
+    rows = spice.compare(quick=False, seed=0, vdds=(0.8, 1.2, 1.8))
     assert len(rows) == 3 * 6 * 2
     clear = [r for r in rows if not r.near_boundary]
     assert len(clear) >= len(rows) // 2
@@ -54,16 +55,17 @@ def test_model_matches_ngspice_over_the_grid():
         if math.isfinite(r.model_t_decide) or math.isfinite(r.spice_t_decide):
             assert r.rel_err_t_decide < 0.05, r
         assert r.rel_err_energy < 0.10, r
-    # Sign flips of (LRS, HRS) are a deep-subthreshold effect (docs/physics.md section 2.6): none from 0.8 V up.
+    # Sign flips of (LRS, HRS) are a mismatch-floor effect (docs/physics.md section 2.6): with the default
+    # SKY130 transistors the floor lies near 0.8 V (flips about 4e-3 there, docs/results.md), none from 0.9 V up.
     for r in clear:
-        if r.programmed != 0 and r.vdd >= 0.8:
+        if r.programmed != 0 and r.vdd >= 0.9:
             assert r.spice_value == r.model_value == r.programmed, r
 
 
 @needs_ngspice
 def test_identical_inputs_give_identical_waveform_metrics_and_runs_per_second():
     p = PCSAParams()
-    op = OperatingPoint(1.2, 0.3e-9)
+    op = OperatingPoint(1.8, 0.3e-9)  # (LRS, HRS) decides in about 0.14 ns at the default 1.8 V nominal
     res = spice.spice_sense(p, op, [R_LRS, R_HRS], [R_HRS, R_LRS], np.zeros((2, N_TRANSISTORS)))[op.t_sense]
     assert res.value.tolist() == [1, -1]
     assert res.t_decide[0] == pytest.approx(res.t_decide[1], rel=1e-3)
@@ -76,7 +78,7 @@ def test_identical_inputs_give_identical_waveform_metrics_and_runs_per_second():
 def test_cli_quick_writes_json(tmp_path, capsys, monkeypatch):
     from ternary_rram.cli.main import main
 
-    monkeypatch.setattr(spice, "VDD_QUICK", (1.2,))  # one VDD keeps the test short; the grid code is shared
+    monkeypatch.setattr(spice, "VDD_QUICK", (1.8,))  # one VDD keeps the test short; the grid code is shared
     out = tmp_path / "spice.json"
     assert main(["spice", "--quick", "--json", str(out)]) == 0
     data = json.loads(out.read_text())

@@ -25,7 +25,7 @@ def _checkpoint(tmp_path, weights="ternary"):
 def test_deploy_writes_json_and_figures(tmp_path, capsys):
     ckpt = _checkpoint(tmp_path)
     out = tmp_path / "out"
-    rc = main(["deploy", str(ckpt), "--vdd", "0.6", "--t-sense", "1e-9", "--array", "8x8",
+    rc = main(["deploy", str(ckpt), "--vdd", "1.0", "--t-sense", "1.3e-9", "--array", "8x8",
                "--limit-test", "60", "--n-grid", "3", "--n-mc", "2", "--reads", "every-inference",
                "--out", str(out)])
     assert rc == 0
@@ -33,7 +33,7 @@ def test_deploy_writes_json_and_figures(tmp_path, capsys):
     for key in ("accuracy_ideal", "accuracy_chip", "errors_per_layer", "energy", "operating_point", "config",
                 "window"):
         assert key in rec
-    assert rec["operating_point"]["vdd"] == 0.6 and rec["operating_point"]["t_sense"] == 1e-9
+    assert rec["operating_point"]["vdd"] == 1.0 and rec["operating_point"]["t_sense"] == 1.3e-9
     assert rec["array"]["rows"] == 8 and rec["reads"] == "every-inference"
     assert set(rec["errors_per_layer"]["1"]) >= {"to_zero", "from_zero", "sign_flip"}
     parts = rec["energy"]["parts"]
@@ -45,7 +45,7 @@ def test_deploy_writes_json_and_figures(tmp_path, capsys):
 def test_deploy_on_several_chips_reports_yield(tmp_path, capsys):
     ckpt = _checkpoint(tmp_path)
     out = tmp_path / "out"
-    rc = main(["deploy", str(ckpt), "--vdd", "0.6", "--t-sense", "1e-9", "--array", "8x8", "--chips", "3",
+    rc = main(["deploy", str(ckpt), "--vdd", "1.0", "--t-sense", "1.3e-9", "--array", "8x8", "--chips", "3",
                "--target-accuracy", "0.5", "--limit-test", "40", "--n-grid", "3", "--n-mc", "2",
                "--amplifiers", "2", "--t-relax", "3600", "--out", str(out)])
     assert rc == 0
@@ -65,7 +65,7 @@ def test_deploy_on_several_chips_reports_yield(tmp_path, capsys):
 @pytest.mark.parametrize("args, match", [
     (["--array", "0x128"], "array="),
     (["--array", "12xq"], "array="),
-    (["--vdd", "1.5"], "vdd="),
+    (["--vdd", "1.95"], "vdd="),  # above the 1.8 V nominal + 0.1 V of the default transistors
     (["--vdd", "0.1"], "vdd="),
     (["--t-sense", "1e-11", "--vdd", "0.6"], "reads nothing"),
     (["--chips", "0"], "chips=0"),

@@ -11,7 +11,7 @@ from ternary_rram.cli.main import main
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import vgg
 
-FAST = ["--vdd", "0.6", "--t-sense", "1e-9", "--array", "16x16", "--limit-test", "30", "--n-grid", "3",
+FAST = ["--vdd", "0.85", "--t-sense", "2.5e-9", "--array", "16x16", "--limit-test", "30", "--n-grid", "3",
         "--n-mc", "2", "--amplifiers", "2", "--data", "digits", "--quiet"]
 
 

@@ -66,8 +66,12 @@ def test_demo_runs_the_chip_chain_and_writes_its_report(tmp_path, capsys):
     rc = main(["demo", "--out", str(tmp_path / "d"), "--no-progress"])
     assert rc == 0
     doc = json.loads((tmp_path / "d" / "summary.json").read_text())
-    nets = {(r["network"], r["vdd"]) for r in doc["rows"]}
-    assert nets == {("binary", 1.2), ("ternary", 1.2), ("binary", 0.6), ("ternary", 0.6)}
+    from ternary_rram.experiments.demo import DEMO_VDDS
+
+    nominal, low = DEMO_VDDS  # the default transistors' 1.8 V nominal and 1.0 V low-VDD point
+    nets = {(r["network"], r["vdd"], r["window"]) for r in doc["rows"]}
+    assert nets == {("binary", nominal, "centre"), ("ternary", nominal, "centre"), ("binary", low, "centre"),
+                    ("ternary", low, "centre"), ("ternary", nominal, f"clock of {low:g} V")}
     assert (tmp_path / "d" / "table.txt").read_text().strip() in capsys.readouterr().out
 
 

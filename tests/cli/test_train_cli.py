@@ -98,15 +98,15 @@ def test_train_precision_is_recorded_and_checked(tmp_path: Path, capsys) -> None
 def test_train_chip_aware_records_the_read_rates_and_resumes(tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
     args = ["train", "--data", "synthetic", "--model", "mlp", "--width", "8", "--cycles", "2", "--out", str(out),
-            "--no-progress", "--device", "cpu", "--chip", "0.6", "--t-sense", "1e-9", "--n-grid", "3",
+            "--no-progress", "--device", "cpu", "--chip", "0.85", "--t-sense", "2.5e-9", "--n-grid", "3",
             "--n-mc", "2"]
     assert main(args + ["--epochs", "1"]) == 0
-    assert "chip-aware, VDD 0.6 V" in capsys.readouterr().err
+    assert "chip-aware, VDD 0.85 V" in capsys.readouterr().err
     cfg = json.loads((out / "metrics.json").read_text())["train_config"]
     rates = cfg["read_rates"]
-    assert len(rates) == 3 and all(abs(sum(r) - 1) < 1e-9 for r in rates) and "VDD 0.6 V" in cfg["read_source"]
+    assert len(rates) == 3 and all(abs(sum(r) - 1) < 1e-9 for r in rates) and "VDD 0.85 V" in cfg["read_source"]
     assert main(args + ["--epochs", "2", "--resume"]) == 0  # the cached sense map gives the same rates
     assert main(["train", "--data", "synthetic", "--model", "mlp", "--weights", "float", "--out",
-                 str(tmp_path / "f"), "--chip", "0.6"]) == 2
+                 str(tmp_path / "f"), "--chip", "0.85"]) == 2
     err = _error_lines(capsys)
     assert len(err) == 1 and "--chip is not allowed with --weights float" in err[0]

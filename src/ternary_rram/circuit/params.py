@@ -1,4 +1,4 @@
-"""Physical constants and 130 nm-class defaults of the circuit layer.
+"""Physical constants and defaults of the circuit layer (default transistors: SKY130 tt fit, [F]).
 
 Every number carries its source: [P1]..[P5] from ``docs/physics.md``, a textbook, Pelgrom, or
 ``[D] chosen`` where no source gives it (exposed as a parameter so users can calibrate it).
@@ -7,6 +7,7 @@ Units are SI (V, s, ohm, F, J, K, A, m) unless the name says otherwise.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 # Physical constants (CODATA 2018, exact in SI since 2019).
@@ -49,15 +50,40 @@ class MOSFETParams:
     sigma_dibl: float = 0.0  # off in the generic set; fitted per type by `calibrate --pdk-lib`
 
 
-# t_ox about 2.5 nm for 130 nm core devices (textbook / ITRS 2001): cox = 3.9 eps0 / 2.5 nm.
-_COX_130NM = EPS_SIO2 / 2.5e-9
+#: Name of the shipped preset that is the default transistor set (ternary_rram/presets).
+DEFAULT_PROCESS = "sky130-tt"
+_MOSFET_FIELDS = ("vt0", "n", "mu0", "cox", "k_vt", "mu_exp", "lambda_clm", "a_vt", "sigma_dibl")
 
-# [D] docs/physics.md section 1.7, a generic 130 nm / 1.2 V set: |Vth| 0.40 V, n 1.35-1.40 (textbook),
-# mu0 effective values chosen so that a 0.5/0.13 um NMOS drives about 0.3 mA at 1.2 V. It is NOT foundry data: fitted to SkyWater
-# SKY130 (docs/foundry.md) the threshold is about 0.3 V higher and the drive about 4x lower. The
-# foundry-grounded sets are the presets (`--process sky130-tt|ff|ss`, ternary_rram/presets).
-NMOS_130 = MOSFETParams(polarity=+1, vt0=0.40, n=1.35, mu0=0.025, cox=_COX_130NM)
-PMOS_130 = MOSFETParams(polarity=-1, vt0=0.40, n=1.40, mu0=0.008, cox=_COX_130NM, a_vt=4.5e-9)
+
+def _shipped_transistors(name: str) -> tuple[MOSFETParams, MOSFETParams, tuple[float, ...], tuple[float, ...]]:
+    """(NMOS, PMOS, widths m, lengths m) of a shipped preset's ``pcsa`` block: the ONE copy of those numbers."""
+    from importlib import resources
+
+    doc = json.loads((resources.files("ternary_rram.presets") / f"{name}.json").read_text(encoding="utf-8"))
+    block = doc["pcsa"]
+    tr = block["transistors"]
+    nmos = MOSFETParams(polarity=+1, **{k: float(tr["nmos"][k]) for k in _MOSFET_FIELDS})
+    pmos = MOSFETParams(polarity=-1, **{k: float(tr["pmos"][k]) for k in _MOSFET_FIELDS})
+    widths = tuple(float(w) for w in block["widths"])
+    lengths = tuple(float(x) for x in block["lengths"])
+    if len(widths) != N_TRANSISTORS or len(lengths) != N_TRANSISTORS:
+        raise ValueError(f"preset {name}: widths and lengths need {N_TRANSISTORS} entries")
+    return nmos, pmos, widths, lengths
+
+
+# [F] The DEFAULT transistors and sizes: the EKV model (with DIBL) fitted to the SkyWater SKY130
+# typical corner (sky130_fd_pr__nfet_01v8 / pfet_01v8, BSIM4) at the PCSA's sizes mapped to SKY130's
+# minimums (L 0.15 um, W >= 0.42 um), Pelgrom coefficients from SKY130's own mismatch model. Read from
+# src/ternary_rram/presets/sky130-tt.json, which records its fit errors and the command that regenerates it
+# (presets/README.md: `ternary-rram calibrate --pdk-lib LIB --corner tt --out .../sky130-tt.json`).
+NMOS_DEFAULT, PMOS_DEFAULT, DEFAULT_WIDTHS, DEFAULT_LENGTHS = _shipped_transistors(DEFAULT_PROCESS)
+
+# The GENERIC textbook 130 nm / 1.2 V set (`--process generic-130`, presets/generic-130.json, whose
+# "notes" give each number's source): |Vth| 0.40 V, n 1.35/1.40, t_ox 2.5 nm (textbook), mu0 chosen
+# ([D]) for about 0.3 mA from a 0.5/0.13 um NMOS at 1.2 V, no DIBL. It is NOT foundry data: fitted to
+# SKY130 (docs/foundry.md) the threshold is about 0.3 V higher and the drive about 4x lower. Its widths
+# (0.13 um lengths) are also the DESIGN sizes that `calibrate --pdk-lib` maps to a PDK's minimums.
+NMOS_130, PMOS_130, GENERIC_WIDTHS, GENERIC_LENGTHS = _shipped_transistors("generic-130")
 
 
 @dataclass(frozen=True)
@@ -77,12 +103,10 @@ class PCSAParams:
     atol_diff_fraction * VDD (the differential mode sets every decision).
     """
 
-    nmos: MOSFETParams = NMOS_130
-    pmos: MOSFETParams = PMOS_130
-    # [D] chosen: precharge PMOS 0.4/0.13, latch PMOS 0.3/0.13, latch NMOS 0.5/0.13 (the size used
-    # in the docs/physics.md section 2.6 probe), access NMOS 0.6/0.13 (passes the LRS read current), footer 1.0/0.13.
-    widths: tuple[float, ...] = (0.4e-6, 0.4e-6, 0.3e-6, 0.5e-6, 0.3e-6, 0.5e-6, 0.6e-6, 0.6e-6, 1.0e-6)
-    lengths: tuple[float, ...] = (0.13e-6,) * N_TRANSISTORS
+    nmos: MOSFETParams = NMOS_DEFAULT  # [F] SKY130 tt fit (above)
+    pmos: MOSFETParams = PMOS_DEFAULT  # [F] SKY130 tt fit (above)
+    widths: tuple[float, ...] = DEFAULT_WIDTHS  # [F] design sizes (GENERIC_WIDTHS) mapped to SKY130 minimums
+    lengths: tuple[float, ...] = DEFAULT_LENGTHS  # [F] SKY130 minimum length 0.15 um
     c_out: float = 3.0e-15  # [D] docs/physics.md section 1.7: node capacitances of a few fF
     c_bl: float = 10.0e-15  # [D] docs/physics.md section 1.7: grows with rows; about 64 rows of 130 nm metal
     c_mid: float = 0.5e-15  # [D] access-transistor drain junction + RRAM via
@@ -112,7 +136,17 @@ class PCSAParams:
                      zip(self.transistor_types(), self.widths, self.lengths))
 
 
+#: The default PCSA: SKY130 tt transistors and sizes (the preset's data), [D] capacitances and read-out.
 DEFAULT_PCSA = PCSAParams()
+#: Supplies of the default transistor set, V. DEFAULT_VDD_NOMINAL: [F] the 1.8 V rating of the SKY130 core devices
+#: (docs/physics.md section 1.7). DEFAULT_VDD_LOW: the lowest supply at which the default transistors still leave
+#: a comfortable ternary timing margin, measured with `ternary-rram sense --vdd 1.8 1.5 1.2 1.0 0.9 0.8
+#: --samples 1000` (docs/results.md): W_high / W_low 6.2 at 1.8 V, 4.7 at 1.2 V, 2.75 at 1.0 V, 1.8 at 0.9 V,
+#: none at 0.8 V (|Vth| about 0.69 V: 1.0 V is about Vth + 0.3 V).
+DEFAULT_VDD_NOMINAL: float = 1.8
+DEFAULT_VDD_LOW: float = 1.0
+#: The generic textbook 130 nm / 1.2 V set (`--process generic-130`), same capacitances and read-out.
+GENERIC_130_PCSA = PCSAParams(nmos=NMOS_130, pmos=PMOS_130, widths=GENERIC_WIDTHS, lengths=GENERIC_LENGTHS)
 
 # Fixed device resistances for circuit-level tests and the SPICE comparison ([D] docs/physics.md section 3.3).
 R_LRS = 5.0e3

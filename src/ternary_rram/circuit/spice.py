@@ -157,8 +157,10 @@ STATE_PAIRS_FULL = {  # value -> list of (R_bl, R_blb) ohm
     -1: [(R_HRS, R_LRS), (10 * R_HRS, 2 * R_LRS)],
     0: [(R_HRS, 1.3 * R_HRS), (10 * R_HRS, 7 * R_HRS)],
 }
-VDD_FULL = (0.4, 0.6, 0.8, 1.0, 1.2)
-VDD_QUICK = (0.4, 0.8, 1.2)
+# VDDs of the cross-check: the default (SKY130 tt) transistors' range, from their 1.8 V nominal down to 0.8 V,
+# where (LRS, HRS) reads stop deciding reliably (docs/results.md).
+VDD_FULL = (0.8, 0.9, 1.0, 1.2, 1.8)
+VDD_QUICK = (0.8, 1.2, 1.8)
 WINDOW_FACTORS_FULL = (20.0, 60.0)  # sense windows as multiples of PCSA.characteristic_time(op)
 WINDOW_FACTORS_QUICK = (25.0,)
 NEAR_OUTPUT = 0.1     # outputs within this fraction of VDD of the readout threshold: near the boundary

@@ -8,6 +8,7 @@ from pathlib import Path
 from ternary_rram.cli.cmd_train import DATA_DIR_HELP
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, show_progress
 from ternary_rram.cli.process import add_process_argument, resolve_params
+from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 from ternary_rram.fileio import path_arg
 
@@ -34,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
                         help="checkpoint file or run folder, a packed network (FILE.packed) or pretrained:NAME; "
                              "with --model: a plain PyTorch state_dict file")
-    parser.add_argument("--vdd", type=float, default=0.6, help="sense-amplifier supply, V (0.3-1.3)")
+    parser.add_argument("--vdd", type=float, default=DEFAULT_VDD_LOW,
+                        help=f"sense-amplifier supply, V (0.3-1.9; default {DEFAULT_VDD_LOW:g}: the lowest VDD with a "
+                             f"wide ternary timing margin for the shipped SKY130 tt transistors)")
     parser.add_argument("--t-sense", type=float, default=None, metavar="S",
                         help="sense window, s (default: chosen per VDD as the sense study does)")
     parser.add_argument("--temperature-c", type=float, default=27.0, metavar="C", help="temperature, degrees C")

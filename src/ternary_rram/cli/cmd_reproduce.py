@@ -87,7 +87,9 @@ def _run(args: argparse.Namespace, out: Path) -> int:
                         log=log, progress=bars, warn=warn)
     for c in res.claims:
         print(f"{c.verdict:>13}  {c.claim}")
-    print(f"{sum(c.holds is True for c in res.claims)}/{len(res.claims)} claims hold; "
+    n_clock = sum(c.verdict == "holds only under a fixed clock" for c in res.claims)
+    print(f"{sum(c.holds is True for c in res.claims)}/{len(res.claims)} claims hold ({n_clock} of them only under "
+          f"a fixed clock); "
           f"{res.cache_hits} cached, {res.cache_misses} computed; this run {res.seconds:.0f} s, "
           f"all units {res.compute_seconds:.0f} s")
     print(f"wrote {res.report_md} and {res.report_html}")

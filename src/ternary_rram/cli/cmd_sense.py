@@ -23,8 +23,9 @@ HELP = ("Monte Carlo over RRAM devices and transistor mismatch with the transien
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vdd", type=float, nargs="+", default=[1.2, 0.9, 0.6], metavar="V",
-                        help="supply voltages, V, each in (0, 2]")
+    parser.add_argument("--vdd", type=float, nargs="+", default=[1.8, 1.2, 0.9], metavar="V",
+                        help="supply voltages, V, each in (0, 2] (default: the 1.8 V nominal of the SKY130 tt "
+                             "transistors, the seed's 1.2 V, and 0.9 V near the low edge of the ternary margin)")
     parser.add_argument("--t-sense", type=float, nargs="+", default=None, metavar="S",
                         help="sense windows, s (> 0): a fixed clock, the same at every VDD; omitted: chosen per VDD "
                              "by --window-policy")

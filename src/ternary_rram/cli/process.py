@@ -7,14 +7,15 @@ from pathlib import Path
 
 from ternary_rram.errors import InputError
 
-PROCESSES = ("sky130-tt", "sky130-ff", "sky130-ss")
+PROCESSES = ("sky130-tt", "sky130-ff", "sky130-ss", "generic-130")
 
 
 def add_process_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--process`` next to ``--params``."""
     parser.add_argument("--process", choices=PROCESSES, default=None,
-                        help="shipped transistor set fitted to the SkyWater SKY130 corner (instead of --params; "
-                             "see src/ternary_rram/presets/README.md)")
+                        help="shipped transistor set (instead of --params): sky130-tt (the default), -ff, -ss fitted to "
+                             "the SkyWater SKY130 corners; generic-130 the textbook 130 nm / 1.2 V set, not foundry "
+                             "data (src/ternary_rram/presets/README.md)")
 
 
 def resolve_params(args: argparse.Namespace) -> Path | None:

@@ -640,7 +640,9 @@ A_VT_RANGE: tuple[float, float] = (0.0, 1e-6)
 OVERRIDE_FACTOR: float = 1e3
 #: Keys a PARAMS.json may hold, per block (calibrate writes all of them; a hand-written file may
 #: leave any out).
-PARAMS_KEYS: tuple[str, ...] = ("schema", "created_utc", "sources", "device", "pcsa", "fit", "goodness", "pdk")
+#: "notes": free text (where each number comes from), read by people, ignored by the loader.
+PARAMS_KEYS: tuple[str, ...] = ("schema", "created_utc", "sources", "notes", "device", "pcsa", "fit", "goodness",
+                                "pdk")
 DEVICE_KEYS: tuple[str, ...] = ("LRS", "HRS", "relaxation")
 STATE_KEYS: tuple[str, ...] = ("median", "sigma", "d2d_fraction")
 RELAX_KEYS: tuple[str, ...] = ("k_hrs", "k_lrs", "tau")

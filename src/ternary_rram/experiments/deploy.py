@@ -45,6 +45,7 @@ from ternary_rram.chip.deploy import (
 )
 from ternary_rram.chip.energy import ENERGY_PARTS
 from ternary_rram.circuit.operating import OperatingPoint
+from ternary_rram.circuit.params import DEFAULT_VDD_LOW, DEFAULT_VDD_NOMINAL
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
@@ -53,10 +54,10 @@ from ternary_rram.experiments.plots import (bound_handle, layer_names, legend_be
                                             plot_rates, save_figure)
 from ternary_rram.experiments.sense import seeded_generator
 
-#: Supply range in which the deployment accepts an operating point, V. [D] chosen: the PCSA compact
-#: model is meant for a 130 nm core supply (nominal 1.2 V, docs/physics.md section 1.7) with 0.1 V margin above,
-#: and below 0.3 V (under |Vth| - 0.1 V) the latch no longer regenerates within any useful window.
-VDD_RANGE: tuple[float, float] = (0.3, 1.3)
+#: Supply range in which the deployment accepts an operating point, V. [D] chosen: up to the 1.8 V
+#: nominal supply of the default (SKY130 core) transistors plus 0.1 V (docs/physics.md section 1.7);
+#: down to 0.3 V so that the generic 130 nm set (|Vth| 0.40 V, `--process generic-130`) stays usable.
+VDD_RANGE: tuple[float, float] = (0.3, 1.9)
 #: Temperature range, degrees C (that of ``OperatingPoint``).
 TEMPERATURE_C_RANGE: tuple[float, float] = (-73.15, 176.85)
 #: Sense-window range, s. [D] chosen: 10 ps .. 1 us.
@@ -65,27 +66,38 @@ T_SENSE_RANGE: tuple[float, float] = (1e-11, 1e-6)
 MIN_P_CORRECT: float = 0.05
 #: Monte Carlo cells per state in the window choice / probe. [D] chosen (a few seconds).
 WINDOW_SAMPLES: int = 64
-#: Nominal and near-threshold supplies of the comparisons, V. [D] docs/physics.md section 1.7 (1.2 V nominal;
-#: near threshold 0.4-0.7 V).
-VDD_NOMINAL: float = 1.2
-VDD_NEAR_THRESHOLD: float = 0.6
-#: Default VDDs of the sweep, V.
-SWEEP_VDDS: tuple[float, ...] = (1.2, 1.0, 0.8, 0.7, 0.6, 0.5)
+#: Nominal and low supplies of the comparisons, V: those of the default transistor set (circuit/params.py,
+#: where the measurement behind them is cited).
+VDD_NOMINAL: float = DEFAULT_VDD_NOMINAL
+VDD_NEAR_THRESHOLD: float = DEFAULT_VDD_LOW
+#: Default VDDs of the sweep, V: nominal down to where the (LRS, HRS) read fails (about 0.8 V, see above).
+SWEEP_VDDS: tuple[float, ...] = (1.8, 1.5, 1.2, 1.0, 0.9, 0.8)
 
 
 @dataclass(frozen=True)
 class WindowInfo:
-    """How the sense window was set: ``source`` "given" or "auto (sense study)"; probe result."""
+    """How the sense window was set: ``source`` "given" or "auto (sense study)"; probe result; with an
+    automatic window also the timing margin of the scan (``w_low``, ``w_high`` s, NaN when given; inf:
+    beyond the scan) and the sense study's ``policy`` ("centre" or "score")."""
 
     t_sense: float
     source: str
     p_correct_lh: float
     p_zero_hh: float
     n_samples: int
+    w_low: float = float("nan")
+    w_high: float = float("nan")
+    policy: str = "given"
+
+    @property
+    def margin(self) -> float:
+        """W_high / W_low (NaN when unknown)."""
+        return self.w_high / self.w_low if self.w_low > 0 else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {"t_sense": self.t_sense, "source": self.source, "p_correct_lh": self.p_correct_lh,
-                "p_zero_hh": self.p_zero_hh, "n_samples": self.n_samples}
+                "p_zero_hh": self.p_zero_hh, "n_samples": self.n_samples, "w_low": self.w_low,
+                "w_high": self.w_high, "policy": self.policy}
 
 
 def _generator(seed: int, *keys: float) -> torch.Generator:
@@ -119,7 +131,8 @@ def operating_point_for(vdd: float, t_sense: float | None = None, temperature_c:
         choice = S.choose_window(pcsa, dm, vdd, temperature_c, n, gen, **kw)
         i = choice.best_index
         info = WindowInfo(choice.t_sense, "auto (sense study: experiments.sense.choose_window)",
-                          choice.p_correct_lh[i], choice.p_zero_hh[i], n)
+                          choice.p_correct_lh[i], choice.p_zero_hh[i], n, w_low=choice.w_low,
+                          w_high=choice.w_high, policy=choice.policy)
     else:
         check_range("t_sense", t_sense, *T_SENSE_RANGE, unit="s")
         op = OperatingPoint.from_celsius(vdd, t_sense, temperature_c)

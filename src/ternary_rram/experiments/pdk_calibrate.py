@@ -20,14 +20,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
-from ternary_rram.circuit.params import DEFAULT_PCSA, N_TRANSISTORS, PCSAParams
+from ternary_rram.circuit.params import GENERIC_130_PCSA, N_TRANSISTORS, PCSAParams
 from ternary_rram.errors import InputError
 
 SKY130_LENGTH = 0.15e-6  # m, minimum drawn length of sky130_fd_pr__{n,p}fet_01v8 (docs/physics.md section 8)
 SKY130_MIN_WIDTH = 0.42e-6  # m, minimum width (docs/physics.md section 8)
 SKY130_VDD = 1.8  # V, nominal supply of the 1.8 V core devices (docs/physics.md section 8)
 MOSFET_FIELDS = ("vt0", "n", "mu0", "cox", "k_vt", "mu_exp", "lambda_clm", "a_vt", "sigma_dibl")
-PRESETS = ("sky130-tt", "sky130-ff", "sky130-ss")
+PRESETS = ("sky130-tt", "sky130-ff", "sky130-ss", "generic-130")
 
 
 def mapped_sizes(base: PCSAParams, length: float, min_width: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -61,7 +61,7 @@ def calibrate_pdk(lib: Path, corner: str, nfet: str, pfet: str, *, length: float
             raise InputError(f"{name}={v!r} is not allowed: must be finite and > 0")
     if instances < 20:
         raise InputError(f"--mc-instances={instances} is not allowed: must be >= 20")
-    base = DEFAULT_PCSA
+    base = GENERIC_130_PCSA  # its sizes are the design sizes; the PDK's minimums are applied to them
     widths, lengths = mapped_sizes(base, length, min_width)
     vds = (0.05,) + tuple(round(vdd_max * f, 4) for f in (0.25, 0.5, 0.75, 1.0))
     plan = pdkfit.SweepPlan(nfet, pfet, type_sizes(base, widths, lengths, +1), type_sizes(base, widths, lengths, -1),

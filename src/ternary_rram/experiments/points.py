@@ -275,8 +275,10 @@ _STATE_LABEL = {+1: "plus", -1: "minus", 0: "zero"}
 _LATCH_TRANSISTORS = ("MP1", "MN1", "MP2", "MN2")
 
 SENSE_PARAMS: tuple[Param, ...] = (
-    Param("vdd", "float", 1.2, low=0.0, high=2.0, low_open=True, unit="V", help="supply voltage"),
-    Param("t_sense", "float", 2e-9, low=0.0, high=1e-6, low_open=True, unit="s", log=True,
+    # Defaults: the default transistors' low-VDD point (circuit/params.py DEFAULT_VDD_LOW, 1.0 V) and a window
+    # near the centre of its ternary margin (W_low 0.80 ns, W_high 2.19 ns there, docs/results.md).
+    Param("vdd", "float", 1.0, low=0.0, high=2.0, low_open=True, unit="V", help="supply voltage"),
+    Param("t_sense", "float", 1.3e-9, low=0.0, high=1e-6, low_open=True, unit="s", log=True,
           help="sense (evaluation) window"),
     Param("temperature_c", "float", 27.0, low=-73.15, high=176.85, unit="degC", help="temperature"),
     Param("lrs_median", "float", 5e3, low=10.0, high=1e9, unit="ohm", log=True, help="LRS median resistance"),
