@@ -29,7 +29,6 @@ from ternary_rram.errors import InputError, check_positive
 if TYPE_CHECKING:  # the circuit layer: used through its documented interface only
     from ternary_rram.circuit.operating import OperatingPoint
     from ternary_rram.circuit.pcsa import PCSA
-    from ternary_rram.circuit.sensemap import SenseMap
 
 
 # ----------------------------------------------------------------------------------------------

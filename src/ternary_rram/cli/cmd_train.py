@@ -20,7 +20,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, format_warning, show_progress
+from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, format_warning
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 
 NAME = "train"
