@@ -73,6 +73,18 @@ def _describe_kind(st_mode: int) -> str:
     return "not a regular file"
 
 
+def _stat_output(p: Path, option: str) -> os.stat_result | None:
+    """``os.stat(p)``, None where ``p`` does not exist; a one-line :class:`InputError` where it cannot be checked."""
+    try:
+        return os.stat(p)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise InputError(f"{option}={str(p)!r} is not allowed: a parent of it is not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{option}={str(p)!r} is not allowed: cannot be checked ({exc.strerror})") from None
+
+
 def check_output_file(path: str | os.PathLike | None, option: str = "--json") -> Path:
     """``path`` as a Path if it may be written as a file, else a one-line :class:`InputError`.
 
@@ -83,14 +95,7 @@ def check_output_file(path: str | os.PathLike | None, option: str = "--json") ->
     if path is None or str(path).strip() == "":
         raise InputError(f"{option}='' is not allowed: give a file name")
     p = Path(path)
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        st = None
-    except NotADirectoryError:
-        raise InputError(f"{option}={str(p)!r} is not allowed: a parent of it is not a folder") from None
-    except OSError as exc:
-        raise InputError(f"{option}={str(p)!r} is not allowed: cannot be checked ({exc.strerror})") from None
+    st = _stat_output(p, option)
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise InputError(f"{option}={str(p)!r} is not allowed: it is {_describe_kind(st.st_mode)}, "
                          "give a regular file name")
@@ -105,14 +110,7 @@ def check_output_folder(path: str | os.PathLike | None, option: str = "--out") -
     if path is None or str(path).strip() == "":
         raise InputError(f"{option}='' is not allowed: give a folder name")
     p = Path(path)
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        st = None
-    except NotADirectoryError:
-        raise InputError(f"{option}={str(p)!r} is not allowed: a parent of it is not a folder") from None
-    except OSError as exc:
-        raise InputError(f"{option}={str(p)!r} is not allowed: cannot be checked ({exc.strerror})") from None
+    st = _stat_output(p, option)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         kind = "a file" if stat.S_ISREG(st.st_mode) else _describe_kind(st.st_mode)
         raise InputError(f"{option}={str(p)!r} is not allowed: it is {kind}, give a folder")
