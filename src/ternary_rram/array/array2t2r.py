@@ -440,6 +440,15 @@ class Array2T2R:
         if self.weights is None:
             raise InputError("reading an unprogrammed array is not allowed: call program(weights) first")
 
+    def _finish_read(self, values: torch.Tensor, energy_sense: float, op: "OperatingPoint") -> ReadResult:
+        """ReadResult of sensed ``values`` (rows*cols,): errors, bit-line energy and latency of one tile."""
+        read = values.to(torch.int8).reshape(self.rows, self.cols)
+        n = self.rows * self.cols
+        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
+                          energy_sense=energy_sense,
+                          energy_bitline=n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
+                          latency=self.params.read_latency(op.t_sense, self.tile_rows))
+
     def read_columns(self, pool: Any, generator: torch.Generator | None = None) -> ReadResult:
         """Read every cell once through its own column amplifier (the chip read).
 
@@ -464,14 +473,7 @@ class Array2T2R:
             u = torch.rand(cum.shape[0], generator=generator, dtype=torch.float32)
         from ternary_rram.circuit.sensemap import draw_values
 
-        values = draw_values(cum, u)
-        op = pool.op
-        read = values.reshape(self.rows, self.cols)
-        n = self.rows * self.cols
-        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
-                          energy_sense=e_sense,
-                          energy_bitline=n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
-                          latency=self.params.read_latency(op.t_sense, self.tile_rows))
+        return self._finish_read(draw_values(cum, u), e_sense, pool.op)
 
     def errors_per_amplifier(self, read: torch.Tensor) -> torch.Tensor:
         """Wrong reads per sense amplifier, int64 (n_amplifiers,), of read weights (rows, cols)."""
@@ -512,11 +514,7 @@ class Array2T2R:
             rb, rbb, dvth = noisy_inputs(pcsa, op, rb, rbb, dvth, noise, generator)
         res = pcsa.sense(rb, rbb, op, dvth=dvth, **kw)
         energy = float(torch.sum(torch.as_tensor(res.energy, dtype=torch.float64)))
-        read = torch.as_tensor(res.value).to(torch.int8).reshape(self.rows, self.cols)
-        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
-                          energy_sense=energy,
-                          energy_bitline=n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
-                          latency=self.params.read_latency(op.t_sense, self.tile_rows))
+        return self._finish_read(torch.as_tensor(res.value), energy, op)
 
     def __repr__(self) -> str:
         state = "programmed" if self.weights is not None else "empty"
