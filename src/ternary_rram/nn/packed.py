@@ -189,12 +189,6 @@ def _registry_path(name: str) -> Path:
     return PRETRAINED_DIR / f"{name}{SUFFIX}"
 
 
-def is_packed_spec(spec: str | os.PathLike) -> bool:
-    """True for ``pretrained:NAME`` and for paths ending in ``.packed``."""
-    text = str(spec)
-    return text.startswith(PREFIX) or text.endswith(SUFFIX)
-
-
 def load_network(spec: str | os.PathLike) -> dict[str, Any]:
     """A checkpoint-like dict from ``pretrained:NAME``, a ``.packed`` file, or a training checkpoint
     (file or run folder; see ``checkpoint.load_checkpoint``)."""
