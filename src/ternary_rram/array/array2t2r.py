@@ -443,11 +443,33 @@ class Array2T2R:
     def _finish_read(self, values: torch.Tensor, energy_sense: float, op: "OperatingPoint") -> ReadResult:
         """ReadResult of sensed ``values`` (rows*cols,): errors, bit-line energy and latency of one tile."""
         read = values.to(torch.int8).reshape(self.rows, self.cols)
+        e_bitline, latency = self._bitline_and_latency(op)
+        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=self.rows * self.cols,
+                          energy_sense=energy_sense, energy_bitline=e_bitline, latency=latency)
+
+    def _bitline_and_latency(self, op: "OperatingPoint") -> tuple[float, float]:
+        """Bit-line energy (J) and latency (s) of one full read at ``op``: bit lines and rows of one tile."""
         n = self.rows * self.cols
-        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
-                          energy_sense=energy_sense,
-                          energy_bitline=n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
-                          latency=self.params.read_latency(op.t_sense, self.tile_rows))
+        return (n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
+                self.params.read_latency(op.t_sense, self.tile_rows))
+
+    def _cell_tables(self, pool: Any) -> tuple[torch.Tensor, float]:
+        """Cumulative read probabilities (rows*cols, 2) of every cell under ``pool`` and their summed
+        energy per sense, J: interpolated once (resistances and amplifiers are static) and kept."""
+        self._require_programmed()
+        if self.pool_index is None or self._u_static is None:
+            raise InputError("reading through column amplifiers needs assign_amplifiers(pool) first")
+        if self._tables is None or self._tables[0] is not pool:
+            amp = self.pool_index[self.amplifier_index().reshape(-1)]
+            cum, e = pool.cell_tables(amp, self.r_bl.reshape(-1), self.r_blb.reshape(-1))
+            self._tables = (pool, cum, e)
+        return self._tables[1], self._tables[2]
+
+    def read_cost(self, pool: Any) -> tuple[float, float, float]:
+        """(sense energy J, bit-line energy J, latency s) of one full read through ``pool``'s amplifiers,
+        as :meth:`read_columns` reports them, without drawing a read."""
+        _, e_sense = self._cell_tables(pool)
+        return (e_sense, *self._bitline_and_latency(pool.op))
 
     def read_columns(self, pool: Any, generator: torch.Generator | None = None) -> ReadResult:
         """Read every cell once through its own column amplifier (the chip read).
@@ -459,14 +481,7 @@ class Array2T2R:
         Energy: each cell's amplifier's energy per sense, summed, + bit-line charging per column
         read (bit lines of one tile); latency: tile rows x (t_precharge + t_sense).
         """
-        self._require_programmed()
-        if self.pool_index is None or self._u_static is None:
-            raise InputError("reading through column amplifiers needs assign_amplifiers(pool) first")
-        if self._tables is None or self._tables[0] is not pool:
-            amp = self.pool_index[self.amplifier_index().reshape(-1)]
-            cum, e = pool.cell_tables(amp, self.r_bl.reshape(-1), self.r_blb.reshape(-1))
-            self._tables = (pool, cum, e)
-        _, cum, e_sense = self._tables
+        cum, e_sense = self._cell_tables(pool)
         if pool.deterministic:
             u = self._u_static
         else:
