@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from ternary_rram.errors import InputError
-
-PROCESSES = ("sky130-tt", "sky130-ff", "sky130-ss")
+# One list of the shipped presets, the one api.PROCESSES and preset_path use too.
+from ternary_rram.experiments.pdk_calibrate import PRESETS as PROCESSES
+from ternary_rram.experiments.pdk_calibrate import preset_path
 
 
 def add_process_argument(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,4 @@ def resolve_params(args: argparse.Namespace) -> Path | None:
         return args.params
     if args.params is not None:
         raise InputError("give --params or --process, not both")
-    from ternary_rram.experiments.pdk_calibrate import preset_path
-
     return preset_path(process)
