@@ -23,7 +23,7 @@ Cost of a pool: K * G^2 * n_mc transient senses (one-off per operating point, ca
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 import torch
@@ -138,11 +138,8 @@ class AmplifierPool:
         return stack
 
     def to_dict(self) -> dict[str, Any]:
-        n = self.noise
         return {"format": "ternary-rram amplifier pool v1", "mismatch": self.mismatch.tolist(),
-                "noise": {"rtn_sigma_ref": n.rtn_sigma_ref, "rtn_r_ref": n.rtn_r_ref,
-                          "rtn_exponent": n.rtn_exponent, "rtn_sigma_max": n.rtn_sigma_max,
-                          "latch_scale": n.latch_scale},
+                "noise": asdict(self.noise),  # every ReadNoise field, as from_dict reads them back
                 "maps": [m.to_dict() for m in self.maps]}
 
     @classmethod
