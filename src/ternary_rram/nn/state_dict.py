@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from ternary_rram.errors import InputError
+from ternary_rram.fileio import read_text_bounded
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import QuantizedNet, build_model
 
@@ -33,6 +34,8 @@ __all__ = ["KeyMap", "load_state_dict_file", "read_key_map", "map_keys", "load_p
 
 #: Keys a state_dict may leave out: batch-norm step counters (not used in evaluation).
 OPTIONAL_SUFFIXES: tuple[str, ...] = (".num_batches_tracked",)
+#: Largest key-map file read, bytes. [D] chosen: a key map lists a few hundred names at most.
+KEY_MAP_MAX_BYTES = 1_000_000
 _SHOWN = 4  # names listed in a missing/extra message before "(+N more)"
 
 
@@ -91,10 +94,9 @@ class KeyMap:
 def read_key_map(path: str | os.PathLike) -> KeyMap:
     """Read a key map JSON file: ``{"theirs": "ours" | null, ...}`` or ``[["regex", "repl" | null], ...]``."""
     p = Path(path)
+    text = read_text_bounded(p, KEY_MAP_MAX_BYTES, "key-map")  # a folder, huge or non-UTF-8 file: one line
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"key-map={str(p)!r} is not allowed: cannot be read ({exc.strerror})") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"key-map={str(p)!r} is not allowed: not JSON ({exc.msg} at line {exc.lineno})") from None
     if isinstance(doc, dict):
