@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from torch import Tensor, nn
 
 from ternary_rram.errors import InputError
 from ternary_rram.fileio import read_text_bounded
+from ternary_rram.nn.checkpoint import torch_load_safely
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import QuantizedNet, build_model
 
@@ -50,11 +50,8 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, Tensor]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"state_dict={str(p)!r} is not allowed: no such file")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise InputError(f"state_dict={str(p)!r} is not allowed: not a PyTorch weights file ({first})") from None
+    obj = torch_load_safely(p, lambda first: InputError(f"state_dict={str(p)!r} is not allowed: not a PyTorch "
+                                                        f"weights file ({first[:160]})"))
     if not isinstance(obj, dict) or not obj:
         raise InputError(f"state_dict={str(p)!r} is not allowed: must hold a non-empty mapping of parameter "
                          f"names to tensors (torch.save(model.state_dict(), ...)), found {type(obj).__name__}")
