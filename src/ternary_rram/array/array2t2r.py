@@ -306,10 +306,13 @@ class Array2T2R:
     @property
     def n_amplifiers(self) -> int:
         """Sense amplifiers: one per column group of each physical array (tile)."""
-        groups_per_tile = -(-self.tile_cols // self.column_group)
-        tiles_across = -(-self.cols // self.tile_cols)
         tiles_down = -(-self.rows // self.tile_rows)
-        return tiles_down * tiles_across * groups_per_tile
+        return tiles_down * self._amplifiers_across()
+
+    def _amplifiers_across(self) -> int:
+        """Amplifiers of one row of tiles: column groups per tile x tiles across."""
+        groups_per_tile = -(-self.tile_cols // self.column_group)
+        return -(-self.cols // self.tile_cols) * groups_per_tile
 
     def amplifier_index(self) -> torch.Tensor:
         """Amplifier of each cell, int64 (rows, cols): its tile's column-group amplifier (cached)."""
@@ -321,11 +324,10 @@ class Array2T2R:
 
     def _amplifier_index(self) -> torch.Tensor:
         groups_per_tile = -(-self.tile_cols // self.column_group)
-        tiles_across = -(-self.cols // self.tile_cols)
         r = torch.arange(self.rows) // self.tile_rows
         c = torch.arange(self.cols)
         col_amp = (c // self.tile_cols) * groups_per_tile + (c % self.tile_cols) // self.column_group
-        return r[:, None] * (tiles_across * groups_per_tile) + col_amp[None, :]
+        return r[:, None] * self._amplifiers_across() + col_amp[None, :]
 
     def assign_amplifiers(self, pool: Any, generator: torch.Generator | None = None) -> torch.Tensor:
         """Fabricate this array's amplifiers: each picks a member of ``pool`` (an
