@@ -163,18 +163,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     _refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_path(path)
-    try:
+
+    def fill() -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise _named(exc, path) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    _fill_and_replace(tmp, path, fill)
     _fsync_dir(path.parent)
 
 
@@ -194,9 +190,20 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None], suf
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_path(path, suffix=suffix)
     os.close(fd)
-    try:
+
+    def fill() -> None:
         write(tmp)
         os.chmod(tmp, file_mode())  # a writer that re-created the file gets the umask mode too
+
+    _fill_and_replace(tmp, path, fill)
+    return path
+
+
+def _fill_and_replace(tmp: str, path: Path, fill: Callable[[], None]) -> None:
+    """Run ``fill`` (writes the temporary file ``tmp``), then rename ``tmp`` over ``path``. On any
+    failure ``tmp`` is removed; an OSError is raised again naming ``path`` (:func:`_named`)."""
+    try:
+        fill()
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -204,7 +211,6 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None], suf
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def _named(exc: OSError, path: Path) -> OSError:
