@@ -21,32 +21,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from ternary_rram.chip.integer import compile_network
 from ternary_rram.nn.data import default_cifar10_dir, load_cifar10
-from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import vgg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.chip.helpers
+from tests.chip.helpers import randomize  # noqa: E402
 
 
 def random_network(width: int, seed: int = 0) -> nn.Module:
-    """VGG with N(0, 0.06) latent weights and random BN statistics, gamma of both signs, eval mode."""
-    gen = torch.Generator().manual_seed(seed)
+    """VGG with N(0, 0.06) latent weights and random BN statistics, gamma of both signs, eval mode
+    (the chip tests' ``randomize``)."""
     torch.manual_seed(seed)
-    model = vgg(width, "ternary", "binary")
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            c = m.num_features
-            m.running_mean.copy_(torch.randn(c, generator=gen) * 5)
-            m.running_var.copy_(torch.rand(c, generator=gen) * 20 + 0.5)
-            m.weight.data.copy_(torch.randn(c, generator=gen))
-            m.bias.data.copy_(torch.randn(c, generator=gen))
-    for _, layer in quantized_layers(model):
-        layer.weight.data.normal_(0.0, 0.06, generator=gen)
-    return model.eval()
+    return randomize(vgg(width, "ternary", "binary"), torch.Generator().manual_seed(seed))
 
 
 def images(n: int, data_dir: str | None) -> tuple[torch.Tensor, str]:

@@ -18,8 +18,9 @@ from torch import nn
 from ternary_rram.nn.models import vgg
 
 
-def plain_vgg(width: int, num_classes: int = 10) -> nn.Sequential:
-    """Float VGG with the layout of ``vgg(width)`` (Hardtanh, BN, no bias), no quantizers."""
+def plain_vgg(width: int, num_classes: int = 10, activation: type[nn.Module] = nn.Hardtanh) -> nn.Sequential:
+    """Float VGG with the layout of ``vgg(width)`` (BN, no bias), no quantizers; ``activation``
+    after each BN but the last (Hardtanh as in ``vgg``; train_speed.py uses ReLU)."""
     f = width
     layers: list[nn.Module] = []
     for cin, cout, pool in [(3, f, False), (f, f, True), (f, 2 * f, False), (2 * f, 2 * f, True),
@@ -27,8 +28,8 @@ def plain_vgg(width: int, num_classes: int = 10) -> nn.Sequential:
         layers.append(nn.Conv2d(cin, cout, 3, padding=1, bias=False))
         if pool:
             layers.append(nn.MaxPool2d(2))
-        layers += [nn.BatchNorm2d(cout), nn.Hardtanh()]
-    layers += [nn.Flatten(), nn.Linear(4 * f * 16, 512, bias=False), nn.BatchNorm1d(512), nn.Hardtanh(),
+        layers += [nn.BatchNorm2d(cout), activation()]
+    layers += [nn.Flatten(), nn.Linear(4 * f * 16, 512, bias=False), nn.BatchNorm1d(512), activation(),
                nn.Linear(512, num_classes, bias=False), nn.BatchNorm1d(num_classes)]
     return nn.Sequential(*layers)
 

@@ -43,22 +43,14 @@ from ternary_rram.nn.data import load_cifar10
 from ternary_rram.nn.models import vgg
 from ternary_rram.nn.train import TrainConfig, autocast, init_model, train
 
+from quant_overhead import plain_vgg as float_vgg  # benchmarks/ is sys.path[0] when run as a script
+
 DEFAULT_DATA = "/work/shared/data/cifar-10-batches-py"
 
 
 def plain_vgg(width: int, num_classes: int = 10) -> nn.Sequential:
     """The [C] VGG shape with ordinary float layers (bias-free, BN, ReLU): the float baseline."""
-    f = width
-    layers: list[nn.Module] = []
-    for cin, cout, pool in [(3, f, False), (f, f, True), (f, 2 * f, False), (2 * f, 2 * f, True),
-                            (2 * f, 4 * f, False), (4 * f, 4 * f, True)]:
-        layers.append(nn.Conv2d(cin, cout, 3, padding=1, bias=False))
-        if pool:
-            layers.append(nn.MaxPool2d(2))
-        layers += [nn.BatchNorm2d(cout), nn.ReLU()]
-    layers += [nn.Flatten(), nn.Linear(4 * f * 16, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(),
-               nn.Linear(512, num_classes, bias=False), nn.BatchNorm1d(num_classes)]
-    return nn.Sequential(*layers)
+    return float_vgg(width, num_classes, activation=nn.ReLU)
 
 
 def step_rate(model: nn.Module, batch: int, precision: str, channels_last: bool, steps: int,

@@ -267,10 +267,7 @@ class Chip:
         """
         if self.instance is None:
             raise InputError("chip is not programmed: call chip.program(model) first")
-        x, y = _eval_pair(data)
-        if limit is not None:
-            n = _check_int("limit", limit, 1)
-            x, y = x[:n], y[:n]
+        x, y = _eval_pair(data, limit)
         res = evaluate_chip(self.instance, x, y, batch_size=_check_int("batch_size", batch_size, 1), engine=engine)
         op = self.instance.op
         return ChipResult(accuracy=res.accuracy_chip, accuracy_ideal=res.accuracy_ideal, errors=res.errors_total,
@@ -281,10 +278,13 @@ class Chip:
                           n_reads=res.n_reads, predictions=res.predictions)
 
 
-def _eval_pair(data: Any) -> tuple[Tensor, Tensor]:
-    """(x float, y int64) from a data set (test split, normalised) or an (x, y) pair."""
+def _eval_pair(data: Any, limit: int | None = None) -> tuple[Tensor, Tensor]:
+    """(x float, y int64) from a data set (test split, normalised) or an (x, y) pair; with ``limit``
+    (an integer >= 1, checked once the data is) only the first ``limit`` images (only those are
+    normalised)."""
     if hasattr(data, "batch") and hasattr(data, "n_test"):
-        return data.batch("test", torch.arange(data.n_test))
+        n = data.n_test if limit is None else min(_check_int("limit", limit, 1), data.n_test)
+        return data.batch("test", torch.arange(n))
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = (torch.as_tensor(v) for v in data)
         if x.shape[0] != y.shape[0] or y.dim() != 1:
@@ -292,6 +292,9 @@ def _eval_pair(data: Any) -> tuple[Tensor, Tensor]:
                              "must be (N,) labels for the N images of x")
         if x.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64):
             raise InputError(f"data x dtype={x.dtype} is not allowed: must be float images as the model takes them")
+        if limit is not None:
+            n = _check_int("limit", limit, 1)
+            x, y = x[:n], y[:n]
         return x.float(), y.to(torch.int64)
     raise InputError(f"data={type(data).__name__} is not allowed: must be a data set (tr.load_dataset) "
                      "or a pair (x, y) of tensors")

@@ -73,6 +73,18 @@ def _describe_kind(st_mode: int) -> str:
     return "not a regular file"
 
 
+def _stat_output(p: Path, option: str) -> os.stat_result | None:
+    """``os.stat(p)``, None where ``p`` does not exist; a one-line :class:`InputError` where it cannot be checked."""
+    try:
+        return os.stat(p)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise InputError(f"{option}={str(p)!r} is not allowed: a parent of it is not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{option}={str(p)!r} is not allowed: cannot be checked ({exc.strerror})") from None
+
+
 def check_output_file(path: str | os.PathLike | None, option: str = "--json") -> Path:
     """``path`` as a Path if it may be written as a file, else a one-line :class:`InputError`.
 
@@ -83,14 +95,7 @@ def check_output_file(path: str | os.PathLike | None, option: str = "--json") ->
     if path is None or str(path).strip() == "":
         raise InputError(f"{option}='' is not allowed: give a file name")
     p = Path(path)
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        st = None
-    except NotADirectoryError:
-        raise InputError(f"{option}={str(p)!r} is not allowed: a parent of it is not a folder") from None
-    except OSError as exc:
-        raise InputError(f"{option}={str(p)!r} is not allowed: cannot be checked ({exc.strerror})") from None
+    st = _stat_output(p, option)
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise InputError(f"{option}={str(p)!r} is not allowed: it is {_describe_kind(st.st_mode)}, "
                          "give a regular file name")
@@ -105,14 +110,7 @@ def check_output_folder(path: str | os.PathLike | None, option: str = "--out") -
     if path is None or str(path).strip() == "":
         raise InputError(f"{option}='' is not allowed: give a folder name")
     p = Path(path)
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        st = None
-    except NotADirectoryError:
-        raise InputError(f"{option}={str(p)!r} is not allowed: a parent of it is not a folder") from None
-    except OSError as exc:
-        raise InputError(f"{option}={str(p)!r} is not allowed: cannot be checked ({exc.strerror})") from None
+    st = _stat_output(p, option)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         kind = "a file" if stat.S_ISREG(st.st_mode) else _describe_kind(st.st_mode)
         raise InputError(f"{option}={str(p)!r} is not allowed: it is {kind}, give a folder")
@@ -165,18 +163,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     _refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_path(path)
-    try:
+
+    def fill() -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise _named(exc, path) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    _fill_and_replace(tmp, path, fill)
     _fsync_dir(path.parent)
 
 
@@ -196,9 +190,20 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None], suf
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_path(path, suffix=suffix)
     os.close(fd)
-    try:
+
+    def fill() -> None:
         write(tmp)
         os.chmod(tmp, file_mode())  # a writer that re-created the file gets the umask mode too
+
+    _fill_and_replace(tmp, path, fill)
+    return path
+
+
+def _fill_and_replace(tmp: str, path: Path, fill: Callable[[], None]) -> None:
+    """Run ``fill`` (writes the temporary file ``tmp``), then rename ``tmp`` over ``path``. On any
+    failure ``tmp`` is removed; an OSError is raised again naming ``path`` (:func:`_named`)."""
+    try:
+        fill()
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -206,7 +211,6 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None], suf
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def _named(exc: OSError, path: Path) -> OSError:

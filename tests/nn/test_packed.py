@@ -13,8 +13,10 @@ from ternary_rram.cli.main import main
 from ternary_rram.errors import InputError
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import build_model
+from ternary_rram.nn.checkpoint import load_checkpoint
 from ternary_rram.nn.packed import (
     load_into, load_network, load_packed, pack_codes, pretrained, save_packed, shipped_networks, unpack_codes)
+from ternary_rram.nn.state_dict import load_state_dict_file
 
 
 def _random_net(weights: str, width: int = 4, seed: int = 0) -> nn.Module:
@@ -125,3 +127,12 @@ def test_pack_command_packs_a_checkpoint(tmp_path: Path, capsys):
     capsys.readouterr()
     assert main(["pack", str(out), "--out", str(tmp_path / "x.pt")]) == 2
     assert "must end in .packed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("loader", [load_packed, load_state_dict_file, load_checkpoint])
+def test_a_file_torch_fails_on_with_an_index_error_is_one_line(tmp_path, loader):
+    # b"(." makes torch's weights-only unpickler raise IndexError (pop from an empty stack).
+    (tmp_path / "f.pt").write_bytes(b"(.")
+    with pytest.raises(InputError) as err:
+        loader(tmp_path / "f.pt")
+    assert "\n" not in str(err.value)

@@ -69,6 +69,15 @@ def test_bad_key_maps_are_one_line(tmp_path, text, match):
     assert "\n" not in str(err.value)
 
 
+def test_key_map_that_is_not_utf8_or_a_file_is_one_line(tmp_path):
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(InputError, match="not UTF-8") as err:
+        read_key_map(tmp_path / "bin.json")
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match="it is a folder"):
+        read_key_map(tmp_path)
+
+
 @pytest.mark.parametrize("change, match", [
     (lambda s: s.pop("3.weight"), "missing keys the model needs: 3.weight"),
     (lambda s: s.update({"head.weight": torch.zeros(2)}), "keys the model does not have: head.weight"),

@@ -29,7 +29,6 @@ from ternary_rram.errors import InputError, check_positive
 if TYPE_CHECKING:  # the circuit layer: used through its documented interface only
     from ternary_rram.circuit.operating import OperatingPoint
     from ternary_rram.circuit.pcsa import PCSA
-    from ternary_rram.circuit.sensemap import SenseMap
 
 
 # ----------------------------------------------------------------------------------------------
@@ -307,10 +306,13 @@ class Array2T2R:
     @property
     def n_amplifiers(self) -> int:
         """Sense amplifiers: one per column group of each physical array (tile)."""
-        groups_per_tile = -(-self.tile_cols // self.column_group)
-        tiles_across = -(-self.cols // self.tile_cols)
         tiles_down = -(-self.rows // self.tile_rows)
-        return tiles_down * tiles_across * groups_per_tile
+        return tiles_down * self._amplifiers_across()
+
+    def _amplifiers_across(self) -> int:
+        """Amplifiers of one row of tiles: column groups per tile x tiles across."""
+        groups_per_tile = -(-self.tile_cols // self.column_group)
+        return -(-self.cols // self.tile_cols) * groups_per_tile
 
     def amplifier_index(self) -> torch.Tensor:
         """Amplifier of each cell, int64 (rows, cols): its tile's column-group amplifier (cached)."""
@@ -322,11 +324,10 @@ class Array2T2R:
 
     def _amplifier_index(self) -> torch.Tensor:
         groups_per_tile = -(-self.tile_cols // self.column_group)
-        tiles_across = -(-self.cols // self.tile_cols)
         r = torch.arange(self.rows) // self.tile_rows
         c = torch.arange(self.cols)
         col_amp = (c // self.tile_cols) * groups_per_tile + (c % self.tile_cols) // self.column_group
-        return r[:, None] * (tiles_across * groups_per_tile) + col_amp[None, :]
+        return r[:, None] * self._amplifiers_across() + col_amp[None, :]
 
     def assign_amplifiers(self, pool: Any, generator: torch.Generator | None = None) -> torch.Tensor:
         """Fabricate this array's amplifiers: each picks a member of ``pool`` (an
@@ -441,6 +442,37 @@ class Array2T2R:
         if self.weights is None:
             raise InputError("reading an unprogrammed array is not allowed: call program(weights) first")
 
+    def _finish_read(self, values: torch.Tensor, energy_sense: float, op: "OperatingPoint") -> ReadResult:
+        """ReadResult of sensed ``values`` (rows*cols,): errors, bit-line energy and latency of one tile."""
+        read = values.to(torch.int8).reshape(self.rows, self.cols)
+        e_bitline, latency = self._bitline_and_latency(op)
+        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=self.rows * self.cols,
+                          energy_sense=energy_sense, energy_bitline=e_bitline, latency=latency)
+
+    def _bitline_and_latency(self, op: "OperatingPoint") -> tuple[float, float]:
+        """Bit-line energy (J) and latency (s) of one full read at ``op``: bit lines and rows of one tile."""
+        n = self.rows * self.cols
+        return (n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
+                self.params.read_latency(op.t_sense, self.tile_rows))
+
+    def _cell_tables(self, pool: Any) -> tuple[torch.Tensor, float]:
+        """Cumulative read probabilities (rows*cols, 2) of every cell under ``pool`` and their summed
+        energy per sense, J: interpolated once (resistances and amplifiers are static) and kept."""
+        self._require_programmed()
+        if self.pool_index is None or self._u_static is None:
+            raise InputError("reading through column amplifiers needs assign_amplifiers(pool) first")
+        if self._tables is None or self._tables[0] is not pool:
+            amp = self.pool_index[self.amplifier_index().reshape(-1)]
+            cum, e = pool.cell_tables(amp, self.r_bl.reshape(-1), self.r_blb.reshape(-1))
+            self._tables = (pool, cum, e)
+        return self._tables[1], self._tables[2]
+
+    def read_cost(self, pool: Any) -> tuple[float, float, float]:
+        """(sense energy J, bit-line energy J, latency s) of one full read through ``pool``'s amplifiers,
+        as :meth:`read_columns` reports them, without drawing a read."""
+        _, e_sense = self._cell_tables(pool)
+        return (e_sense, *self._bitline_and_latency(pool.op))
+
     def read_columns(self, pool: Any, generator: torch.Generator | None = None) -> ReadResult:
         """Read every cell once through its own column amplifier (the chip read).
 
@@ -451,28 +483,14 @@ class Array2T2R:
         Energy: each cell's amplifier's energy per sense, summed, + bit-line charging per column
         read (bit lines of one tile); latency: tile rows x (t_precharge + t_sense).
         """
-        self._require_programmed()
-        if self.pool_index is None or self._u_static is None:
-            raise InputError("reading through column amplifiers needs assign_amplifiers(pool) first")
-        if self._tables is None or self._tables[0] is not pool:
-            amp = self.pool_index[self.amplifier_index().reshape(-1)]
-            cum, e = pool.cell_tables(amp, self.r_bl.reshape(-1), self.r_blb.reshape(-1))
-            self._tables = (pool, cum, e)
-        _, cum, e_sense = self._tables
+        cum, e_sense = self._cell_tables(pool)
         if pool.deterministic:
             u = self._u_static
         else:
             u = torch.rand(cum.shape[0], generator=generator, dtype=torch.float32)
         from ternary_rram.circuit.sensemap import draw_values
 
-        values = draw_values(cum, u)
-        op = pool.op
-        read = values.reshape(self.rows, self.cols)
-        n = self.rows * self.cols
-        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
-                          energy_sense=e_sense,
-                          energy_bitline=n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
-                          latency=self.params.read_latency(op.t_sense, self.tile_rows))
+        return self._finish_read(draw_values(cum, u), e_sense, pool.op)
 
     def errors_per_amplifier(self, read: torch.Tensor) -> torch.Tensor:
         """Wrong reads per sense amplifier, int64 (n_amplifiers,), of read weights (rows, cols)."""
@@ -513,11 +531,7 @@ class Array2T2R:
             rb, rbb, dvth = noisy_inputs(pcsa, op, rb, rbb, dvth, noise, generator)
         res = pcsa.sense(rb, rbb, op, dvth=dvth, **kw)
         energy = float(torch.sum(torch.as_tensor(res.energy, dtype=torch.float64)))
-        read = torch.as_tensor(res.value).to(torch.int8).reshape(self.rows, self.cols)
-        return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=n,
-                          energy_sense=energy,
-                          energy_bitline=n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
-                          latency=self.params.read_latency(op.t_sense, self.tile_rows))
+        return self._finish_read(torch.as_tensor(res.value), energy, op)
 
     def __repr__(self) -> str:
         state = "programmed" if self.weights is not None else "empty"

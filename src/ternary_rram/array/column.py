@@ -23,7 +23,7 @@ Cost of a pool: K * G^2 * n_mc transient senses (one-off per operating point, ca
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 import torch
@@ -31,7 +31,7 @@ import torch
 from ternary_rram.array.params import DEFAULT_NOISE, LATCH_NOISE_TRANSISTORS, ReadNoise
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import TRANSISTOR_NAMES
-from ternary_rram.circuit.sensemap import SenseMap
+from ternary_rram.circuit.sensemap import SenseMap, SenseTally
 from ternary_rram.errors import InputError
 
 #: Amplifiers in a pool. [D] chosen: 16 draws of the mismatch distribution.
@@ -138,11 +138,8 @@ class AmplifierPool:
         return stack
 
     def to_dict(self) -> dict[str, Any]:
-        n = self.noise
         return {"format": "ternary-rram amplifier pool v1", "mismatch": self.mismatch.tolist(),
-                "noise": {"rtn_sigma_ref": n.rtn_sigma_ref, "rtn_r_ref": n.rtn_r_ref,
-                          "rtn_exponent": n.rtn_exponent, "rtn_sigma_max": n.rtn_sigma_max,
-                          "latch_scale": n.latch_scale},
+                "noise": asdict(self.noise),  # every ReadNoise field, as from_dict reads them back
                 "maps": [m.to_dict() for m in self.maps]}
 
     @classmethod
@@ -183,28 +180,19 @@ def build_pool(pcsa: Any, op: OperatingPoint, *, r_min: float, r_max: float,
     gb, gbb = ax.repeat_interleave(g), ax.repeat(g)
     npts = g * g
     total = k_amp * npts * m
-    counts = torch.zeros(k_amp * npts, 3, dtype=torch.float64)
-    e_sum = torch.zeros(k_amp * npts, dtype=torch.float64)
-    t_sum = torch.zeros(k_amp * npts, dtype=torch.float64)
-    t_cnt = torch.zeros(k_amp * npts, dtype=torch.float64)
-    for s in range(0, total, max(1, int(batch))):
-        e = min(total, s + max(1, int(batch)))
+    tally = SenseTally(k_amp * npts)
+    step = max(1, int(batch))
+    for s in range(0, total, step):
+        e = min(total, s + step)
         cell = torch.arange(s, e, dtype=torch.int64) // m  # (amplifier, grid point) flat index
         amp, pt = cell // npts, cell % npts
         rb, rbb, dv = noisy_inputs(pcsa, op, gb[pt], gbb[pt], mm[amp], noise, generator)
-        res = pcsa.sense(rb, rbb, op, dvth=dv)
-        counts.index_put_((cell, res.value.to(torch.int64) + 1), torch.ones(e - s, dtype=torch.float64),
-                          accumulate=True)
-        e_sum.index_add_(0, cell, res.energy.to(torch.float64))
-        td = res.t_decide.to(torch.float64)
-        ok = torch.isfinite(td)
-        t_sum.index_add_(0, cell[ok], td[ok])
-        t_cnt.index_add_(0, cell[ok], torch.ones(int(ok.sum()), dtype=torch.float64))
-    t_dec = torch.where(t_cnt > 0, t_sum / t_cnt.clamp_min(1), torch.full_like(t_sum, float("nan")))
+        tally.add(cell, pcsa.sense(rb, rbb, op, dvth=dv))
+    t_dec = tally.t_decide()
     maps = tuple(
         SenseMap(op=op, ln_r_min=ln_lo, ln_r_max=ln_hi,
-                 probs=(counts[k * npts:(k + 1) * npts] / m).reshape(g, g, 3),
-                 energy_grid=(e_sum[k * npts:(k + 1) * npts] / m).reshape(g, g),
+                 probs=(tally.counts[k * npts:(k + 1) * npts] / m).reshape(g, g, 3),
+                 energy_grid=(tally.e_sum[k * npts:(k + 1) * npts] / m).reshape(g, g),
                  t_decide_grid=t_dec[k * npts:(k + 1) * npts].reshape(g, g), n_mc=m, source="pcsa-column")
         for k in range(k_amp))
     return AmplifierPool(mismatch=mm, maps=maps, noise=noise)

@@ -269,16 +269,11 @@ class Chip:
         full read of the layer's arrays at the operating point."""
         info = {}
         for d in self.layers:
-            if d.array._tables is None or d.array._tables[0] is not self.pool:
-                d.array.read_columns(self.pool, chip_generator(self.seed, 2))  # fills the cell tables
-            e_sense = d.array._tables[2]
-            op = self.op
-            p = d.array.params
+            e_sense, e_bitline, latency = d.array.read_cost(self.pool)
             info[d.name] = LayerRead(
                 name=d.name, weights=d.n_weights, ternary=d.kind != "binary",
-                nonzero_fraction=d.nonzero_fraction, energy_sense=e_sense,
-                energy_bitline=d.n_weights * p.bitline_energy_per_column_read(op.vdd, d.array.tile_rows),
-                latency=p.read_latency(op.t_sense, d.array.tile_rows))
+                nonzero_fraction=d.nonzero_fraction, energy_sense=e_sense, energy_bitline=e_bitline,
+                latency=latency)
         return info
 
     def op_counts(self, input_shape: tuple[int, ...]) -> list[LayerOps]:

@@ -445,11 +445,14 @@ class IntegerNetwork:
         q = st.out_quantizer
         return q is not None and getattr(q, "kind", None) == "binary"
 
+    def _network_input(self, x: Tensor) -> Tensor:
+        """``x`` as float32, flattened to (N, features) for a network that starts with a linear layer."""
+        h = x.float()
+        return h.flatten(1) if self.flatten_input else h
+
     def _forward_fast(self, x: Tensor) -> Tensor:
         """Logits as :meth:`forward`, with binary activations carried as float 0/1 tensors."""
-        h: Tensor = x.float()
-        if self.flatten_input:
-            h = h.flatten(1)
+        h = self._network_input(x)
         binary = False  # h holds 0/1 floats (True) or values / int8 codes (False)
         with torch.no_grad():
             for st in self.stages:
@@ -493,9 +496,7 @@ class IntegerNetwork:
         if not return_preacts:
             return self._forward_fast(x)
         pre: dict[str, Tensor] = {}
-        h: Tensor = x.float()
-        if self.flatten_input:
-            h = h.flatten(1)
+        h = self._network_input(x)
         with torch.no_grad():
             for st in self.stages:
                 if st.flatten_before:
@@ -506,8 +507,7 @@ class IntegerNetwork:
                     if h.dtype != torch.int8:  # quantized first layer: quantize the raw input
                         h = st.layer.input_quantizer(h).to(torch.int8)
                     y = self._count_preact(st, h)
-                if return_preacts:
-                    pre[st.name] = y
+                pre[st.name] = y
                 if st.is_last:
                     v = y.float()
                     if st.pool is not None and st.pool_before_norm:
@@ -524,7 +524,7 @@ class IntegerNetwork:
                     h = self._threshold(st, y)
                     if st.pool is not None and not st.pool_before_norm:
                         h = st.pool(h.float()).to(torch.int8)
-        return (h, pre) if return_preacts else h
+        return h, pre
 
     __call__ = forward
 

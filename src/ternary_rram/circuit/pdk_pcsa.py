@@ -28,7 +28,7 @@ import torch
 
 from ternary_rram.circuit import pdk
 from ternary_rram.circuit.operating import OperatingPoint
-from ternary_rram.circuit.params import N_TRANSISTORS, TRANSISTOR_NAMES, PCSAParams
+from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
 from ternary_rram.circuit.pcsa import PCSA, STATE_NAMES, TOPOLOGY, decode, first_crossing
 
 Q_LOW = 0.99  # W_low lets this fraction of (LRS, HRS) decide

@@ -192,6 +192,35 @@ def read_counts_csv(path: str | os.PathLike) -> list[CountsTable]:
 # ------------------------------------------------------------------------------------------------
 # the map
 # ------------------------------------------------------------------------------------------------
+class SenseTally:
+    """Running tallies of batched PCSA senses per grid point, for tabulating read maps.
+
+    ``counts`` (P, 3): outcomes -1/0/+1; ``e_sum`` (P,): energy, J; decision times summed over the
+    senses that decided. Shared by :meth:`SenseMap.from_pcsa` and the array layer's amplifier pools.
+    """
+
+    def __init__(self, n_points: int) -> None:
+        self.counts = torch.zeros(n_points, 3, dtype=torch.float64)
+        self.e_sum = torch.zeros(n_points, dtype=torch.float64)
+        self.t_sum = torch.zeros(n_points, dtype=torch.float64)
+        self.t_cnt = torch.zeros(n_points, dtype=torch.float64)
+
+    def add(self, point: torch.Tensor, res: Any) -> None:
+        """Add the senses ``res`` (a PCSA sense result) taken at grid points ``point`` (int64, one per sense)."""
+        self.counts.index_put_((point, res.value.to(torch.int64) + 1),
+                               torch.ones(point.shape[0], dtype=torch.float64), accumulate=True)
+        self.e_sum.index_add_(0, point, res.energy.to(torch.float64))
+        td = res.t_decide.to(torch.float64)
+        ok = torch.isfinite(td)
+        self.t_sum.index_add_(0, point[ok], td[ok])
+        self.t_cnt.index_add_(0, point[ok], torch.ones(int(ok.sum()), dtype=torch.float64))
+
+    def t_decide(self) -> torch.Tensor:
+        """(P,) mean decision time, s; NaN where no sense decided."""
+        return torch.where(self.t_cnt > 0, self.t_sum / self.t_cnt.clamp_min(1),
+                           torch.full_like(self.t_sum, float("nan")))
+
+
 @dataclass(frozen=True, eq=False)
 class SenseMap:
     """Read-outcome probabilities over a log grid of (R_bl, R_blb) at one operating point.
@@ -366,10 +395,7 @@ class SenseMap:
         rb, rbb = proto.grid_pairs()
         npts = nl * nd
         total = npts * m
-        counts = torch.zeros(npts, 3, dtype=torch.float64)
-        e_sum = torch.zeros(npts, dtype=torch.float64)
-        t_sum = torch.zeros(npts, dtype=torch.float64)
-        t_cnt = torch.zeros(npts, dtype=torch.float64)
+        tally = SenseTally(npts)
         step = max(1, int(batch))
         for s in range(0, total, step):
             e = min(total, s + step)
@@ -377,18 +403,10 @@ class SenseMap:
             kw: dict[str, Any] = {"dvth": pcsa.sample_mismatch(e - s, generator)}
             if dt is not None:
                 kw["dt"] = dt
-            res = pcsa.sense(rb[pt], rbb[pt], op, **kw)
-            val = res.value.to(torch.int64) + 1
-            counts.index_put_((pt, val), torch.ones(e - s, dtype=torch.float64), accumulate=True)
-            e_sum.index_add_(0, pt, res.energy.to(torch.float64))
-            td = res.t_decide.to(torch.float64)
-            ok = torch.isfinite(td)
-            t_sum.index_add_(0, pt[ok], td[ok])
-            t_cnt.index_add_(0, pt[ok], torch.ones(int(ok.sum()), dtype=torch.float64))
-        t_dec = torch.where(t_cnt > 0, t_sum / t_cnt.clamp_min(1), torch.full_like(t_sum, float("nan")))
+            tally.add(pt, pcsa.sense(rb[pt], rbb[pt], op, **kw))
         return cls(op=op, ln_r_min=proto.ln_r_min, ln_r_max=proto.ln_r_max,
-                   probs=(counts / m).reshape(nl, nd, 3), energy_grid=(e_sum / m).reshape(nl, nd),
-                   t_decide_grid=t_dec.reshape(nl, nd), n_mc=m, source="pcsa")
+                   probs=(tally.counts / m).reshape(nl, nd, 3), energy_grid=(tally.e_sum / m).reshape(nl, nd),
+                   t_decide_grid=tally.t_decide().reshape(nl, nd), n_mc=m, source="pcsa")
 
     @classmethod
     def from_counts(cls, table: "CountsTable | Mapping[str, Sequence[float]]", *,

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from ternary_rram.cli.console import add_quiet_argument, show_progress
-from ternary_rram.errors import InputError, check_seed
+from ternary_rram.errors import check_seed
 from ternary_rram.experiments.demo import DEMO_VDDS, run_demo
 from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ternary_rram.cli.cmd_train import DATA_DIR_HELP
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, show_progress
-from ternary_rram.cli.process import add_process_argument, resolve_params
+from ternary_rram.cli.process import add_process_argument, load_models, resolve_params
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 from ternary_rram.fileio import path_arg
@@ -172,13 +172,7 @@ def _deploy(args: argparse.Namespace, array: tuple[int, int], chips: int, noise,
     from ternary_rram.nn.layers import quantized_layers
     from ternary_rram.nn.packed import load_network
 
-    device_model, pcsa = None, None
-    if args.params is not None:
-        from ternary_rram.circuit.pcsa import PCSA
-        from ternary_rram.experiments.calibrate import load_params
-
-        device_model, pcsa_params = load_params(args.params)
-        pcsa = PCSA(pcsa_params)
+    device_model, pcsa = load_models(args.params)
     plain = _read_state_dict(args)
     if plain is None:
         ckpt = load_network(args.checkpoint)

@@ -13,7 +13,7 @@ from ternary_rram.errors import InputError, check_int, check_range, check_seed
 from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 from ternary_rram.experiments.sense import (DEFAULT_TEMPERATURE_C, SenseRecord, SenseStudy, SenseStudyConfig,
                                             WindowChoice, run_sense_study)
-from ternary_rram.cli.process import add_process_argument, resolve_params
+from ternary_rram.cli.process import add_process_argument, load_models, resolve_params
 
 NAME = "sense"
 #: Default output folder: under runs/, which .gitignore lists.
@@ -147,13 +147,7 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
 
     ``params``: a PARAMS.json from ``ternary-rram calibrate`` (device and PCSA parameters), or None
     for the defaults."""
-    pcsa, device = None, None
-    if params is not None:
-        from ternary_rram.circuit.pcsa import PCSA
-        from ternary_rram.experiments.calibrate import load_params
-
-        device, pcsa_params = load_params(params)
-        pcsa = PCSA(pcsa_params)
+    device, pcsa = load_models(params)
     with output_lock(out, "--out"):
         return _run_locked(cfg, out, progress, pcsa, device)
 

@@ -51,7 +51,7 @@ def _describe(name: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ternary_rram.experiments.sweep import check_scheduler_address, load_spec, run_sweep
+    from ternary_rram.experiments.sweep import check_scheduler_address, load_spec
 
     if args.describe is not None:
         return _describe(args.describe)

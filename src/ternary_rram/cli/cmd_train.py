@@ -20,7 +20,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, format_warning, show_progress
+from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, format_warning
+from ternary_rram.cli.process import load_models
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 
 NAME = "train"
@@ -312,13 +313,7 @@ def chip_read_rates(args: argparse.Namespace) -> tuple[list[list[float]], str]:
         raise InputError(f"--n-grid {n_grid} is not allowed: must be an integer >= 2")
     if n_mc < 1:
         raise InputError(f"--n-mc {n_mc} is not allowed: must be an integer >= 1")
-    device_model, pcsa = None, None
-    if args.params is not None:
-        from ternary_rram.circuit.pcsa import PCSA
-        from ternary_rram.experiments.calibrate import load_params
-
-        device_model, pcsa_params = load_params(args.params)
-        pcsa = PCSA(pcsa_params)
+    device_model, pcsa = load_models(args.params)
     op, info = operating_point_for(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa,
                                    device_model=device_model, seed=args.seed)
     # The chip's own read model: the amplifier pool (one map per sampled amplifier, with per-read noise).

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ternary_rram.errors import InputError
-
-PROCESSES = ("sky130-tt", "sky130-ff", "sky130-ss", "generic-130")
+# One list of the shipped presets, the one api.PROCESSES and preset_path use too.
+from ternary_rram.experiments.pdk_calibrate import PRESETS as PROCESSES
+from ternary_rram.experiments.pdk_calibrate import preset_path
 
 
 def add_process_argument(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +27,15 @@ def resolve_params(args: argparse.Namespace) -> Path | None:
         return args.params
     if args.params is not None:
         raise InputError("give --params or --process, not both")
-    from ternary_rram.experiments.pdk_calibrate import preset_path
-
     return preset_path(process)
+
+
+def load_models(params: Path | None) -> tuple[Any, Any]:
+    """(DeviceModel, PCSA) of a PARAMS.json (:func:`resolve_params`); (None, None) for the defaults."""
+    if params is None:
+        return None, None
+    from ternary_rram.circuit.pcsa import PCSA
+    from ternary_rram.experiments.calibrate import load_params
+
+    device_model, pcsa_params = load_params(params)
+    return device_model, PCSA(pcsa_params)

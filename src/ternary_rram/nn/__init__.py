@@ -9,3 +9,10 @@ from ternary_rram.nn.injection import ErrorInjector, set_error_model  # noqa: E4
 from ternary_rram.nn.models import QuantizedNet, build_model, convnet, mlp, vgg  # noqa: E402
 from ternary_rram.nn.summary import LayerSummary, format_summary, summarize  # noqa: E402
 from ternary_rram.nn.packed import load_network, pretrained, save_packed, shipped_networks  # noqa: E402
+
+__all__ = [
+    "ErrorInjector", "LayerSummary", "QConv2d", "QLinear", "QuantizedLayer", "QuantizedNet", "Quantizer",
+    "binarize", "build_model", "convnet", "format_summary", "get_quantizer", "identity", "load_network", "mlp",
+    "pretrained", "quantized_layers", "save_packed", "set_error_model", "shipped_networks", "summarize",
+    "ternarize", "ternarize_relative", "vgg",
+]

@@ -22,7 +22,7 @@ import pickle
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -89,6 +89,23 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
     return path / CHECKPOINT_NAME if path.is_dir() else path
 
 
+#: What ``torch.load(weights_only=True)`` raises on a damaged, truncated or foreign file.
+TORCH_LOAD_ERRORS: tuple[type[BaseException], ...] = (
+    pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, AttributeError,
+    TypeError, KeyError, IndexError, MemoryError)
+
+
+def torch_load_safely(path: str | os.PathLike, refuse: "Callable[[str], InputError]") -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU; on failure ``refuse(first line of the
+    error)`` is raised (one line, no traceback). Warnings torch prints before failing are dropped."""
+    try:
+        with warnings.catch_warnings():  # a damaged file may make torch warn before it fails: one line only
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except TORCH_LOAD_ERRORS as exc:
+        raise refuse((str(exc).strip().splitlines() or [type(exc).__name__])[0]) from None
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read a checkpoint with ``torch.load(weights_only=True)``; JSON fields are decoded.
 
@@ -105,14 +122,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError(f"checkpoint {path} cannot be read: {exc.strerror}") from None
     if magic[:4] != b"PK\x03\x04" and magic[:1] != b"\x80":  # torch's zip format, or a legacy pickle
         raise InputError(f"checkpoint {path} is not a ternary-rram checkpoint (not a torch file)")
-    try:
-        with warnings.catch_warnings():  # a damaged file may make torch warn before it fails: one line only
-            warnings.simplefilter("ignore")
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, AttributeError, TypeError, KeyError, IndexError, MemoryError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise InputError(f"checkpoint {path} cannot be read safely: {first}") from None
+    obj = torch_load_safely(path, lambda first: InputError(f"checkpoint {path} cannot be read safely: {first[:200]}"))
     if not isinstance(obj, dict) or obj.get("format") != FORMAT or any(k not in obj for k in _REQUIRED):
         raise InputError(f"checkpoint {path} is not a ternary-rram checkpoint")
     if obj["version"] != VERSION:

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ternary_rram.errors import InputError
 
@@ -122,11 +121,14 @@ class ImageData:
         return dataclasses.replace(self, x_train=self.x_train.to(device), y_train=self.y_train.to(device),
                                    x_test=self.x_test.to(device), y_test=self.y_test.to(device))
 
-    def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, C, H, W) -> float32 normalised (B, C, H, W) on the same device."""
+    def normalise(self, x: torch.Tensor,
+                  memory_format: torch.memory_format = torch.preserve_format) -> torch.Tensor:
+        """uint8 (B, C, H, W) -> float32 normalised (B, C, H, W) on the same device, in
+        ``memory_format`` (the training batch asks for channels_last: one conversion, no second copy)."""
         mean = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
         std = torch.tensor(self.std, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
-        return (x.to(torch.float32) / self.scale - mean) / std
+        # One new float32 tensor (never ``x`` itself), then the arithmetic in place.
+        return x.to(torch.float32, memory_format=memory_format, copy=True).div_(self.scale).sub_(mean).div_(std)
 
     def batch(self, split: str, index: torch.Tensor, device: torch.device | str = "cpu"
               ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,8 +26,6 @@ import io
 import json
 import math
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,7 @@ from torch import Tensor, nn
 from ternary_rram.errors import InputError
 from ternary_rram.fileio import atomic_write_bytes
 from ternary_rram.nn.checkpoint import (
-    canonical_json, check_same_architecture, load_checkpoint, load_model_state)
+    canonical_json, check_same_architecture, load_checkpoint, load_model_state, torch_load_safely)
 from ternary_rram.nn.layers import quantized_layers
 
 FORMAT = "ternary-rram-packed"
@@ -127,12 +125,8 @@ def load_packed(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"packed network {path} does not exist")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, AttributeError, TypeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise InputError(f"packed network {path} cannot be read safely: {first}") from None
+    obj = torch_load_safely(path, lambda first: InputError(f"packed network {path} cannot be read safely: "
+                                                           f"{first[:200]}"))
     keys = ("format", "version", "model_config", "metadata", "packed", "shapes", "state")
     if not isinstance(obj, dict) or obj.get("format") != FORMAT or any(k not in obj for k in keys):
         raise InputError(f"{path} is not a ternary-rram packed network")
@@ -187,12 +181,6 @@ def _registry_path(name: str) -> Path:
         listed = ", ".join(names) if names else "none yet (only networks trained to convergence are shipped)"
         raise InputError(f"pretrained network {name!r} does not exist: shipped networks: {listed}")
     return PRETRAINED_DIR / f"{name}{SUFFIX}"
-
-
-def is_packed_spec(spec: str | os.PathLike) -> bool:
-    """True for ``pretrained:NAME`` and for paths ending in ``.packed``."""
-    text = str(spec)
-    return text.startswith(PREFIX) or text.endswith(SUFFIX)
 
 
 def load_network(spec: str | os.PathLike) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ import torch
 from torch import Tensor, nn
 
 from ternary_rram.errors import InputError
+from ternary_rram.fileio import read_text_bounded
+from ternary_rram.nn.checkpoint import torch_load_safely
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import QuantizedNet, build_model
 
@@ -33,6 +34,8 @@ __all__ = ["KeyMap", "load_state_dict_file", "read_key_map", "map_keys", "load_p
 
 #: Keys a state_dict may leave out: batch-norm step counters (not used in evaluation).
 OPTIONAL_SUFFIXES: tuple[str, ...] = (".num_batches_tracked",)
+#: Largest key-map file read, bytes. [D] chosen: a key map lists a few hundred names at most.
+KEY_MAP_MAX_BYTES = 1_000_000
 _SHOWN = 4  # names listed in a missing/extra message before "(+N more)"
 
 
@@ -47,11 +50,8 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, Tensor]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"state_dict={str(p)!r} is not allowed: no such file")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise InputError(f"state_dict={str(p)!r} is not allowed: not a PyTorch weights file ({first})") from None
+    obj = torch_load_safely(p, lambda first: InputError(f"state_dict={str(p)!r} is not allowed: not a PyTorch "
+                                                        f"weights file ({first[:160]})"))
     if not isinstance(obj, dict) or not obj:
         raise InputError(f"state_dict={str(p)!r} is not allowed: must hold a non-empty mapping of parameter "
                          f"names to tensors (torch.save(model.state_dict(), ...)), found {type(obj).__name__}")
@@ -91,10 +91,9 @@ class KeyMap:
 def read_key_map(path: str | os.PathLike) -> KeyMap:
     """Read a key map JSON file: ``{"theirs": "ours" | null, ...}`` or ``[["regex", "repl" | null], ...]``."""
     p = Path(path)
+    text = read_text_bounded(p, KEY_MAP_MAX_BYTES, "key-map")  # a folder, huge or non-UTF-8 file: one line
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"key-map={str(p)!r} is not allowed: cannot be read ({exc.strerror})") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"key-map={str(p)!r} is not allowed: not JSON ({exc.msg} at line {exc.lineno})") from None
     if isinstance(doc, dict):

@@ -288,19 +288,15 @@ def _train_batch(data: ImageData, idx: torch.Tensor, dev: torch.device, generato
     """Augmented, normalised float32 images (memory layout ``fmt``) and labels of ``idx``.
 
     Augmentation selects pixels of the raw uint8 images (a quarter of the bytes of float32); the
-    batch is then converted once into ``fmt`` and normalised in place with the operations of
-    ``ImageData.normalise``, in its order: the same floats as ``augment_batch(data.batch(...))``.
+    batch is then normalised by ``ImageData.normalise`` straight into ``fmt``: the same floats as
+    ``augment_batch(data.batch(...))``.
     """
     where = data.x_train.device
     index = idx.to(where)
     x = data.x_train[index].to(dev)
     if flip or padding:
         x = augment_batch(x, generator, flip=flip, padding=padding)
-    c = x.shape[1]
-    mean = torch.tensor(data.mean, dtype=torch.float32, device=x.device).view(1, c, 1, 1)
-    std = torch.tensor(data.std, dtype=torch.float32, device=x.device).view(1, c, 1, 1)
-    x = x.to(torch.float32, memory_format=fmt).div_(data.scale).sub_(mean).div_(std)
-    return x, data.y_train[index].to(dev)
+    return data.normalise(x, memory_format=fmt), data.y_train[index].to(dev)
 
 
 @dataclass
