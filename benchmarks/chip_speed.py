@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import time
+from pathlib import Path
 
 import torch
 
@@ -75,7 +76,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    pool = (AmplifierPool.from_dict(json.loads(open(args.pool).read())) if args.pool else synthetic_pool())
+    pool = (AmplifierPool.from_dict(json.loads(Path(args.pool).read_text())) if args.pool else synthetic_pool())
     torch.manual_seed(0)
     model = vgg(args.width, "ternary", "binary").eval()
     for _, layer in quantized_layers(model):

@@ -33,7 +33,7 @@ from ternary_rram.nn.data import default_cifar10_dir, load_cifar10
 from ternary_rram.nn.models import vgg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.chip.helpers
-from tests.chip.helpers import randomize  # noqa: E402
+from tests.chip.helpers import randomize
 
 
 def random_network(width: int, seed: int = 0) -> nn.Module:

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         base = pdkfit.initial_guess(pol, s, cox)
         log_i = np.log10(s.current)
 
-        def residual(x: np.ndarray) -> np.ndarray:
+        def residual(x: np.ndarray, base=base, s=s, log_i=log_i) -> np.ndarray:
             p = replace(base, vt0=x[0], n=max(x[1], 1.0), mu0=math.exp(x[2]), lambda_clm=max(x[3], 0.0),
                         sigma_dibl=x[4], k_vt=x[5] * 1e-3, mu_exp=x[6])
             return np.log10(np.maximum(_model(p, max(x[7], 0.0), s), 1e-30)) - log_i

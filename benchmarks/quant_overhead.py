@@ -80,7 +80,7 @@ def main() -> None:
     print(f"VGG F={args.width}, batch {args.batch}, {args.batches} batches x {args.repeats} repeats, "
           f"{torch.get_num_threads()} threads, {args.clock} clock")
     for phase, train in (("train", True), ("eval", False)):
-        best = {name: 0.0 for name in models}
+        best = dict.fromkeys(models, 0.0)
         for _ in range(args.repeats):  # alternate so that load changes hit both alike
             for name, model in models.items():
                 best[name] = max(best[name], images_per_s(model, x, y, args.batches, train, clock))

@@ -37,13 +37,12 @@ import warnings
 
 import torch
 import torch.nn.functional as F
+from quant_overhead import plain_vgg as float_vgg  # benchmarks/ is sys.path[0] when run as a script
 from torch import nn
 
 from ternary_rram.nn.data import load_cifar10
 from ternary_rram.nn.models import vgg
 from ternary_rram.nn.train import TrainConfig, autocast, init_model, train
-
-from quant_overhead import plain_vgg as float_vgg  # benchmarks/ is sys.path[0] when run as a script
 
 DEFAULT_DATA = "/work/shared/data/cifar-10-batches-py"
 

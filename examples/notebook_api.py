@@ -55,7 +55,7 @@ x, y = data.batch("train", torch.arange(data.n_train))
 x_test, y_test = data.batch("test", torch.arange(data.n_test))
 opt = torch.optim.Adam(model.parameters(), lr=1e-2)
 steps = torch.Generator().manual_seed(0)
-for step in range(150):
+for _ in range(150):
     model.train()
     idx = torch.randint(0, data.n_train, (64,), generator=steps)
     loss = nn.functional.cross_entropy(model(x[idx]), y[idx])

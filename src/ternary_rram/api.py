@@ -21,9 +21,10 @@ This module sits at the top, beside ``cli``: it may import every layer.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -40,6 +41,7 @@ from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
+from ternary_rram.experiments.calibrate import load_params
 from ternary_rram.experiments.deploy import (
     T_SENSE_RANGE,
     TEMPERATURE_C_RANGE,
@@ -51,7 +53,7 @@ from ternary_rram.experiments.deploy import (
 from ternary_rram.experiments.pdk_calibrate import PRESETS, preset_path
 from ternary_rram.nn.layers import QuantizedLayer, quantized_layers
 
-__all__ = ["Chip", "ChipResult", "PROCESSES"]
+__all__ = ["PROCESSES", "Chip", "ChipResult"]
 
 #: Shipped process presets (transistors fitted to a foundry PDK by ``calibrate --pdk-lib``; the
 #: files and the command that regenerates them are in src/ternary_rram/presets/), as ``--process``.
@@ -73,7 +75,6 @@ def _params_models(params: Any) -> tuple[DeviceModel | None, PCSA | None]:
     if params is None:
         return None, None
     if isinstance(params, (str, os.PathLike)):
-        from ternary_rram.experiments.calibrate import load_params
 
         params = load_params(params)
     if not (isinstance(params, tuple) and len(params) == 2 and isinstance(params[0], DeviceModel)):
@@ -234,7 +235,7 @@ class Chip:
                                  noise=self.noise, seed=self.seed, t_relax=self.t_relax, cache_dir=self.cache_dir)
         return self._pool
 
-    def program(self, model: nn.Module) -> "Chip":
+    def program(self, model: nn.Module) -> Chip:
         """Program every quantized layer of ``model`` (sequential or not) into this chip; returns self.
 
         ``model`` holds binary/ternary layers (``tr.convert`` of any PyTorch model, or ``tr.vgg``).

@@ -18,14 +18,16 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
+import io
 import os
 import re
 import stat
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ternary_rram.errors import InputError
 
@@ -137,10 +139,8 @@ def temp_path(path: str | os.PathLike, suffix: str = ".tmp") -> tuple[int, str]:
     """(fd, name) of a new temporary file beside ``path`` (``.NAME.XXXXXXXX.tmp``), mode 0666 & ~umask."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    try:
+    with contextlib.suppress(OSError):  # a file system without modes keeps its own
         os.fchmod(fd, file_mode())
-    except OSError:  # pragma: no cover - a file system without modes
-        pass
     return fd, tmp
 
 
@@ -433,8 +433,6 @@ CSV_MAX_BYTES = 200_000_000
 def read_csv_rows(path: str | os.PathLike, what: str = "file", max_bytes: int = CSV_MAX_BYTES) -> list[list[str]]:
     """Rows of a UTF-8 CSV file, with one-line InputErrors for a folder, an unreadable, huge or
     non-UTF-8 file and a malformed row or an over-long cell (Python's csv limit, 131072 characters)."""
-    import csv
-    import io
 
     text = read_text_bounded(path, max_bytes, what)
     try:
@@ -443,7 +441,7 @@ def read_csv_rows(path: str | os.PathLike, what: str = "file", max_bytes: int = 
         raise InputError(f"{what}={str(path)!r} is not allowed: not a valid CSV file ({exc})") from None
 
 
-def path_arg(text: str) -> "Path | str":
+def path_arg(text: str) -> Path | str:
     """argparse ``type`` of an output path: a Path, except that an empty string stays '' so that the
     output checks refuse it (``Path('')`` would silently mean the working folder)."""
     return Path(text) if text.strip() else ""

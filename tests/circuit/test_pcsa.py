@@ -1,5 +1,6 @@
 """PCSA transient model: input checks, reads with and without mismatch, integration accuracy, trends."""
 
+import itertools
 import math
 from dataclasses import replace
 
@@ -158,7 +159,7 @@ def test_adaptive_default_matches_tighter_tolerance_and_fine_fixed_step(vdd, fac
 
 def test_adaptive_waveforms_land_on_the_window_and_refine_the_sen_edge():
     op = window(1.2, 40)
-    time_s, out, outb = PCSA_DEFAULT.waveforms(t([R_LRS, R_HRS]), t([R_HRS, 1.1 * R_HRS]), op, dvth=zeros(2))
+    time_s, _, _ = PCSA_DEFAULT.waveforms(t([R_LRS, R_HRS]), t([R_HRS, 1.1 * R_HRS]), op, dvth=zeros(2))
     h = time_s.diff()
     assert float(time_s[-1]) == op.t_sense
     assert bool((h > 0).all())
@@ -179,8 +180,8 @@ def test_decision_time_rises_and_energy_falls_as_vdd_falls():
         assert float((res.value == 1).double().mean()) > 0.99
         t_dec.append(float(res.t_decide.nanmean()))
         energy.append(float(res.energy.mean()))
-    assert all(b > a for a, b in zip(t_dec, t_dec[1:])), t_dec
-    assert all(b < a for a, b in zip(energy, energy[1:])), energy
+    assert all(b > a for a, b in itertools.pairwise(t_dec)), t_dec
+    assert all(b < a for a, b in itertools.pairwise(energy)), energy
     # Tens of fJ at nominal VDD, a few fJ near threshold (docs/physics.md section 7).
     assert 5e-15 < energy[0] < 100e-15
     assert energy[-1] < energy[0] / 3

@@ -97,7 +97,7 @@ def test_counts_regular_grid(tmp_path):
     rows.append((1e4, 1e4, 1, 1, 1, 1.2, 1e-9, 85))  # a second operating point
     tables = read_counts_csv(_write_counts(tmp_path / "c.csv", rows))
     assert len(tables) == 2
-    t07 = [t for t in tables if t.vdd == 0.7][0]
+    t07 = next(t for t in tables if t.vdd == 0.7)
     sm = SenseMap.from_counts(t07)
     assert sm.source == "counts" and sm.n_mc == 10
     assert sm.op.vdd == 0.7 and abs(sm.op.temperature_c - 27) < 1e-9

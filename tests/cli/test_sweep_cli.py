@@ -10,7 +10,6 @@ import tests.experiments._sweep_fixtures  # noqa: F401  (registers the test expe
 from ternary_rram.cli.main import main
 from ternary_rram.experiments.sweep import load_results
 
-
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "sweep_sense.toml")
 
 

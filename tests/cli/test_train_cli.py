@@ -13,8 +13,6 @@ import pytest
 from ternary_rram.cli.main import main
 
 
-
-
 def _error_lines(capsys) -> list[str]:
     return [line for line in capsys.readouterr().err.splitlines() if "error" in line]
 

@@ -16,8 +16,15 @@ from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel, LognormalState
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.calibrate import (
-    OutcomeCounts, calibrate, fit_sense, load_params, read_counts_csv, read_measurements,
-    scale_pcsa, write_counts_csv, write_params,
+    OutcomeCounts,
+    calibrate,
+    fit_sense,
+    load_params,
+    read_counts_csv,
+    read_measurements,
+    scale_pcsa,
+    write_counts_csv,
+    write_params,
 )
 
 # Coarser time step than the default: data and fit use the same model, so accuracy is not at stake.

@@ -7,8 +7,16 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from ternary_rram.experiments.plots import (cell_edges, layer_names, legend_below, new_figure, plot_rates,
-                                            rate_points, region_outline, save_figure)
+from ternary_rram.experiments.plots import (
+    cell_edges,
+    layer_names,
+    legend_below,
+    new_figure,
+    plot_rates,
+    rate_points,
+    region_outline,
+    save_figure,
+)
 
 
 def test_zero_rates_are_upper_bounds_not_data():
@@ -20,7 +28,7 @@ def test_zero_rates_are_upper_bounds_not_data():
 
 
 def test_plot_rates_draws_no_data_point_for_a_zero_and_marks_its_bound():
-    fig, axes = new_figure()
+    _, axes = new_figure()
     ax = axes[0][0]
     line = plot_rates(ax, [0.6, 0.9, 1.2], [0.0, 2e-3, 5e-4], 2000, label="flip")
     ys = np.asarray(line.get_ydata(), dtype=float)
@@ -32,7 +40,7 @@ def test_plot_rates_draws_no_data_point_for_a_zero_and_marks_its_bound():
 
 
 def test_logit_axis_marks_certain_outcomes_as_lower_bounds():
-    fig, axes = new_figure()
+    _, axes = new_figure()
     ax = axes[0][0]
     line = plot_rates(ax, [1, 2], [1.0, 0.999], 1000, label="read +1", logit=True)
     assert np.isnan(line.get_ydata()[0]) and ax.get_yscale() == "logit"

@@ -217,12 +217,12 @@ def test_drop_rate_interpolates_in_log_rate():
 
 
 def test_quick_falls_back_on_digits_only_without_a_path_and_says_so(tmp_path, monkeypatch):
-    import ternary_rram.nn.data as data_mod
+    import ternary_rram.experiments.reproduce as reproduce_mod
     from ternary_rram.errors import InputError
     from ternary_rram.experiments.reproduce import PRESETS, _load_data
 
     said = []
-    monkeypatch.setattr(data_mod, "default_cifar10_dir", lambda: None)
+    monkeypatch.setattr(reproduce_mod, "default_cifar10_dir", lambda: None)  # no copy in the usual places
     d = _load_data(PRESETS["quick"], None, said.append)
     assert d.name == "digits" and "CIFAR-10 was not used" in d.note
     assert len(said) == 1 and "digits" in said[0] and "--data-dir" in said[0]

@@ -19,10 +19,22 @@ from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.errors import InputError
-from ternary_rram.experiments.sense import (ACCESS_TRANSISTORS, LATCH_TRANSISTORS, REGION_P_CORRECT, REGION_P_FLIP, REGION_P_ZERO, Outcomes,
-                                            SenseStudyConfig, find_ternary_region, floor_crossing,
-                                            mismatch_floor, p0_vs_hrs_spread, run_sense_study, scale_latch_area,
-                                            ternary_map)
+from ternary_rram.experiments.sense import (
+    ACCESS_TRANSISTORS,
+    LATCH_TRANSISTORS,
+    REGION_P_CORRECT,
+    REGION_P_FLIP,
+    REGION_P_ZERO,
+    Outcomes,
+    SenseStudyConfig,
+    find_ternary_region,
+    floor_crossing,
+    mismatch_floor,
+    p0_vs_hrs_spread,
+    run_sense_study,
+    scale_latch_area,
+    ternary_map,
+)
 
 
 def test_ternary_region_exists(tmp_path):

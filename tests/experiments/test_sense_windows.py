@@ -9,8 +9,7 @@ from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device.model import DeviceModel
 from ternary_rram.experiments.calibrate import load_params
 from ternary_rram.experiments.pdk_calibrate import preset_path
-from ternary_rram.experiments.sense import (SenseStudyConfig, margin_windows, measured_floor_window,
-                                            run_sense_study)
+from ternary_rram.experiments.sense import SenseStudyConfig, margin_windows, measured_floor_window, run_sense_study
 
 
 def _sky130():

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from ternary_rram.errors import InputError
-from ternary_rram.nn.checkpoint import (
-    check_same_architecture, load_checkpoint, model_from_checkpoint, save_checkpoint)
+from ternary_rram.nn.checkpoint import check_same_architecture, load_checkpoint, model_from_checkpoint, save_checkpoint
 from ternary_rram.nn.models import build_model
 
 CONFIG = {"name": "mlp", "width": 8, "weights": "ternary", "activations": "binary", "in_channels": 1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ternary_rram.array import encode
@@ -12,8 +13,6 @@ from ternary_rram.nn.data import make_synthetic
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.train import TrainConfig, init_model, train
 from tests.chip.helpers import threshold_map
-
-import pytest
 
 
 def _confusion(programmed: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

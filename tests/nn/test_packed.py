@@ -11,11 +11,19 @@ from torch import nn
 
 from ternary_rram.cli.main import main
 from ternary_rram.errors import InputError
+from ternary_rram.nn.checkpoint import load_checkpoint
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import build_model
-from ternary_rram.nn.checkpoint import load_checkpoint
 from ternary_rram.nn.packed import (
-    load_into, load_network, load_packed, pack_codes, pretrained, save_packed, shipped_networks, unpack_codes)
+    load_into,
+    load_network,
+    load_packed,
+    pack_codes,
+    pretrained,
+    save_packed,
+    shipped_networks,
+    unpack_codes,
+)
 from ternary_rram.nn.state_dict import load_state_dict_file
 
 

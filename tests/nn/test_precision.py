@@ -10,7 +10,14 @@ from ternary_rram.nn.checkpoint import load_checkpoint
 from ternary_rram.nn.data import make_synthetic
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.train import (
-    TrainConfig, autocast, cpu_has_native_bf16, init_model, memory_format, resolve_precision, train)
+    TrainConfig,
+    autocast,
+    cpu_has_native_bf16,
+    init_model,
+    memory_format,
+    resolve_precision,
+    train,
+)
 
 MODEL = {"name": "convnet", "width": 8, "weights": "ternary", "activations": "binary", "in_channels": 1,
          "num_classes": 4, "image_size": 8}

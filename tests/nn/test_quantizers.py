@@ -5,7 +5,12 @@ import torch
 
 from ternary_rram.errors import InputError
 from ternary_rram.nn.quantizers import (
-    Quantizer, binarize, get_quantizer, relative_threshold, ternarize, ternarize_relative,
+    Quantizer,
+    binarize,
+    get_quantizer,
+    relative_threshold,
+    ternarize,
+    ternarize_relative,
 )
 
 X = torch.tensor([-2.0, -0.5, -0.05, -0.01, 0.0, 0.01, 0.05, 0.06, 0.5, 2.0])

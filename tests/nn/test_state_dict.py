@@ -10,8 +10,13 @@ import torch
 from ternary_rram.errors import InputError
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import vgg
-from ternary_rram.nn.state_dict import (load_plain_state, load_state_dict_file, map_keys, model_from_state_dict,
-                                        read_key_map)
+from ternary_rram.nn.state_dict import (
+    load_plain_state,
+    load_state_dict_file,
+    map_keys,
+    model_from_state_dict,
+    read_key_map,
+)
 
 
 def _state(width=2, scale=0.1, seed=0):

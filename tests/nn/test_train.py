@@ -14,7 +14,15 @@ from ternary_rram.errors import InputError
 from ternary_rram.nn.checkpoint import load_checkpoint
 from ternary_rram.nn.data import make_synthetic
 from ternary_rram.nn.train import (
-    TrainConfig, cycle_note, cycle_of, evaluate, init_model, learning_rate, train, weight_decay)
+    TrainConfig,
+    cycle_note,
+    cycle_of,
+    evaluate,
+    init_model,
+    learning_rate,
+    train,
+    weight_decay,
+)
 
 MODEL = {"name": "convnet", "width": 4, "weights": "ternary", "activations": "binary", "in_channels": 1,
          "num_classes": 4, "image_size": 8}

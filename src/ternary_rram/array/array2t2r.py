@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ternary_rram.array.column import noisy_inputs
 from ternary_rram.array.params import DEFAULT_ARRAY, MAX_PULSES, ArrayParams
+from ternary_rram.circuit.sensemap import draw_values
 from ternary_rram.device import DeviceModel, State
 from ternary_rram.device import params as device_params
 from ternary_rram.errors import InputError, check_positive
@@ -91,7 +93,7 @@ class ErrorCounts:
         """Fraction of weights read wrong (NaN when nothing was read)."""
         return self.total / self.n_weights if self.n_weights else float("nan")
 
-    def __add__(self, other: "ErrorCounts") -> "ErrorCounts":
+    def __add__(self, other: ErrorCounts) -> ErrorCounts:
         return ErrorCounts(self.to_zero + other.to_zero, self.from_zero + other.from_zero,
                            self.sign_flip + other.sign_flip, self.n_weights + other.n_weights)
 
@@ -442,14 +444,14 @@ class Array2T2R:
         if self.weights is None:
             raise InputError("reading an unprogrammed array is not allowed: call program(weights) first")
 
-    def _finish_read(self, values: torch.Tensor, energy_sense: float, op: "OperatingPoint") -> ReadResult:
+    def _finish_read(self, values: torch.Tensor, energy_sense: float, op: OperatingPoint) -> ReadResult:
         """ReadResult of sensed ``values`` (rows*cols,): errors, bit-line energy and latency of one tile."""
         read = values.to(torch.int8).reshape(self.rows, self.cols)
         e_bitline, latency = self._bitline_and_latency(op)
         return ReadResult(weights=read, errors=count_errors(self.weights, read), n_senses=self.rows * self.cols,
                           energy_sense=energy_sense, energy_bitline=e_bitline, latency=latency)
 
-    def _bitline_and_latency(self, op: "OperatingPoint") -> tuple[float, float]:
+    def _bitline_and_latency(self, op: OperatingPoint) -> tuple[float, float]:
         """Bit-line energy (J) and latency (s) of one full read at ``op``: bit lines and rows of one tile."""
         n = self.rows * self.cols
         return (n * self.params.bitline_energy_per_column_read(op.vdd, self.tile_rows),
@@ -488,7 +490,6 @@ class Array2T2R:
             u = self._u_static
         else:
             u = torch.rand(cum.shape[0], generator=generator, dtype=torch.float32)
-        from ternary_rram.circuit.sensemap import draw_values
 
         return self._finish_read(draw_values(cum, u), e_sense, pool.op)
 
@@ -499,7 +500,7 @@ class Array2T2R:
         return torch.zeros(self.n_amplifiers, dtype=torch.int64).index_add_(
             0, self.amplifier_index().reshape(-1), wrong)
 
-    def read_transient(self, pcsa: "PCSA", op: "OperatingPoint",
+    def read_transient(self, pcsa: PCSA, op: OperatingPoint,
                        generator: torch.Generator | None = None, *, dt: float | None = None,
                        column_mismatch: bool = True, noise: Any = None) -> ReadResult:
         """Read every row through the transient PCSA model at ``op`` (the reference of the maps).
@@ -526,7 +527,6 @@ class Array2T2R:
         else:
             dvth = torch.as_tensor(pcsa.sample_mismatch(n, generator), dtype=torch.float64)
         if noise is not None:
-            from ternary_rram.array.column import noisy_inputs
 
             rb, rbb, dvth = noisy_inputs(pcsa, op, rb, rbb, dvth, noise, generator)
         res = pcsa.sense(rb, rbb, op, dvth=dvth, **kw)

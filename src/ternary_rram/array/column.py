@@ -23,8 +23,9 @@ Cost of a pool: K * G^2 * n_mc transient senses (one-off per operating point, ca
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -143,7 +144,7 @@ class AmplifierPool:
                 "maps": [m.to_dict() for m in self.maps]}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "AmplifierPool":
+    def from_dict(cls, d: Mapping[str, Any]) -> AmplifierPool:
         try:
             return cls(mismatch=torch.tensor(d["mismatch"], dtype=torch.float64),
                        maps=tuple(SenseMap.from_dict(m) for m in d["maps"]), noise=ReadNoise(**d["noise"]))

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
+from ternary_rram.circuit.params import K_BOLTZMANN
 from ternary_rram.errors import InputError, check_positive, check_range
 
 #: Array rows (synapses per column / bit line). [D] chosen: 64 rows matches the PCSA default local
@@ -167,7 +170,7 @@ class ReadNoise:
         check_range("latch_scale", self.latch_scale, 0.0, inf, high_open=True)
 
     @classmethod
-    def scaled(cls, scale: float) -> "ReadNoise":
+    def scaled(cls, scale: float) -> ReadNoise:
         """The default magnitudes times ``scale`` (>= 0, finite; 0: no noise)."""
         check_range("noise_scale", scale, 0.0, float("inf"), high_open=True)
         return cls(rtn_sigma_ref=RTN_SIGMA_REF * scale, latch_scale=LATCH_NOISE_SCALE * scale)
@@ -177,9 +180,8 @@ class ReadNoise:
         """True when neither source is on (reads are then deterministic)."""
         return self.rtn_sigma_ref == 0.0 and self.latch_scale == 0.0
 
-    def sigma_ln_r(self, r: "torch.Tensor") -> "torch.Tensor":
+    def sigma_ln_r(self, r: torch.Tensor) -> torch.Tensor:
         """ln-sigma of the read fluctuation of devices of resistance ``r`` (ohm), same shape."""
-        import torch
 
         s = self.rtn_sigma_ref * torch.pow(torch.as_tensor(r, dtype=torch.float64) / self.rtn_r_ref,
                                            self.rtn_exponent)
@@ -187,7 +189,6 @@ class ReadNoise:
 
     def latch_sigma(self, temperature: float, c_out: float) -> float:
         """Input-referred latch noise per latch NMOS threshold, V: scale * sqrt(k T / C_out)."""
-        from ternary_rram.circuit.params import K_BOLTZMANN
 
         return self.latch_scale * (K_BOLTZMANN * temperature / c_out) ** 0.5
 

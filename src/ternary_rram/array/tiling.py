@@ -12,8 +12,8 @@ Programming and reading a tiled layer goes through :class:`ternary_rram.array.Ar
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 import torch
 
@@ -147,7 +147,7 @@ class NetworkCounts:
         return sum(t.row_reads for t in self.layers.values())
 
 
-def network_counts(shapes: "Mapping[str, Sequence[int]] | Iterable[Sequence[int]]",
+def network_counts(shapes: Mapping[str, Sequence[int]] | Iterable[Sequence[int]],
                    params: ArrayParams = DEFAULT_ARRAY) -> NetworkCounts:
     """Sum the tiling of several layers: ``shapes`` is name -> weight shape, or a sequence of shapes
     (named "0", "1", ...)."""

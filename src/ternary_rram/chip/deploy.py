@@ -24,8 +24,9 @@ weights to the network (``set_read_weights``). Read modes (the architecture, ene
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -38,13 +39,28 @@ from ternary_rram.chip.energy import EnergyReport, LayerRead, check_reads, energ
 from ternary_rram.chip.integer import IntegerNetwork, LayerOps, compile_network
 from ternary_rram.chip.params import DEFAULT_PERIPHERY, MAX_CHIPS, VERIFY_SIGMAS, PeripheryParams
 from ternary_rram.circuit.operating import OperatingPoint
+from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
 from ternary_rram.nn.layers import quantized_layers
 
-__all__ = ["ChipLayer", "Chip", "deploy", "build_amplifier_pool", "parse_array_shape", "sense_map_grid",
-           "default_verify", "chip_generator", "check_chips", "read_layer_as_chip",
-           "EvaluationResult", "evaluate_chip", "N_AMPLIFIERS", "N_GRID", "N_MC"]
+__all__ = [
+    "N_AMPLIFIERS",
+    "N_GRID",
+    "N_MC",
+    "Chip",
+    "ChipLayer",
+    "EvaluationResult",
+    "build_amplifier_pool",
+    "check_chips",
+    "chip_generator",
+    "default_verify",
+    "deploy",
+    "evaluate_chip",
+    "parse_array_shape",
+    "read_layer_as_chip",
+    "sense_map_grid",
+]
 
 #: Half-width of the sense-map grid around the device medians, in ln-sigmas. [D] chosen.
 GRID_SIGMAS: float = 4.5
@@ -108,7 +124,6 @@ def build_amplifier_pool(op: OperatingPoint, pcsa: Any = None, device_model: Dev
 
     ``n_amplifiers * n_grid**2 * n_mc`` transient senses (:func:`ternary_rram.array.column.build_pool`).
     """
-    from ternary_rram.circuit.pcsa import PCSA
 
     pcsa = pcsa if pcsa is not None else PCSA()
     dm = device_model if device_model is not None else DeviceModel()
@@ -311,7 +326,7 @@ def read_layer_as_chip(chip: Chip, name: str, weights: Tensor,
 def deploy(model: nn.Module, pool: AmplifierPool | None = None, *, op: OperatingPoint | None = None,
            pcsa: Any = None, device_model: DeviceModel | None = None,
            array_shape: Any = (128, 128), column_group: int = 1, reads: str = "every-inference",
-           seed: int = 0, t_relax: float = 0.0, verify: WriteVerify | None | str = "default",
+           seed: int = 0, t_relax: float = 0.0, verify: WriteVerify | str | None = "default",
            array_params: ArrayParams | None = None, periphery: PeripheryParams = DEFAULT_PERIPHERY,
            noise: ReadNoise = DEFAULT_NOISE, n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID,
            n_mc: int = N_MC, pool_generator: torch.Generator | None = None) -> Chip:

@@ -154,7 +154,7 @@ def energy_per_inference(ops: list[LayerOps], reads_info: dict[str, LayerRead], 
     check_reads(reads)
     p = periphery
     s = p.scale
-    parts = {k: 0.0 for k in ENERGY_PARTS}
+    parts = dict.fromkeys(ENERGY_PARTS, 0.0)
     per_layer: dict[str, float] = {}
     t_read = 0.0
     cycles = 0.0
@@ -166,7 +166,7 @@ def energy_per_inference(ops: list[LayerOps], reads_info: dict[str, LayerRead], 
         if lo.name not in reads_info:
             raise InputError(f"layer {lo.name} has no read information: deploy it first")
         r = reads_info[lo.name]
-        e: dict[str, float] = {k: 0.0 for k in ENERGY_PARTS}
+        e: dict[str, float] = dict.fromkeys(ENERGY_PARTS, 0.0)
         one_read += r.energy_sense + r.energy_bitline
         n_weights += r.weights
         e_sense_read += r.energy_sense

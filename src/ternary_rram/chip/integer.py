@@ -34,8 +34,14 @@ from torch import Tensor, nn
 from ternary_rram.errors import InputError
 from ternary_rram.nn.layers import QConv2d, QLinear, QuantizedLayer
 
-__all__ = ["Stage", "IntegerNetwork", "compile_network", "xnor_popcount_dot", "LayerOps",
-           "ternary_dot_counts"]
+__all__ = [
+    "IntegerNetwork",
+    "LayerOps",
+    "Stage",
+    "compile_network",
+    "ternary_dot_counts",
+    "xnor_popcount_dot",
+]
 
 _ACTIVATIONS = (nn.Hardtanh, nn.ReLU, nn.Identity)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -173,7 +179,7 @@ def _stage_weights(layer: QuantizedLayer, weights: dict[str, Tensor] | None, nam
     return w.contiguous()
 
 
-def compile_network(model: nn.Module, weights: dict[str, Tensor] | None = None) -> "IntegerNetwork":
+def compile_network(model: nn.Module, weights: dict[str, Tensor] | None = None) -> IntegerNetwork:
     """Compile a quantized sequential network into an :class:`IntegerNetwork`.
 
     Args:
@@ -326,7 +332,7 @@ class IntegerNetwork:
         self.stages = stages
         self.flatten_input = flatten_input
 
-    def with_weights(self, weights: dict[str, Tensor]) -> "IntegerNetwork":
+    def with_weights(self, weights: dict[str, Tensor]) -> IntegerNetwork:
         """A copy using other int8 weights (per layer name; thresholds are weight-independent)."""
         stages = []
         for st in self.stages:

@@ -28,7 +28,7 @@ Energy laws (see :mod:`ternary_rram.chip.energy`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from ternary_rram.errors import check_positive, check_range
 
@@ -106,7 +106,6 @@ class PeripheryParams:
 
     def defaults(self) -> tuple[str, ...]:
         """Names of the energy and throughput fields still at their [D] default values."""
-        from dataclasses import fields
 
         return tuple(f.name for f in fields(self) if getattr(self, f.name) == f.default)
 

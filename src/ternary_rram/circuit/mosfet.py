@@ -63,7 +63,7 @@ class EKVCoefficients:
 
     @classmethod
     def build(cls, types: tuple[MOSFETParams, ...] | list[MOSFETParams], widths, lengths,
-              temperature: float, *, device=None) -> "EKVCoefficients":
+              temperature: float, *, device=None) -> EKVCoefficients:
         """Coefficients of k transistors (shape (k,)) from their types and sizes (m)."""
         def t(values) -> Tensor:
             return torch.tensor(list(values), dtype=torch.float64, device=device)

@@ -27,7 +27,7 @@ class OperatingPoint:
                                                             TEMPERATURE_MAX, unit="K"))
 
     @classmethod
-    def from_celsius(cls, vdd: float, t_sense: float, temperature_c: float) -> "OperatingPoint":
+    def from_celsius(cls, vdd: float, t_sense: float, temperature_c: float) -> OperatingPoint:
         """Build from a temperature in degrees Celsius."""
         return cls(vdd, t_sense, float(temperature_c) + ZERO_CELSIUS)
 

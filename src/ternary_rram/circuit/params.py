@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib import resources
 
 # Physical constants (CODATA 2018, exact in SI since 2019).
 K_BOLTZMANN = 1.380649e-23  # J/K
@@ -57,7 +58,6 @@ _MOSFET_FIELDS = ("vt0", "n", "mu0", "cox", "k_vt", "mu_exp", "lambda_clm", "a_v
 
 def _shipped_transistors(name: str) -> tuple[MOSFETParams, MOSFETParams, tuple[float, ...], tuple[float, ...]]:
     """(NMOS, PMOS, widths m, lengths m) of a shipped preset's ``pcsa`` block: the ONE copy of those numbers."""
-    from importlib import resources
 
     doc = json.loads((resources.files("ternary_rram.presets") / f"{name}.json").read_text(encoding="utf-8"))
     block = doc["pcsa"]

@@ -50,8 +50,8 @@ from __future__ import annotations
 
 import functools
 import math
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -149,7 +149,7 @@ class _SparseLU:
     upper: tuple[tuple[int, tuple[tuple[int, int], ...]], ...]          # reversed order: (k, ((j, slot kj), ...))
 
     @classmethod
-    def build(cls, pattern) -> "_SparseLU":
+    def build(cls, pattern) -> _SparseLU:
         entries = set(pattern)
         pivots = []  # (k, rows below it, columns right of it): fill-in of later pivots never adds to these
         for pos, k in enumerate(ELIMINATION_ORDER):  # symbolic elimination: record the fill-in

@@ -221,7 +221,7 @@ def cut_library(lib: Path, corner: str, devices: dict[str, list[tuple[float, flo
     sizes_all = [sz for v in devices.values() for sz in v]
     keep_sub: list[str] = []
     bins: dict[str, int] = {}
-    for dev, sizes in devices.items():
+    for dev in devices:
         name = dev.lower()
         if name not in subckts and name not in model_names:
             near = sorted(n for n in list(subckts) + sorted(model_names) if name.split("_")[-1] in n)[:6]

@@ -30,6 +30,7 @@ from ternary_rram.circuit import pdk
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
 from ternary_rram.circuit.pcsa import PCSA, STATE_NAMES, TOPOLOGY, decode, first_crossing
+from ternary_rram.device import DeviceModel
 
 Q_LOW = 0.99  # W_low lets this fraction of (LRS, HRS) decide
 P_ZERO = 0.9  # W_high keeps P(0 | HRS, HRS) at least this
@@ -167,7 +168,6 @@ def window_metrics(lh: Batch, hh: Batch) -> Metrics:
 
 def draw_pairs(n: int, seed: int, device_model=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(LRS, HRS) and (HRS, HRS) resistance pairs (ohm) from the device model (default DeviceModel)."""
-    from ternary_rram.device import DeviceModel
 
     dm = device_model or DeviceModel()
     gen = torch.Generator().manual_seed(seed)

@@ -138,7 +138,7 @@ def fit_sweep(s: Sweep, start: MOSFETParams, *, max_iterations: int = MAX_ITERAT
     lam = 1e-3
     steps = np.array([1e-5, 1e-5, 1e-5, 1e-5, 1e-5, 1e-4, 1e-4])
     it = 0
-    for it in range(1, max_iterations + 1):
+    for it in range(1, max_iterations + 1):  # noqa: B007 (the count is reported after the loop)
         jac = np.empty((len(r), len(x)))
         for j in range(len(x)):
             xp = x.copy()

@@ -35,12 +35,14 @@ import csv
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
+from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.errors import InputError
@@ -365,7 +367,7 @@ class SenseMap:
     def from_pcsa(cls, pcsa: Any, op: OperatingPoint, r_min: float = DEFAULT_R_MIN,
                   r_max: float = DEFAULT_R_MAX, n_grid: int = DEFAULT_N_GRID, n_mc: int = DEFAULT_N_MC,
                   generator: torch.Generator | None = None, *, batch: int = DEFAULT_BATCH,
-                  dt: float | None = None) -> "SenseMap":
+                  dt: float | None = None) -> SenseMap:
         """Tabulate by Monte Carlo over transistor mismatch with the transient PCSA.
 
         Every grid point gets ``n_mc`` independent mismatch draws; all G*G*n_mc senses run in
@@ -409,8 +411,8 @@ class SenseMap:
                    t_decide_grid=tally.t_decide().reshape(nl, nd), n_mc=m, source="pcsa")
 
     @classmethod
-    def from_counts(cls, table: "CountsTable | Mapping[str, Sequence[float]]", *,
-                    n_grid: int = 33) -> "SenseMap":
+    def from_counts(cls, table: CountsTable | Mapping[str, Sequence[float]], *,
+                    n_grid: int = 33) -> SenseMap:
         """Build from measured read-outcome counts at one operating point.
 
         ``table`` is a :class:`CountsTable` (see :func:`read_counts_csv`) or a mapping with the
@@ -456,7 +458,7 @@ class SenseMap:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SenseMap":
+    def from_dict(cls, d: Mapping[str, Any]) -> SenseMap:
         """Inverse of :meth:`to_dict`."""
         try:
             op = OperatingPoint(vdd=float(d["vdd"]), t_sense=float(d["t_sense"]),
@@ -487,7 +489,7 @@ class SenseMap:
         return p
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SenseMap":
+    def load(cls, path: str | os.PathLike) -> SenseMap:
         """Read a map written by :meth:`save` (``.json`` or ``.npz``; never unpickles)."""
         p = Path(path)
         if p.suffix == ".json":
@@ -559,14 +561,13 @@ def _table_from_mapping(m: Mapping[str, Any]) -> CountsTable:
 
 def _scatter_interp(pts: np.ndarray, vals: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Linear (Delaunay) interpolation of scattered ``vals`` (M, K) at ``q``, nearest outside the hull."""
-    from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
     near = NearestNDInterpolator(pts, vals)
     out = near(q)
     if len(pts) >= 3:
         try:
             lin = LinearNDInterpolator(pts, vals)(q)
-        except Exception:  # collinear / degenerate points: nearest neighbour everywhere  # noqa: BLE001
+        except Exception:  # collinear / degenerate points: nearest neighbour everywhere
             lin = None
         if lin is not None:
             inside = np.all(np.isfinite(lin), axis=1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.cli.cmd_train import DATA_DIR_HELP
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, show_progress
 from ternary_rram.cli.process import add_process_argument, load_models, resolve_params
-from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 from ternary_rram.fileio import path_arg
 

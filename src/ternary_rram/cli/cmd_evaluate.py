@@ -13,11 +13,20 @@ import json
 from pathlib import Path
 
 from ternary_rram.cli.cmd_train import (
-    BATCH_MAX, DATA_CHOICES, DEVICE_CHOICES, ERROR_MODE_CHOICES, ERROR_MODEL_CHOICES, add_data_arguments,
-    check_choice, check_data_options, default_error_model, load_data_quietly)
+    BATCH_MAX,
+    DATA_CHOICES,
+    DEVICE_CHOICES,
+    ERROR_MODE_CHOICES,
+    ERROR_MODEL_CHOICES,
+    add_data_arguments,
+    check_choice,
+    check_data_options,
+    default_error_model,
+    load_data_quietly,
+)
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument
-from ternary_rram.fileio import path_arg
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
+from ternary_rram.fileio import path_arg
 
 #: Most error draws: each is one pass over the test set (10,000 CIFAR images: ~1 s for a small net), so
 #: 10^4 draws are already hours; their accuracies are kept in memory and in the JSON.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import torch
-from pathlib import Path
 
 from ternary_rram.cli.console import add_quiet_argument, show_progress
 from ternary_rram.cli.process import add_process_argument, resolve_params

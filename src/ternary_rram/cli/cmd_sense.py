@@ -5,15 +5,21 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ternary_rram.cli.console import add_quiet_argument, show_progress
-from ternary_rram.errors import InputError, check_int, check_range, check_seed
-from ternary_rram.fileio import check_output_folder, output_lock, path_arg
-from ternary_rram.experiments.sense import (DEFAULT_TEMPERATURE_C, SenseRecord, SenseStudy, SenseStudyConfig,
-                                            WindowChoice, run_sense_study)
 from ternary_rram.cli.process import add_process_argument, load_models, resolve_params
+from ternary_rram.errors import InputError, check_int, check_range, check_seed
+from ternary_rram.experiments.sense import (
+    DEFAULT_TEMPERATURE_C,
+    SenseRecord,
+    SenseStudy,
+    SenseStudyConfig,
+    WindowChoice,
+    run_sense_study,
+)
+from ternary_rram.fileio import check_output_folder, output_lock, path_arg
 
 NAME = "sense"
 #: Default output folder: under runs/, which .gitignore lists.

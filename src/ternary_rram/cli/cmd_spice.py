@@ -8,10 +8,9 @@ import math
 import sys
 from pathlib import Path
 
+from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument
 from ternary_rram.cli.process import PROCESSES, add_process_argument, resolve_params
 from ternary_rram.errors import InputError
-
-from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument
 from ternary_rram.fileio import path_arg
 
 NAME = "spice"

@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 EXIT_USAGE = 2
 
@@ -71,13 +72,13 @@ def format_warning(message: Warning | str, prog: str = "ternary-rram") -> str:
 def install_warning_format(prog: str = "ternary-rram") -> None:
     """Print Python warnings as one clean line each on stderr (tqdm-safe); the filters stay as they are."""
 
-    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
         line_text = format_warning(message, prog)
         try:
             from tqdm.auto import tqdm
 
             tqdm.write(line_text, file=file or sys.stderr)
-        except Exception:  # noqa: BLE001 - a broken tqdm must not hide the warning
+        except Exception:
             print(line_text, file=file or sys.stderr, flush=True)
 
     warnings.showwarning = show

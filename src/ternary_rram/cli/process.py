@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ternary_rram.errors import InputError
+
 # One list of the shipped presets, the one api.PROCESSES and preset_path use too.
 from ternary_rram.experiments.pdk_calibrate import PRESETS as PROCESSES
 from ternary_rram.experiments.pdk_calibrate import preset_path

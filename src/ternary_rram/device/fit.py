@@ -16,9 +16,9 @@ model splits the variance with ``d2d_fraction`` (default: the model default).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from scipy import stats as sstats
 from ternary_rram.device import params as P
 from ternary_rram.device.model import DeviceModel, LognormalState, Relaxation, State, as_state
 from ternary_rram.errors import InputError, check_range
+from ternary_rram.fileio import read_csv_rows
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class FitResult:
     model: DeviceModel
     states: dict = field(default_factory=dict)
 
-    def __getitem__(self, state: "State | str") -> StateFit:
+    def __getitem__(self, state: State | str) -> StateFit:
         return self.states[as_state(state)]
 
 
@@ -132,7 +133,7 @@ def fit(samples: Mapping, *, base: DeviceModel | None = None,
     return FitResult(model=model, states=fits)
 
 
-def read_resistance_csv(path: "str | Path") -> dict[str, np.ndarray]:
+def read_resistance_csv(path: str | Path) -> dict[str, np.ndarray]:
     """Read measured resistances from a CSV file.
 
     The header names one column per state, ``LRS,HRS`` (any order, case-insensitive); values in ohm;
@@ -145,7 +146,6 @@ def read_resistance_csv(path: "str | Path") -> dict[str, np.ndarray]:
         InputError: missing file or column, unknown column, a non-numeric, NaN or non-positive cell,
             fewer than 2 values in a column.
     """
-    from ternary_rram.fileio import read_csv_rows
 
     p = Path(path)
     rows = read_csv_rows(p)  # one-line InputError: unreadable, not UTF-8, huge, over-long cell

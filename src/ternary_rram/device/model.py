@@ -29,7 +29,7 @@ class State(str, enum.Enum):
     HRS = "HRS"
 
 
-def as_state(state: "State | str") -> State:
+def as_state(state: State | str) -> State:
     """Return ``state`` as a :class:`State` (accepts "LRS"/"HRS", any case), else InputError."""
     if isinstance(state, State):
         return state
@@ -71,7 +71,7 @@ class LognormalState:
 
     @classmethod
     def from_total(cls, median: float, sigma: float,
-                   d2d_fraction: float = P.D2D_VARIANCE_FRACTION) -> "LognormalState":
+                   d2d_fraction: float = P.D2D_VARIANCE_FRACTION) -> LognormalState:
         """Build from a total ln-spread, giving ``d2d_fraction`` of the variance to the d2d part."""
         check_range("sigma", sigma, 0.0, float("inf"), high_open=True)
         check_range("d2d_fraction", d2d_fraction, 0.0, 1.0)
@@ -132,7 +132,7 @@ class Relaxation:
         check_range("k_lrs", self.k_lrs, 0.0, float("inf"), high_open=True)
         check_positive("tau", self.tau, "s")
 
-    def extra_variance(self, state: State, t_relax: "float | torch.Tensor") -> torch.Tensor:
+    def extra_variance(self, state: State, t_relax: float | torch.Tensor) -> torch.Tensor:
         """Variance added to ln R after ``t_relax`` seconds (scalar or tensor, >= 0), float64."""
         k = self.k_hrs if as_state(state) is State.HRS else self.k_lrs
         t = torch.as_tensor(t_relax, dtype=torch.float64)
@@ -173,7 +173,7 @@ class DeviceModel:
     def from_programming(cls, conditions: ProgrammingConditions | None = None, *,
                          i_compliance: float | None = None, v_reset: float | None = None,
                          relaxation: Relaxation | None = None,
-                         d2d_fraction: float = P.D2D_VARIANCE_FRACTION) -> "DeviceModel":
+                         d2d_fraction: float = P.D2D_VARIANCE_FRACTION) -> DeviceModel:
         """Model for given programming conditions (object, or ``i_compliance`` A / ``v_reset`` V)."""
         if conditions is None:
             conditions = ProgrammingConditions(
@@ -184,24 +184,24 @@ class DeviceModel:
                    relaxation=relaxation if relaxation is not None else Relaxation(),
                    programming=conditions)
 
-    def stats(self, state: "State | str") -> LognormalState:
+    def stats(self, state: State | str) -> LognormalState:
         """Statistics of one state."""
         return self.lrs if as_state(state) is State.LRS else self.hrs
 
-    def sigma(self, state: "State | str", t_relax: float = 0.0) -> float:
+    def sigma(self, state: State | str, t_relax: float = 0.0) -> float:
         """Total ln-spread of a state ``t_relax`` seconds after programming."""
         s = as_state(state)
         var = self.stats(s).sigma ** 2 + float(self.relaxation.extra_variance(s, t_relax))
         return math.sqrt(var)
 
-    def sample_d2d(self, state: "State | str", n: int,
+    def sample_d2d(self, state: State | str, n: int,
                    generator: torch.Generator | None = None) -> torch.Tensor:
         """Persistent device-to-device offsets of ln R for ``n`` devices: float64 (n,), ln units."""
         return self.stats(state).sigma_d2d * _normal(_check_n(n), generator)
 
-    def program(self, state: "State | str", d2d_offsets: torch.Tensor,
+    def program(self, state: State | str, d2d_offsets: torch.Tensor,
                 generator: torch.Generator | None = None, *,
-                t_relax: "float | torch.Tensor" = 0.0) -> torch.Tensor:
+                t_relax: float | torch.Tensor = 0.0) -> torch.Tensor:
         """Resistances (ohm, float64, shape of ``d2d_offsets``) after one programming pulse.
 
         Keeps each device's ``d2d_offsets`` (from :meth:`sample_d2d`), draws a fresh cycle-to-cycle
@@ -220,8 +220,8 @@ class DeviceModel:
             ln_r = ln_r + sd * _normal(n, generator)
         return torch.exp(ln_r).reshape(shape)
 
-    def sample(self, state: "State | str", n: int, generator: torch.Generator | None = None, *,
-               t_relax: "float | torch.Tensor" = 0.0) -> torch.Tensor:
+    def sample(self, state: State | str, n: int, generator: torch.Generator | None = None, *,
+               t_relax: float | torch.Tensor = 0.0) -> torch.Tensor:
         """Resistances of ``n`` fresh devices programmed into ``state``: float64 (n,), ohm."""
         return self.program(state, self.sample_d2d(state, n, generator), generator, t_relax=t_relax)
 

@@ -19,9 +19,10 @@ import os
 import sys
 import time
 import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ class Cache:
         enabled: False turns the cache into a pass-through (always compute, never store).
     """
 
-    def __init__(self, root: "str | os.PathLike", enabled: bool = True,
+    def __init__(self, root: str | os.PathLike, enabled: bool = True,
                  warn: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
         self.enabled = enabled

@@ -35,16 +35,23 @@ import csv
 import datetime as _dt
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+from scipy.optimize import minimize_scalar
 
-from ternary_rram.device import DeviceModel, LognormalState, Relaxation, fit as fit_device
+from ternary_rram.circuit.operating import OperatingPoint
+from ternary_rram.circuit.params import DEFAULT_PCSA
+from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.device import DeviceModel, LognormalState, Relaxation, read_resistance_csv
+from ternary_rram.device import fit as fit_device
 from ternary_rram.device import params as DP
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_number
+from ternary_rram.experiments.pdk_calibrate import apply_transistor_block
+from ternary_rram.fileio import atomic_write_text, read_csv_rows, read_text_bounded
 
 #: Columns of a read-outcome counts file.
 COUNT_COLUMNS: tuple[str, ...] = ("state", "vdd", "t_sense", "temperature_c", "n_plus", "n_minus", "n_zero")
@@ -107,7 +114,6 @@ COUNT_MAX: int = 10**15
 
 
 def _read_rows(path: Path) -> list[list[str]]:
-    from ternary_rram.fileio import read_csv_rows
 
     rows = [r for r in read_csv_rows(path) if any(c.strip() for c in r)]
     if not rows:
@@ -123,7 +129,7 @@ def _parse_state(text: str, where: str) -> int:
     return table[t]
 
 
-def read_counts_csv(path: "str | Path") -> OutcomeCounts:
+def read_counts_csv(path: str | Path) -> OutcomeCounts:
     """Read read-outcome counts (columns :data:`COUNT_COLUMNS`, any order, case-insensitive).
 
     Raises:
@@ -171,7 +177,7 @@ def read_counts_csv(path: "str | Path") -> OutcomeCounts:
                          temperature_c=np.asarray(cols["temperature_c"], dtype=np.float64), counts=counts)
 
 
-def write_counts_csv(path: "str | Path", counts: OutcomeCounts) -> None:
+def write_counts_csv(path: str | Path, counts: OutcomeCounts) -> None:
     """Write counts in the format :func:`read_counts_csv` reads."""
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -183,7 +189,7 @@ def write_counts_csv(path: "str | Path", counts: OutcomeCounts) -> None:
                         int(counts.counts[i, 1])])
 
 
-def file_kind(path: "str | Path") -> str:
+def file_kind(path: str | Path) -> str:
     """"resistances" or "counts", from the header of a CSV file; InputError for anything else."""
     p = Path(path)
     header = {h.strip().lower() for h in _read_rows(p)[0]}
@@ -195,9 +201,8 @@ def file_kind(path: "str | Path") -> str:
                      f"(resistances) or '{','.join(COUNT_COLUMNS)}' (read-outcome counts)")
 
 
-def read_measurements(paths: Sequence["str | Path"]) -> Measurements:
+def read_measurements(paths: Sequence[str | Path]) -> Measurements:
     """Read one or more measurement files (at most one of each kind)."""
-    from ternary_rram.device import read_resistance_csv
 
     res, counts = None, None
     for path in paths:
@@ -285,7 +290,6 @@ class _CountsModel:
 
     def __init__(self, counts: OutcomeCounts, device: DeviceModel, pcsa_params, *, n_mc: int,
                  hrs_sigma_proposal: float, seed: int, dt: float | None = None) -> None:
-        from ternary_rram.circuit.pcsa import PCSA  # circuit layer, imported lazily
 
         self.counts, self.device, self.pcsa_params, self.n_mc, self.dt = counts, device, pcsa_params, n_mc, dt
         self.s_prop = hrs_sigma_proposal
@@ -310,8 +314,6 @@ class _CountsModel:
         """Sensed values (M, n_mc) int8 at a mismatch scale exp(ln_scale) (cached per value)."""
         key = round(float(ln_scale), 12)
         if key not in self._outcomes:
-            from ternary_rram.circuit.operating import OperatingPoint
-            from ternary_rram.circuit.pcsa import PCSA
 
             pcsa = PCSA(self.pcsa_params)
             scale = math.exp(ln_scale)
@@ -392,7 +394,6 @@ def _quadratic_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _minimise_sigma(f: Callable[[float], float], lo: float, hi: float) -> float:
     """Minimise a smooth 1-D function of sigma on [lo, hi] (bounded Brent on ln sigma)."""
-    from scipy.optimize import minimize_scalar
 
     res = minimize_scalar(lambda t: f(math.exp(t)), bounds=(math.log(lo), math.log(hi)), method="bounded",
                           options={"xatol": 1e-4})
@@ -420,7 +421,6 @@ def fit_sense(counts: OutcomeCounts, device: DeviceModel | None = None, pcsa_par
     Returns:
         :class:`SenseFit`.
     """
-    from ternary_rram.circuit.params import DEFAULT_PCSA
 
     if not (fit_mismatch or fit_hrs_sigma):
         raise InputError("fit is not allowed: choose at least one of mismatch_scale, hrs_sigma")
@@ -565,7 +565,6 @@ def calibrate(measurements: Measurements, *, pcsa_params=None, base_device: Devi
     ``hrs_sigma`` (joint with the HRS resistances when both are given). The HRS median and the LRS
     statistics used by the counts fit come from the resistances, else from ``base_device``.
     """
-    from ternary_rram.circuit.params import DEFAULT_PCSA
 
     pcsa_params = pcsa_params if pcsa_params is not None else DEFAULT_PCSA
     device = base_device if base_device is not None else DeviceModel()
@@ -607,7 +606,7 @@ def calibrate(measurements: Measurements, *, pcsa_params=None, base_device: Devi
     fitted_pcsa = scale_pcsa(pcsa_params, scale)
     doc = {
         "schema": SCHEMA,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "sources": list(measurements.sources),
         "device": _device_block(device),
         "pcsa": {"mismatch_scale": scale, "a_vt_nmos": fitted_pcsa.nmos.a_vt, "a_vt_pmos": fitted_pcsa.pmos.a_vt},
@@ -617,9 +616,8 @@ def calibrate(measurements: Measurements, *, pcsa_params=None, base_device: Devi
     return Calibration(device=device, pcsa_params=fitted_pcsa, document=doc)
 
 
-def write_params(path: "str | Path", calibration: Calibration) -> Path:
+def write_params(path: str | Path, calibration: Calibration) -> Path:
     """Write PARAMS.json atomically."""
-    from ternary_rram.fileio import atomic_write_text
 
     p = Path(path)
     atomic_write_text(p, json.dumps(calibration.document, indent=2, sort_keys=False))
@@ -655,7 +653,6 @@ PARAMS_MAX_BYTES: int = 1_000_000
 
 def _num(doc: Mapping, key: str, where: str, *, positive: bool = True,
          bounds: tuple[float, float] | None = None, unit: str = "") -> float:
-    from ternary_rram.errors import check_number
 
     if key not in doc:
         raise InputError(f"{where}: missing key {key!r}")
@@ -677,7 +674,7 @@ def _only_keys(block: Mapping, allowed: Sequence[str], where: str) -> None:
         raise InputError(f"{where}: key {unknown[0]!r} is not allowed: allowed keys are {', '.join(allowed)}")
 
 
-def load_params(path: "str | Path"):
+def load_params(path: str | Path):
     """Read PARAMS.json -> (DeviceModel, PCSAParams).
 
     Uses the ``device`` block (LRS/HRS ``median`` ohm, ``sigma`` ln units, optional ``d2d_fraction``;
@@ -688,8 +685,6 @@ def load_params(path: "str | Path"):
     where a number belongs, a value outside its sane range (:data:`RESISTANCE_RANGE` ...), an HRS
     median not above the LRS median.
     """
-    from ternary_rram.circuit.params import DEFAULT_PCSA
-    from ternary_rram.fileio import read_text_bounded
 
     p = Path(path)
     text = read_text_bounded(p, PARAMS_MAX_BYTES, "params")
@@ -746,7 +741,6 @@ def load_params(path: "str | Path"):
         raise InputError(f"params={str(p)!r}: 'pcsa' must be an object")
     where = f"params={str(p)!r} pcsa"
     _only_keys(pc, PCSA_KEYS, where)
-    from ternary_rram.experiments.pdk_calibrate import apply_transistor_block  # foundry-fitted transistors, sizes
     params = apply_transistor_block(DEFAULT_PCSA, pc, where)
     if "a_vt_nmos" in pc or "a_vt_pmos" in pc:
         a_n = _num(pc, "a_vt_nmos", where, bounds=A_VT_RANGE, unit="V*m") if "a_vt_nmos" in pc else params.nmos.a_vt
@@ -760,7 +754,7 @@ def load_params(path: "str | Path"):
     if over is None or not isinstance(over, dict):
         raise InputError(f"{where}.overrides: must be an object field -> number")
     if over:
-        known = {f for f in params.__dataclass_fields__}
+        known = set(params.__dataclass_fields__)
         changes = {}
         for k, v in over.items():
             if k not in known or k in ("nmos", "pmos", "widths", "lengths"):

@@ -30,7 +30,6 @@ from tqdm.auto import tqdm
 
 from ternary_rram.chip.deploy import deploy
 from ternary_rram.device import DeviceModel
-from ternary_rram.fileio import atomic_write_text
 from ternary_rram.experiments.deploy import (
     VDD_NEAR_THRESHOLD,
     VDD_NOMINAL,
@@ -43,6 +42,7 @@ from ternary_rram.experiments.deploy import (
     pool_at,
 )
 from ternary_rram.experiments.plots import layer_names, legend_below, new_figure, save_figure
+from ternary_rram.fileio import atomic_write_text
 from ternary_rram.nn.data import load_digits
 from ternary_rram.nn.models import mlp
 
@@ -186,8 +186,8 @@ def run_demo(out_dir: str | Path, progress: bool = True, *, seed: int = 0) -> di
         windows[f"{vdd:g}"] = window.to_dict()
         bar.update(1)
         for label, model in nets.items():
-            res, rec = deploy_record(model, sm, x, y, device_model=dm, reads=DEMO_READS, seed=seed,
-                                     engine="integer", batch_size=DEMO_EVAL_BATCH)
+            _, rec = deploy_record(model, sm, x, y, device_model=dm, reads=DEMO_READS, seed=seed,
+                                   engine="integer", batch_size=DEMO_EVAL_BATCH)
             rec["integer_matches_float"] = _integer_matches_float(model, sm, x, dm, seed)
             records[f"{label} {vdd:g} V"] = rec
             rows.append(_row(label, vdd, rec))
@@ -204,8 +204,8 @@ def run_demo(out_dir: str | Path, progress: bool = True, *, seed: int = 0) -> di
     t_sense_total += time.perf_counter() - t1
     windows[f"{nominal:g} fixed clock"] = clock.to_dict()
     bar.update(1)
-    res, rec = deploy_record(nets["ternary"], sm, x, y, device_model=dm, reads=DEMO_READS, seed=seed,
-                             engine="integer", batch_size=DEMO_EVAL_BATCH)
+    _, rec = deploy_record(nets["ternary"], sm, x, y, device_model=dm, reads=DEMO_READS, seed=seed,
+                           engine="integer", batch_size=DEMO_EVAL_BATCH)
     rec["integer_matches_float"] = _integer_matches_float(nets["ternary"], sm, x, dm, seed)
     records[f"ternary {nominal:g} V fixed clock"] = rec
     rows.append(_row("ternary", nominal, rec, window=f"clock of {low:g} V"))

@@ -22,12 +22,14 @@ import hashlib
 import json
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -49,10 +51,18 @@ from ternary_rram.circuit.params import DEFAULT_VDD_LOW, DEFAULT_VDD_NOMINAL
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
-from ternary_rram.fileio import atomic_write_text
-from ternary_rram.experiments.plots import (bound_handle, layer_names, legend_below, new_figure, plain_log_ticks,
-                                            plot_rates, save_figure)
+from ternary_rram.experiments import sense as S
+from ternary_rram.experiments.plots import (
+    bound_handle,
+    layer_names,
+    legend_below,
+    new_figure,
+    plain_log_ticks,
+    plot_rates,
+    save_figure,
+)
 from ternary_rram.experiments.sense import seeded_generator
+from ternary_rram.fileio import atomic_write_text
 
 #: Supply range in which the deployment accepts an operating point, V. [D] chosen: up to the 1.8 V
 #: nominal supply of the default (SKY130 core) transistors plus 0.1 V (docs/physics.md section 1.7);
@@ -119,7 +129,6 @@ def operating_point_for(vdd: float, t_sense: float | None = None, temperature_c:
     The window is probed with ``n`` transient senses per state ((LRS, HRS) and (HRS, HRS) cells from
     the device model); a window with P(correct | LRS, HRS) < ``MIN_P_CORRECT`` raises InputError.
     """
-    from ternary_rram.experiments import sense as S
 
     check_vdd(vdd)
     check_range("temperature_c", temperature_c, *TEMPERATURE_C_RANGE, unit="degC")
@@ -240,7 +249,6 @@ def chips_summary(records: Sequence[dict[str, Any]], target_accuracy: float | No
 
 def plot_chips(summary: dict[str, Any], path: Path, title: str = "") -> Path:
     """Accuracy of each chip instance (points), ideal accuracy and target (lines); errors per chip."""
-    from matplotlib.ticker import MaxNLocator
 
     per = summary["per_chip"]
     idx = np.array([c["chip_seed"] for c in per])

@@ -15,13 +15,16 @@ import datetime as _dt
 import json
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Mapping
 
+from ternary_rram.circuit import pdkfit
 from ternary_rram.circuit.params import GENERIC_130_PCSA, N_TRANSISTORS, PCSAParams
 from ternary_rram.errors import InputError
+from ternary_rram.experiments.plots import new_figure, save_figure
+from ternary_rram.fileio import atomic_write_text
 
 SKY130_LENGTH = 0.15e-6  # m, minimum drawn length of sky130_fd_pr__{n,p}fet_01v8 (docs/physics.md section 8)
 SKY130_MIN_WIDTH = 0.42e-6  # m, minimum width (docs/physics.md section 8)
@@ -54,7 +57,6 @@ def calibrate_pdk(lib: Path, corner: str, nfet: str, pfet: str, *, length: float
                   timeout: float = 120.0, mismatch_param: str = "mc_mm_switch", command: str = "",
                   progress=None) -> tuple[dict, PCSAParams]:
     """Fit one corner; returns (PARAMS.json document, the PCSAParams it describes)."""
-    from ternary_rram.circuit import pdkfit
 
     for name, v in (("--length", length), ("--min-width", min_width), ("--vdd-max", vdd_max), ("--timeout", timeout)):
         if not (math.isfinite(v) and v > 0):
@@ -74,7 +76,7 @@ def calibrate_pdk(lib: Path, corner: str, nfet: str, pfet: str, *, length: float
     params = replace(base, nmos=nmos, pmos=pmos, widths=widths, lengths=lengths)
     doc = {
         "schema": "ternary-rram.params/1",
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "sources": [Path(lib).name],
         "pdk": {"library": Path(lib).name, "corner": corner, "nfet": nfet, "pfet": pfet, "vdd_max": vdd_max,
                 "length": length, "min_width": min_width, "temperatures_c": list(temperatures_c),
@@ -130,7 +132,7 @@ def apply_transistor_block(params: PCSAParams, pcsa_block: Mapping, where: str) 
             v = pcsa_block[key]
             if not isinstance(v, list) or len(v) != N_TRANSISTORS:
                 raise InputError(f"{where}.{key}: must be a list of {N_TRANSISTORS} numbers (m)")
-            vals = tuple(_number({i: x for i, x in enumerate(v)}, i, f"{where}.{key}") for i in range(len(v)))
+            vals = tuple(_number(dict(enumerate(v)), i, f"{where}.{key}") for i in range(len(v)))
             if min(vals) <= 0 or max(vals) > 1e-3:
                 raise InputError(f"{where}.{key}: every entry must be > 0 and <= 1e-3 m")
             sizes[key] = vals
@@ -160,7 +162,6 @@ def describe(doc: dict) -> list[str]:
 
 def write_document(path: Path, doc: dict) -> Path:
     """Write PARAMS.json atomically (nothing half-written on a crash)."""
-    from ternary_rram.fileio import atomic_write_text
 
     atomic_write_text(Path(path), json.dumps(doc, indent=2))
     return Path(path)
@@ -172,7 +173,6 @@ def foundry_figure(res: dict, path: Path) -> Path:
     """Figure of a ``spice --pdk`` result: decision time, W_low, W_high (left, log scale) and the
     margin W_high / W_low with the (LRS, HRS) sign-flip rate (right) against VDD, the BSIM4
     reference solid and the fitted compact model dashed."""
-    from ternary_rram.experiments.plots import new_figure, save_figure
 
     rows = sorted(res["rows"], key=lambda r: r["vdd"])
     vdd = [r["vdd"] for r in rows]

@@ -5,16 +5,20 @@ as upper bounds (never as data at a made-up floor), closed region outlines, read
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+from torch import nn
 
-from ternary_rram.fileio import atomic_write_with  # noqa: E402
+from ternary_rram.fileio import atomic_write_with
 
 #: Default resolution of written figures, dots per inch.
 DPI: int = 120
@@ -91,7 +95,6 @@ def plot_rates(ax: Any, x: Sequence[float], rates: Sequence[float], n: Sequence[
 
 def logit_ticks(ax: Any) -> None:
     """Plain tick labels (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999) on a logit y axis."""
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
     ticks = [1e-4, 1e-3, 1e-2, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999]
     ax.yaxis.set_major_locator(FixedLocator(ticks))
@@ -103,14 +106,12 @@ def logit_ticks(ax: Any) -> None:
 
 def bound_handle() -> Any:
     """A legend entry explaining the hollow down-triangles of :func:`plot_rates`."""
-    from matplotlib.lines import Line2D
 
     return Line2D([], [], ls="none", marker=BOUND_MARKER, mfc="none", color="0.3", label=BOUND_NOTE)
 
 
 def one_bound_handle() -> Any:
     """A legend entry explaining the hollow up-triangles of :func:`plot_rates` on a logit axis."""
-    from matplotlib.lines import Line2D
 
     return Line2D([], [], ls="none", marker="^", mfc="none", color="0.3",
                   label="all n reads: 95 % lower bound (about 1 - 3/n)")
@@ -176,7 +177,6 @@ def region_outline(x_edges: Sequence[float], y_edges: Sequence[float], mask: Any
 def layer_names(model: Any) -> dict[str, str]:
     """Readable names of a network's quantized layers in order: conv1, conv2, ..., fc1, fc2, keyed by
     module name (the keys of a chip record's ``errors_per_layer``)."""
-    from torch import nn
 
     names: dict[str, str] = {}
     n_conv = n_fc = 0
@@ -194,7 +194,6 @@ def layer_names(model: Any) -> dict[str, str]:
 
 def plain_log_ticks(ax: Any, axis: str = "y") -> None:
     """Numbers such as 0.2, 0.5, 1, 2 instead of 2 x 10^-1 on a log axis spanning a few decades or less."""
-    from matplotlib.ticker import FuncFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
     lim = ax.get_ylim if axis == "y" else ax.get_xlim

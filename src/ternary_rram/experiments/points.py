@@ -24,13 +24,27 @@ Adding an experiment takes a few lines::
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import numbers
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
+import torch
+
+from ternary_rram.array.params import ReadNoise
+from ternary_rram.chip.deploy import deploy, evaluate_chip
+from ternary_rram.circuit.operating import OperatingPoint
+from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
+from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.device import DeviceModel, LognormalState
 from ternary_rram.errors import InputError
+from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
+from ternary_rram.nn.data import load_dataset
+from ternary_rram.nn.models import build_model
+from ternary_rram.nn.train import evaluate
 
 #: Column names the sweep engine adds to every result row; no parameter or metric may use them.
 RESERVED_NAMES: frozenset[str] = frozenset(
@@ -312,14 +326,8 @@ def sense_point(params: dict, seed: int) -> dict:
     over all senses), ``t_decide_mean`` (s, mean over decided senses, NaN if none) and
     ``undecided_rate`` (fraction of senses that read 0).
     """
-    import dataclasses
 
-    import torch
 
-    from ternary_rram.circuit.operating import OperatingPoint
-    from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
-    from ternary_rram.circuit.pcsa import PCSA
-    from ternary_rram.device import DeviceModel, LognormalState
 
     p = params
     gen = torch.Generator().manual_seed(int(seed))
@@ -335,7 +343,7 @@ def sense_point(params: dict, seed: int) -> dict:
     n = int(p["samples"])
     states = STATE_SETS[p["states"]]
 
-    out: dict[str, Any] = {m: math.nan for m in SENSE_METRICS}
+    out: dict[str, Any] = dict.fromkeys(SENSE_METRICS, math.nan)
     r_bl, r_blb = [], []
     for s in states:
         bl_state, blb_state = CELL_STATES[s]
@@ -391,14 +399,8 @@ CHIP_METRICS: tuple[str, ...] = ("energy_per_inference", "latency_per_inference"
 
 def _chip_setup(params: dict, seed: int):
     """(generator, device model, PCSA, operating point) of a chip point."""
-    import dataclasses
 
-    import torch
 
-    from ternary_rram.circuit.operating import OperatingPoint
-    from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
-    from ternary_rram.circuit.pcsa import PCSA
-    from ternary_rram.device import DeviceModel, LognormalState
 
     p = params
     gen = torch.Generator().manual_seed(int(seed))
@@ -412,8 +414,6 @@ def _chip_setup(params: dict, seed: int):
 
 
 def _deploy(model, params: dict, seed: int):
-    from ternary_rram.array.params import ReadNoise
-    from ternary_rram.chip.deploy import deploy
 
     gen, device, pcsa, op = _chip_setup(params, seed)
     return deploy(model, op=op, pcsa=pcsa, device_model=device,
@@ -441,9 +441,7 @@ def energy_point(params: dict, seed: int) -> dict:
     training: energy depends on the architecture and on the fraction of zero weights); the devices,
     the sense map and one read are drawn from ``seed`` too.
     """
-    import torch
 
-    from ternary_rram.nn.models import build_model
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
@@ -482,8 +480,6 @@ _CKPT_PARAMS: tuple[Param, ...] = (
 
 
 def _load_checkpoint_and_data(params: dict):
-    from ternary_rram.nn.checkpoint import load_checkpoint
-    from ternary_rram.nn.data import load_dataset
 
     ckpt = load_checkpoint(params["checkpoint"])
     name = params["data"] or ckpt["data"].get("name")
@@ -496,8 +492,6 @@ def _load_checkpoint_and_data(params: dict):
 def deployed_accuracy_point(params: dict, seed: int) -> dict:
     """Test accuracy of a trained checkpoint deployed on 2T2R arrays read by PCSAs at one operating
     point (ideal and chip-read weights), with the energy and latency per inference."""
-    from ternary_rram.chip.deploy import evaluate_chip
-    from ternary_rram.nn.checkpoint import model_from_checkpoint
 
     ckpt, data = _load_checkpoint_and_data(params)
     model = model_from_checkpoint(ckpt)
@@ -522,7 +516,6 @@ register(Experiment(
 
 def error_rate_point(params: dict, seed: int) -> dict:
     """Test accuracy of a trained checkpoint with weight errors injected at a bit error rate."""
-    from ternary_rram.nn.train import evaluate
 
     ckpt, data = _load_checkpoint_and_data(params)
     res = evaluate(ckpt, data, ber=params["ber"], error_model=params["error_model"], repeats=params["repeats"],

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from ternary_rram.fileio import atomic_write_text
 
@@ -178,7 +178,7 @@ def to_html(report: Report, folder: Path) -> str:
     return "\n".join(parts)
 
 
-def write_report(report: Report, folder: "str | Path") -> tuple[Path, Path]:
+def write_report(report: Report, folder: str | Path) -> tuple[Path, Path]:
     """Write ``folder/report.md`` and ``folder/report.html`` atomically; return both paths."""
     folder = Path(folder)
     md, ht = folder / "report.md", folder / "report.html"

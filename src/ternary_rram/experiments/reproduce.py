@@ -28,24 +28,54 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection
+from matplotlib.colors import LogNorm
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.patheffects import withStroke
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
+from ternary_rram.array.column import AmplifierPool
+from ternary_rram.chip.energy import ENERGY_PARTS
+from ternary_rram.circuit.operating import OperatingPoint
+from ternary_rram.circuit.params import DEFAULT_PCSA
+from ternary_rram.circuit.pcsa import PCSA, decode, first_crossing
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_seed
 from ternary_rram.experiments.cache import Cache
-from ternary_rram.experiments.plots import (BOUND_NOTE, bound_handle, one_bound_handle, cell_edges, legend_below,
-                                            plain_log_ticks, plot_rates, region_outline)
-from ternary_rram.fileio import atomic_write_text
+from ternary_rram.experiments.calibrate import load_params
+from ternary_rram.experiments.deploy import deploy_record, eval_tensors, plot_energy_breakdown, pool_at
+from ternary_rram.experiments.plots import (
+    BOUND_NOTE,
+    bound_handle,
+    cell_edges,
+    legend_below,
+    new_figure,
+    one_bound_handle,
+    plain_log_ticks,
+    plot_rates,
+    region_outline,
+    save_figure,
+)
 from ternary_rram.experiments.report import Claim, Figure, Report, Section, Table, write_report
+from ternary_rram.experiments.sense import margin_windows
+from ternary_rram.fileio import atomic_write_text
+from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
+from ternary_rram.nn.data import default_cifar10_dir, load_dataset
+from ternary_rram.nn.models import vgg
+from ternary_rram.nn.train import TrainConfig, evaluate, init_model, train
 
 #: Global (die-to-die) process spread of the NMOS and PMOS threshold voltages, V (one sigma).
 #: [D] chosen: 130 nm processes quote inter-die |Vth| spreads of 10-20 mV; the +-3 sigma corners
@@ -189,7 +219,6 @@ def _counts(values: np.ndarray) -> np.ndarray:
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    import io
 
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -234,7 +263,7 @@ class ErrorRates:
     k_flip: int
 
     @classmethod
-    def from_counts(cls, c: dict) -> "ErrorRates":
+    def from_counts(cls, c: dict) -> ErrorRates:
         """``c``: state -> counts (3,) ordered (-1, 0, +1)."""
         cp, cm, c0 = np.asarray(c[1]), np.asarray(c[-1]), np.asarray(c[0])
         n_pm = int(cp.sum() + cm.sum())
@@ -296,7 +325,6 @@ def planned_units(preset: Preset, sections: Sequence[str], vdd_star: float | Non
 
 
 def _pcsa(ctx: _Ctx, corner: float = 0.0):
-    from ternary_rram.circuit.pcsa import PCSA
 
     p = ctx.pcsa_params if corner == 0 else corner_params(ctx.pcsa_params, corner)
     return PCSA(p)
@@ -313,8 +341,6 @@ def _gen(ctx: _Ctx, *keys: float) -> torch.Generator:
 # ------------------------------------------------------------------------------------------------
 def _map_unit(ctx: _Ctx, vdd: float) -> Any:
     """Counts (W, 3 states, 3 outcomes) at every window and t_decide (3, n) at one VDD."""
-    from ternary_rram.circuit.operating import OperatingPoint
-    from ternary_rram.circuit.pcsa import decode, first_crossing
 
     windows = ctx.preset.windows
     n = ctx.preset.n_map
@@ -340,7 +366,6 @@ def _map_unit(ctx: _Ctx, vdd: float) -> Any:
 
 def _point_unit(ctx: _Ctx, vdd: float, window: float, temperature_c: float, corner: float) -> Any:
     """Counts (3 states, 3), mean energy (3,) J and mean decision time (3,) s at one PVT point."""
-    from ternary_rram.circuit.operating import OperatingPoint
 
     n = ctx.preset.n_point
     cfg = {**ctx.base_config(), "vdd": vdd, "window": window, "temperature_c": temperature_c,
@@ -367,7 +392,6 @@ def _point_unit(ctx: _Ctx, vdd: float, window: float, temperature_c: float, corn
 
 def _wave_unit(ctx: _Ctx, vdd: float, t_end: float) -> Any:
     """Waveforms of n_wave instances per state (states +1, -1, 0), subsampled to <= 400 points."""
-    from ternary_rram.circuit.operating import OperatingPoint
 
     n = ctx.preset.n_wave
     cfg = {**ctx.base_config(), "vdd": vdd, "t_end": t_end, "n": n}
@@ -388,7 +412,6 @@ def _wave_unit(ctx: _Ctx, vdd: float, t_end: float) -> Any:
 # sections 1-4
 # ------------------------------------------------------------------------------------------------
 def _plt():
-    from ternary_rram.experiments.plots import new_figure, save_figure
 
     return new_figure, save_figure
 
@@ -438,7 +461,6 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     ctx.plan = planned_units(ctx.preset, ctx.sections, vdd_star)
     # Timing margin per VDD from the map's decision times (sense.margin_windows): W_low lets 99 % of +-1 reads
     # decide, W_high keeps P(0 | HRS, HRS) >= 0.9; inf where beyond the longest window of the map.
-    from ternary_rram.experiments.sense import margin_windows
 
     margins: dict[float, tuple[float, float]] = {}
     for v in vdds:
@@ -486,13 +508,12 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
             ax.set_title(f"VDD={v:g} V, state {STATE_LABEL[s]}", fontsize=9)
             ax.set_xlabel("time since SEN rises (ns)")
             ax.set_ylabel("voltage (V)")
-    from matplotlib.lines import Line2D
 
     legend_below(fig, [axes[0][0]], extra=[Line2D([], [], color="k", lw=0.6, label="sense window")])
     # decoded values of the drawn instances at the chosen window
     thr_frac = ctx.pcsa_params.readout_fraction
     at_w: dict[tuple[float, int], list[tuple[bool, bool]]] = {}
-    for r, v in enumerate((VDD_NOMINAL, vdd_star)):
+    for v in (VDD_NOMINAL, vdd_star):
         wv = _wave_unit(ctx, v, t_end)
         k_w = int(np.clip(np.searchsorted(wv["t"], w_star, side="right") - 1, 0, len(wv["t"]) - 1))
         for s_i, s in enumerate((1, -1, 0)):
@@ -548,11 +569,6 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
                prob_rows)
     fig, axes = new_figure(1, 1, width=5.5, height=4.0)
     ax = axes[0][0]
-    from matplotlib.collections import LineCollection
-    from matplotlib.colors import LogNorm
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
     # Cells with no error at all are left grey (an upper bound, not a value on the colour scale).
     x_edges, y_edges = cell_edges(windows * 1e9, log=True), cell_edges(vdds)
@@ -565,7 +581,6 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     ax.xaxis.set_minor_formatter(NullFormatter())
     if len(windows) <= 9:
         ax.set_xticks(windows * 1e9, [f"{w * 1e9:.3g}" for w in windows])
-    from matplotlib.patheffects import withStroke
 
     # white on a dark rim, drawn over the frame so that the sides on the map's edge show too
     ax.add_collection(LineCollection(region_outline(x_edges, y_edges, err <= TERNARY_OK), colors="w", lw=1.6,
@@ -698,7 +713,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
     claims3 = (
         Claim("P(correct | LRS,HRS) close to 1 where the scheme is used; what is lost goes to 0, not to a sign flip",
               f"min P(correct | +-1) = {correct_min:.4f} over VDD {{{', '.join(f'{v:g}' for v in used)}}} V; "
-              f"lost to 0: {int(round(lost_zero))}, sign flips: {k_flip}",
+              f"lost to 0: {round(lost_zero)}, sign flips: {k_flip}",
               correct_min >= 0.99 and k_flip <= lost_zero,
               f"min P(correct) >= 0.99 and flips <= reads lost to 0, over VDDs with ternary error <= {TERNARY_USED:g}"),
         Claim("Sign flips negligible, much rarer than +-1 <-> 0 errors",
@@ -760,7 +775,7 @@ def _sections_sense(ctx: _Ctx) -> tuple[list[Section], SenseSummary]:
               f"(ratio {e_star / e_hi:.2f})", e_star < 0.6 * e_hi, "E(chosen VDD) < 0.6 x E(nominal VDD)"),
         Claim("Energy per sense in the tens of fJ at 130 nm",
               f"{e_hi * 1e15:.3g} fJ at {vdds[i_nom]:g} V, {e_star * 1e15:.3g} fJ at {vdd_star:g} V",
-              1e-15 <= e_star and e_hi <= 100e-15, "1 fJ <= E <= 100 fJ at both VDDs"),
+              e_star >= 1e-15 and e_hi <= 100e-15, "1 fJ <= E <= 100 fJ at both VDDs"),
         Claim("Decision time grows steeply below threshold (docs/physics.md section 4.2)",
               f"t_decide(+1) = {t_lo * 1e9:.3g} ns at {vdd_star:g} V vs {t_hi * 1e9:.3g} ns at {vdds[i_nom]:g} V",
               (t_lo / t_hi > 2.0) if (math.isfinite(t_lo) and math.isfinite(t_hi)) else None,
@@ -797,7 +812,6 @@ def _load_data(preset: Preset, data_dir: Path | None,
     on scikit-learn digits, when the default CIFAR-10 folder is missing or broken; ``warn`` announces
     it (one line). --full needs CIFAR-10.
     """
-    from ternary_rram.nn.data import default_cifar10_dir, load_dataset
 
     if preset.name == "tiny":
         if data_dir is not None:
@@ -839,7 +853,6 @@ def train_config(preset: Preset, seed: int):
     """The :class:`~ternary_rram.nn.train.TrainConfig` of a preset: the seed recipe's defaults (AdamW,
     lr 0.01, batch 128, normalised decay, moments reset at restarts), with the preset's epochs and, for
     the short presets, one cosine cycle over the run instead of the 100/200/400 warm restarts."""
-    from ternary_rram.nn.train import TrainConfig
 
     return TrainConfig(epochs=preset.epochs, cycles=(preset.epochs,) if preset.anneal_within_run else (100, 200, 400),
                        seed=seed, max_batches=preset.max_batches)
@@ -847,8 +860,6 @@ def train_config(preset: Preset, seed: int):
 
 def _train_unit(ctx: _Ctx, data: _Data, width: int, weights: str, activations: str) -> Any:
     """Train one VGG (resumable) and return its test accuracy and run folder."""
-    from ternary_rram.nn.models import vgg
-    from ternary_rram.nn.train import init_model, train
 
     p = ctx.preset
     tc = train_config(p, ctx.seed)
@@ -870,13 +881,11 @@ def _train_unit(ctx: _Ctx, data: _Data, width: int, weights: str, activations: s
 
 
 def _load_model(ctx: _Ctx, folder: str):
-    from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
 
     return model_from_checkpoint(load_checkpoint(ctx.out / folder))
 
 
 def _eval_unit(ctx: _Ctx, data: _Data, trained: Any, kind: str, ber: float) -> Any:
-    from ternary_rram.nn.train import evaluate
 
     cfg = {"seed": ctx.seed, "folder": trained["folder"], "acc": trained["test_acc"], "kind": kind, "ber": ber,
            "repeats": ctx.preset.repeats}
@@ -910,8 +919,6 @@ def _chip_map_unit(ctx: _Ctx, vdd: float, window: float) -> Any:
     cfg = _chip_map_config(ctx, vdd, window)
 
     def compute():
-        from ternary_rram.circuit.operating import OperatingPoint
-        from ternary_rram.experiments.deploy import pool_at
 
         p = ctx.preset
         pool = pool_at(OperatingPoint.from_celsius(vdd, window, CHIP_TEMPERATURE_C), pcsa=_pcsa(ctx),
@@ -941,8 +948,6 @@ def _chip_deploy_unit(ctx: _Ctx, data: _Data, trained: Any, vdd: float, window: 
            "engine": "float", "batch": CHIP_BATCH}
 
     def compute():
-        from ternary_rram.array.column import AmplifierPool
-        from ternary_rram.experiments.deploy import deploy_record, eval_tensors
 
         model = _load_model(ctx, trained["folder"]).eval()
         x, y = eval_tensors(data.data)
@@ -978,7 +983,6 @@ def _chip_row(rec: Any) -> dict[str, float]:
 
 
 def _energy_parts() -> tuple[str, ...]:
-    from ternary_rram.chip.energy import ENERGY_PARTS
 
     return ENERGY_PARTS
 
@@ -1101,7 +1105,6 @@ def _sections_nn(ctx: _Ctx, summary: SenseSummary, data: _Data) -> tuple[list[Se
 
 def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, wmax: int) -> Section:
     """Section 7: the binary and ternary networks of width ``wmax`` on the simulated chip against VDD."""
-    from ternary_rram.experiments.deploy import plot_energy_breakdown
 
     p = ctx.preset
     new_figure, save_figure = _plt()
@@ -1234,8 +1237,8 @@ def _section_chip(ctx: _Ctx, summary: SenseSummary, data: _Data, trained: dict, 
 # ------------------------------------------------------------------------------------------------
 # entry point
 # ------------------------------------------------------------------------------------------------
-def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "str | Path | None" = None,
-                  params: "str | Path | None" = None, seed: int = 0, use_cache: bool = True,
+def run_reproduce(out_dir: str | Path, preset: str = "quick", *, data_dir: str | Path | None = None,
+                  params: str | Path | None = None, seed: int = 0, use_cache: bool = True,
                   sections: Sequence[str] = ("sense", "nn"),
                   log: Callable[[str], None] | None = None, progress: bool = False,
                   warn: Callable[[str], None] | None = None) -> ReproduceResult:
@@ -1253,8 +1256,6 @@ def run_reproduce(out_dir: "str | Path", preset: str = "quick", *, data_dir: "st
         warn: callback for one-line warnings shown even when progress is off (the digits fallback);
             default: printed to stderr.
     """
-    from ternary_rram.circuit.params import DEFAULT_PCSA
-    from ternary_rram.experiments.calibrate import load_params
 
     if preset not in PRESETS:
         raise InputError(f"preset={preset!r} is not allowed: must be one of {', '.join(PRESETS)}")

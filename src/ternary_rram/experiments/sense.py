@@ -24,9 +24,10 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,9 +38,16 @@ from ternary_rram.circuit.params import DEFAULT_PCSA, TRANSISTOR_NAMES, PCSAPara
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device.model import DeviceModel, LognormalState, State
 from ternary_rram.errors import InputError, check_positive, check_range
+from ternary_rram.experiments.plots import (
+    bound_handle,
+    legend_below,
+    new_figure,
+    one_bound_handle,
+    plain_log_ticks,
+    plot_rates,
+    save_figure,
+)
 from ternary_rram.fileio import atomic_write_text
-from ternary_rram.experiments.plots import (bound_handle, legend_below, new_figure, one_bound_handle, plain_log_ticks,
-                                            plot_rates, save_figure)
 
 Tensor = torch.Tensor
 
@@ -161,7 +169,7 @@ def seeded_generator(seed: int, *keys: float, resolution: float = 1e6) -> torch.
     """
     h = int(seed) & 0xFFFFFFFF
     for k in keys:
-        h = (h * 1_000_003 + int(round(float(k) * resolution))) % (2 ** 61 - 1)
+        h = (h * 1_000_003 + round(float(k) * resolution)) % (2 ** 61 - 1)
     return torch.Generator().manual_seed(h)
 
 
@@ -314,7 +322,7 @@ class SenseStudyConfig:
     window_policy: str = "centre"
     tracking_factor: float | None = None
 
-    def validate(self) -> "SenseStudyConfig":
+    def validate(self) -> SenseStudyConfig:
         """Check every value (InputError naming the first bad one); returns self."""
         if len(self.vdds) == 0:
             raise InputError("vdd: at least one supply voltage is needed")

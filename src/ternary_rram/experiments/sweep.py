@@ -38,6 +38,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import re
@@ -47,17 +48,29 @@ import time
 import tomllib
 import traceback as tb_module
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from distributed import Client, LocalCluster, as_completed
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
 
 from ternary_rram.errors import InputError
-from ternary_rram.fileio import (STALE_TMP_AGE_S, atomic_write_text, atomic_write_with, read_text_bounded,
-                                 remove_stale_temps)
 from ternary_rram.experiments.points import Experiment, Param, as_scalar, get_experiment, load_target
+from ternary_rram.fileio import (
+    STALE_TMP_AGE_S,
+    atomic_write_text,
+    atomic_write_with,
+    read_text_bounded,
+    remove_stale_temps,
+)
 
 #: Most points one spec may expand to (a guard against a typo such as num = 1e6).
 MAX_POINTS = 1_000_000
@@ -276,7 +289,7 @@ def _grid_values(param: Param, raw: Any) -> list:
         if num >= 1:
             arr[0], arr[-1] = start, stop  # exact end points
         # 12 significant digits: 5e-10, not 4.999999999999999e-10 (the value is also the hash input)
-        values = [int(round(v)) for v in arr] if param.type == "int" else [float(f"{v:.12g}") for v in arr]
+        values = [round(v) for v in arr] if param.type == "int" else [float(f"{v:.12g}") for v in arr]
         values = list(dict.fromkeys(values))
     elif isinstance(raw, list):
         values = raw
@@ -393,8 +406,6 @@ class ResultStore:
 
     def write(self, row: Mapping[str, Any]) -> Path:
         """Write one result row as its own Parquet file (replacing an older row of the same hash)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
 
         path = self.part_path(row["hash"])
         table = pa.Table.from_pylist([dict(row)])
@@ -405,7 +416,6 @@ class ResultStore:
 
     def statuses(self, warn: Callable[[str], None] | None = None) -> dict[str, str]:
         """Status of every stored point, by hash; an unreadable part is quarantined (see :meth:`quarantine`)."""
-        import pyarrow.parquet as pq
 
         out = {}
         for p in sorted(self.results_dir.glob("*.parquet")):
@@ -449,11 +459,8 @@ class ResultStore:
         return {h for h, s in self.statuses().items() if s == "ok"}
 
 
-def load_results(out_dir: str | os.PathLike) -> "pd.DataFrame":  # noqa: F821
+def load_results(out_dir: str | os.PathLike) -> pd.DataFrame:
     """Every stored point of ``out_dir`` as one pandas table, one row per point, sorted by hash."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     store = ResultStore(out_dir)
     files = sorted(store.results_dir.glob("*.parquet"))
@@ -529,13 +536,11 @@ def check_scheduler_address(address: str) -> str:
 
 @contextlib.contextmanager
 def open_client(scheduler: str | None = None, workers: int | None = None, *,
-                quiet: bool = True) -> Iterator["Client"]:  # noqa: F821
+                quiet: bool = True) -> Iterator[Client]:
     """A ``distributed.Client``: to ``scheduler`` when given, else to a new local cluster of
     ``workers`` processes with one thread each (closed on exit). ``quiet``: the local cluster logs
     only critical messages (a failed point is recorded in the results with its error instead)."""
-    import logging
 
-    from distributed import Client, LocalCluster
 
     if scheduler is not None:
         check_scheduler_address(scheduler)
@@ -563,7 +568,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None, *,
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _error_text(exc: BaseException | None) -> str:
@@ -619,8 +624,6 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
 
 def _run_on_dask(client: Any, spec: SweepSpec, todo: list[Point], store: ResultStore, report: SweepReport,
                  progress: bool, on_point: Callable[[dict], None] | None) -> None:
-    from distributed import as_completed
-    from tqdm.auto import tqdm
 
     exp = spec.experiment
     token = uuid.uuid4().hex[:8]
@@ -691,7 +694,7 @@ def _write_spec_copy(spec: SweepSpec, out_dir: Path) -> None:
 # Summary: CSV of all points, Pareto front (accuracy vs energy), heat maps over two axes
 # ------------------------------------------------------------------------------------------------
 
-def pareto_front(df: "pd.DataFrame", accuracy: str, energy: str) -> "pd.DataFrame":  # noqa: F821
+def pareto_front(df: pd.DataFrame, accuracy: str, energy: str) -> pd.DataFrame:
     """Rows not dominated in (max ``accuracy``, min ``energy``), sorted by energy (finite rows only)."""
     d = df[np.isfinite(df[accuracy].astype(float)) & np.isfinite(df[energy].astype(float))]
     d = d.sort_values([energy, accuracy], ascending=[True, False], kind="stable")
@@ -719,7 +722,7 @@ def summarize(spec: SweepSpec, out_dir: str | os.PathLike, *, df: Any = None,
     exp = spec.experiment
     hashes = {p.hash for p in points}
     df = df[df["hash"].isin(hashes)]
-    params = [n for n in spec.varied] + [n for n in exp.param_names if n not in spec.varied]
+    params = list(spec.varied) + [n for n in exp.param_names if n not in spec.varied]
     metric_cols = [c for c in df.columns if c not in params and c not in BASE_COLUMNS
                    and c not in VOLATILE_COLUMNS and c != "traceback"]
     order = [c for c in ("hash", "status", *params, *metric_cols, "error", "seed", *VOLATILE_COLUMNS)
@@ -751,8 +754,7 @@ def summarize(spec: SweepSpec, out_dir: str | os.PathLike, *, df: Any = None,
     return files
 
 
-def _axis_levels(series: "pd.Series", param: Param) -> "pd.Series":  # noqa: F821
-    import pandas as pd
+def _axis_levels(series: pd.Series, param: Param) -> pd.Series:
 
     if series.nunique() <= HEATMAP_MAX_LEVELS or param.type not in ("float", "int"):
         return series
@@ -768,7 +770,7 @@ def _axis_levels(series: "pd.Series", param: Param) -> "pd.Series":  # noqa: F82
     return pd.Series(centers[idx], index=series.index)
 
 
-def _heatmap_table(ok: "pd.DataFrame", exp: Experiment, x: str, y: str, metric: str) -> "pd.DataFrame":  # noqa: F821
+def _heatmap_table(ok: pd.DataFrame, exp: Experiment, x: str, y: str, metric: str) -> pd.DataFrame:
     d = ok[[x, y, metric]].copy()
     d[metric] = d[metric].astype(float)
     d[x] = _axis_levels(d[x], exp.param(x))
@@ -786,8 +788,7 @@ def _axis_label(exp: Any, name: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def _plot_heatmap(grid: "pd.DataFrame", x: str, y: str, metric: str, others: list[str], path: Path) -> None:  # noqa: F821
-    from matplotlib.figure import Figure
+def _plot_heatmap(grid: pd.DataFrame, x: str, y: str, metric: str, others: list[str], path: Path) -> None:
 
     fig = Figure(figsize=(1.2 + 0.7 * max(grid.shape[1], 4), 1.2 + 0.5 * max(grid.shape[0], 4)))
     ax = fig.add_subplot()
@@ -812,9 +813,8 @@ def _plot_heatmap(grid: "pd.DataFrame", x: str, y: str, metric: str, others: lis
     atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
 
 
-def _plot_pareto(ok: "pd.DataFrame", front: "pd.DataFrame", accuracy: str, energy: str,  # noqa: F821
+def _plot_pareto(ok: pd.DataFrame, front: pd.DataFrame, accuracy: str, energy: str,
                  varied: list[str], path: Path) -> None:
-    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6, 4.2))
     ax = fig.add_subplot()

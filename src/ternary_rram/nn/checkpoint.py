@@ -21,14 +21,16 @@ import os
 import pickle
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from ternary_rram.errors import InputError
 from ternary_rram.fileio import atomic_write_bytes, atomic_write_text
+from ternary_rram.nn.models import build_model
 
 FORMAT = "ternary-rram-checkpoint"
 VERSION = 1
@@ -95,7 +97,7 @@ TORCH_LOAD_ERRORS: tuple[type[BaseException], ...] = (
     TypeError, KeyError, IndexError, MemoryError)
 
 
-def torch_load_safely(path: str | os.PathLike, refuse: "Callable[[str], InputError]") -> Any:
+def torch_load_safely(path: str | os.PathLike, refuse: Callable[[str], InputError]) -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU; on failure ``refuse(first line of the
     error)`` is raised (one line, no traceback). Warnings torch prints before failing are dropped."""
     try:
@@ -175,7 +177,6 @@ def check_same_architecture(expected: dict[str, Any], found: dict[str, Any], whe
 
 def model_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
     """Rebuild the network of a loaded checkpoint and load its weights (on the CPU)."""
-    from ternary_rram.nn.models import build_model
 
     try:
         model = build_model(**ckpt["model_config"])

@@ -17,7 +17,7 @@ each read is independent given the programmed state.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn

@@ -16,6 +16,7 @@ the file.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import os
@@ -27,12 +28,13 @@ import tempfile
 import urllib.request
 import warnings
 from collections.abc import Iterator
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
+from sklearn.datasets import load_digits as _sk_digits
 
 from ternary_rram.errors import InputError
 
@@ -197,9 +199,9 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
 
 def _numpy_reconstruct():
     try:  # numpy >= 2 keeps the implementation in numpy._core
-        from numpy._core.multiarray import _reconstruct
+        from numpy._core.multiarray import _reconstruct  # noqa: PLC0415 (conditional import)
     except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct
+        from numpy.core.multiarray import _reconstruct  # noqa: PLC0415 (conditional import)
     return _reconstruct
 
 
@@ -210,7 +212,7 @@ class SafeUnpickler(pickle.Unpickler):
     so a malicious file cannot run code.
     """
 
-    _ALLOWED: dict[tuple[str, str], object] = {
+    _ALLOWED: ClassVar[dict[tuple[str, str], object]] = {
         ("numpy.core.multiarray", "_reconstruct"): None,
         ("numpy._core.multiarray", "_reconstruct"): None,
         ("numpy", "ndarray"): np.ndarray,
@@ -426,13 +428,12 @@ def load_digits(*, test_fraction: float = 0.25, seed: int = 0) -> ImageData:
 
     Normalisation uses the train split's own mean and std.
     """
-    from sklearn.datasets import load_digits as _sk_digits
 
     d = _sk_digits()
     x = d.images.astype(np.uint8)  # (1797, 8, 8), values 0..16
     y = d.target.astype(np.int64)
     order = np.random.RandomState(seed).permutation(len(y))
-    n_test = int(round(test_fraction * len(y)))
+    n_test = round(test_fraction * len(y))
     te, tr = order[:n_test], order[n_test:]
     scaled = x[tr].astype(np.float64) / 16.0
     mean, std = (float(scaled.mean()),), (float(scaled.std()),)

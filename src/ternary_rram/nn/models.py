@@ -19,8 +19,16 @@ from ternary_rram.errors import InputError
 from ternary_rram.nn.layers import QConv2d, QLinear, quantized_layers
 from ternary_rram.nn.quantizers import canonical_kind
 
-__all__ = ["QuantizedNet", "vgg", "mlp", "convnet", "build_model", "MODEL_NAMES", "activation",
-           "quantized_layers"]
+__all__ = [
+    "MODEL_NAMES",
+    "QuantizedNet",
+    "activation",
+    "build_model",
+    "convnet",
+    "mlp",
+    "quantized_layers",
+    "vgg",
+]
 
 VGG_FC_WIDTH = 512  # [C] hidden FC width
 

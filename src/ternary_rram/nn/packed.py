@@ -35,7 +35,13 @@ from torch import Tensor, nn
 from ternary_rram.errors import InputError
 from ternary_rram.fileio import atomic_write_bytes
 from ternary_rram.nn.checkpoint import (
-    canonical_json, check_same_architecture, load_checkpoint, load_model_state, torch_load_safely)
+    canonical_json,
+    check_same_architecture,
+    load_checkpoint,
+    load_model_state,
+    model_from_checkpoint,
+    torch_load_safely,
+)
 from ternary_rram.nn.layers import quantized_layers
 
 FORMAT = "ternary-rram-packed"
@@ -150,7 +156,6 @@ def load_packed(path: str | os.PathLike) -> dict[str, Any]:
             "train_config": metadata.get("train_config") or {}, "path": str(path)}
     # A configuration that does not fit its own tensors is a damaged file: say so here, before any
     # data set is compared with it.
-    from ternary_rram.nn.checkpoint import model_from_checkpoint
 
     model_from_checkpoint(ckpt)
     return ckpt
@@ -197,7 +202,6 @@ def load_network(spec: str | os.PathLike) -> dict[str, Any]:
 def pretrained(name_or_path: str | os.PathLike) -> nn.Module:
     """A shipped network by name (``ternary_rram.nn.packed.shipped_networks()``) or a packed file
     by path, rebuilt and in eval mode; its metadata is in ``model.metadata``."""
-    from ternary_rram.nn.checkpoint import model_from_checkpoint
 
     text = str(name_or_path)
     if text.startswith(PREFIX):

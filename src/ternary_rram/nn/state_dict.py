@@ -20,6 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
 import torch
 from torch import Tensor, nn
 
@@ -29,8 +30,15 @@ from ternary_rram.nn.checkpoint import torch_load_safely
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.models import QuantizedNet, build_model
 
-__all__ = ["KeyMap", "load_state_dict_file", "read_key_map", "map_keys", "load_plain_state",
-           "model_from_state_dict", "OPTIONAL_SUFFIXES"]
+__all__ = [
+    "OPTIONAL_SUFFIXES",
+    "KeyMap",
+    "load_plain_state",
+    "load_state_dict_file",
+    "map_keys",
+    "model_from_state_dict",
+    "read_key_map",
+]
 
 #: Keys a state_dict may leave out: batch-norm step counters (not used in evaluation).
 OPTIONAL_SUFFIXES: tuple[str, ...] = (".num_batches_tracked",)

@@ -45,16 +45,27 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 from tqdm.auto import tqdm
 
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.nn.checkpoint import (
-    CHECKPOINT_NAME, atomic_write_bytes, atomic_write_text, check_same_architecture, load_checkpoint,
-    load_model_state, model_from_checkpoint, save_checkpoint)
-from ternary_rram.nn.data import ImageData, augment_batch, iterate_batches, num_batches
+    CHECKPOINT_NAME,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_same_architecture,
+    load_checkpoint,
+    load_model_state,
+    model_from_checkpoint,
+    save_checkpoint,
+)
 from ternary_rram.nn.chip_aware import check_rates, set_read_errors
+from ternary_rram.nn.data import ImageData, augment_batch, iterate_batches, num_batches
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
+from ternary_rram.nn.models import build_model
 from ternary_rram.nn.packed import load_network
 
 AUGMENTS = ("auto", "none", "flip-crop", "crop", "flip")
@@ -191,7 +202,7 @@ def cycle_of(epoch: int, cycles: tuple[int, ...]) -> tuple[int, int, int]:
 
 def learning_rate(epoch: float, config: TrainConfig) -> float:
     """Cosine-annealed learning rate at fractional 0-based ``epoch`` (restarts at cycle starts)."""
-    _, start, length = cycle_of(int(math.floor(epoch)), config.cycles)
+    _, start, length = cycle_of(math.floor(epoch), config.cycles)
     t = (epoch - start) / length  # in [0, 1)
     return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1.0 + math.cos(math.pi * t))
 
@@ -269,7 +280,6 @@ def memory_format(model: nn.Module) -> torch.memory_format:
 
 def init_model(model_config: dict[str, Any], seed: int) -> nn.Module:
     """Seed torch's global generator with ``seed`` and build the model (reproducible init)."""
-    from ternary_rram.nn.models import build_model
 
     torch.manual_seed(seed)
     return build_model(**model_config)
@@ -367,9 +377,6 @@ def write_metrics(out_dir: Path, history: list[dict[str, Any]], meta: dict[str, 
 
 def plot_learning_curve(path: Path, history: list[dict[str, Any]], title: str = "") -> None:
     """Loss and accuracy (train, test) against epoch, as a PNG (Agg canvas, no pyplot state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     FigureCanvasAgg(fig)
@@ -622,8 +629,23 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
 
 
 __all__ = [
-    "EvalResult", "PRECISIONS", "TrainConfig", "TrainResult", "autocast", "cpu_has_native_bf16",
-    "cycle_note", "cycle_of", "evaluate", "init_model", "memory_format", "resolve_precision",
-    "learning_rate", "plot_learning_curve", "resolve_device", "eval_metrics", "train", "weight_decay",
+    "PRECISIONS",
+    "EvalResult",
+    "TrainConfig",
+    "TrainResult",
+    "autocast",
+    "cpu_has_native_bf16",
+    "cycle_note",
+    "cycle_of",
+    "eval_metrics",
+    "evaluate",
+    "init_model",
+    "learning_rate",
+    "memory_format",
+    "plot_learning_curve",
+    "resolve_device",
+    "resolve_precision",
+    "train",
+    "weight_decay",
     "write_metrics",
 ]
