@@ -70,7 +70,7 @@ with torch.no_grad():
 # ## Program a chip at two supply voltages
 # `tr.Chip` is one fabricated instance (its seed fixes devices and sense-amplifier mismatch); the
 # sense window is chosen per VDD. The amplifier pool is kept small here (8 amplifiers, 9x9-point
-# maps) so that the example runs in seconds; `ternary-rram deploy` uses 16 amplifiers and 25x25.
+# maps) so that the example runs in seconds; `ternary-rram deploy` uses 16 amplifiers and 41x41.
 
 # %%
 results = {}

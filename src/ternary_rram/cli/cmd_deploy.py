@@ -12,7 +12,7 @@ from ternary_rram.cli.process import add_process_argument, load_models, resolve_
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 from ternary_rram.fileio import path_arg
 
-#: Map sizes: each amplifier's map runs N_GRID^2 x N_MC transient senses (25 x 25 x 8 per amplifier by
+#: Map sizes: each amplifier's map runs N_GRID^2 x N_MC transient senses (41 x 41 x 8 per amplifier by
 #: default, seconds); 257^2 x 4096 is 2.7e8 senses per amplifier, hours, and its batched state would not
 #: fit in 24 GB.
 N_GRID_MAX = 257
@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", default="float", choices=("float", "integer"),
                         help="network evaluation: float model with read weights, or exact integer path")
     parser.add_argument("--n-grid", type=int, default=None, metavar="G",
-                        help="grid points per axis of each amplifier's map (default 25)")
+                        help="grid points per axis of each amplifier's map (default 41)")
     parser.add_argument("--n-mc", type=int, default=None, metavar="M", help="noise draws per map point (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="the (first) chip instance: devices, amplifier choice and read noise")
     parser.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
