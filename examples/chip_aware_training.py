@@ -1,13 +1,13 @@
 """Chip-aware training against plain training, judged under the read errors of one operating point.
 
-    python examples/chip_aware_training.py [--vdd 0.45] [--epochs 30] [--seeds 0 1 2]
+    python examples/chip_aware_training.py [--vdd 0.85] [--epochs 30] [--seeds 0 1 2]
 
 For each seed, trains the digits MLP (ternary weights, binary activations, width 64) twice with
 the same recipe: plainly, and with the read errors of the chip at ``--vdd`` in every forward pass
-(``TrainConfig.read_rates``, the per-state read rates of the sense map over the device spread, as
-``ternary-rram train --chip VDD`` does). Both are then tested clean and under those read errors
-(``--draws`` test passes, fresh errors in every pass). Prints one line per seed and the means.
-The sense map is 9 x 9 points x 16 mismatch draws (cached in ``--cache``).
+(``TrainConfig.read_rates``, the per-state read rates of the chip's amplifier pool over the device
+spread, as ``ternary-rram train --chip VDD`` does). Both are then tested clean and under those read
+errors (``--draws`` test passes, fresh errors in every pass). Prints one line per seed and the means.
+The pool is 16 amplifiers x 9 x 9 points x 16 noise draws (cached in ``--cache``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 
 import torch
 
-from ternary_rram.experiments.deploy import operating_point_for, sense_map_at
+from ternary_rram.experiments.deploy import operating_point_for, pool_at
 from ternary_rram.nn.chip_aware import set_read_errors, state_read_rates
 from ternary_rram.nn.data import load_digits
 from ternary_rram.nn.train import TrainConfig, eval_metrics, init_model, train
@@ -35,16 +35,16 @@ def accuracy_under_reads(model, data, rates, draws: int, seed: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--vdd", type=float, default=0.45, help="sense-amplifier supply, V")
+    ap.add_argument("--vdd", type=float, default=0.85, help="sense-amplifier supply, V")
     ap.add_argument("--epochs", type=int, default=30, help="epochs of each training (one cosine cycle)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of init and data order")
     ap.add_argument("--draws", type=int, default=5, help="test passes under read errors")
-    ap.add_argument("--cache", default=None, help="sense-map cache folder (default: a temporary one)")
+    ap.add_argument("--cache", default=None, help="amplifier-pool cache folder (default: a temporary one)")
     args = ap.parse_args()
     op, info = operating_point_for(args.vdd)
     with tempfile.TemporaryDirectory() as tmp:
-        sm = sense_map_at(op, n_grid=9, n_mc=16, cache_dir=args.cache or tmp)
-    rates = state_read_rates(sm, generator=torch.Generator().manual_seed(0))
+        pool = pool_at(op, n_grid=9, n_mc=16, cache_dir=args.cache or tmp)
+    rates = state_read_rates(pool.maps, generator=torch.Generator().manual_seed(0))
     print(f"VDD {op.vdd:g} V, window {op.t_sense:.3g} s ({info.source}); P(read != programmed) for "
           f"-1/0/+1: " + " / ".join(f"{1 - float(rates[i, i]):.3f}" for i in range(3)))
     data = load_digits()
