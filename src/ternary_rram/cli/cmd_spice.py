@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument
-from ternary_rram.cli.process import PROCESSES, add_process_argument, resolve_params
+from ternary_rram.cli.process import PROCESSES, add_pdk_device_arguments, add_process_argument, resolve_params
 from ternary_rram.errors import InputError
 from ternary_rram.fileio import path_arg
 
@@ -31,9 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ref.add_argument("--pdk", type=Path, default=None, metavar="LIB.spice",
                      help="run the PCSA with this PDK's transistors (SKY130: python -m ternary_rram.circuit.pdk "
                           "fetch-sky130 prints its path)")
-    ref.add_argument("--corner", default="tt", help="library section (corner)")
-    ref.add_argument("--nfet", default="sky130_fd_pr__nfet_01v8", metavar="NAME", help="NMOS device")
-    ref.add_argument("--pfet", default="sky130_fd_pr__pfet_01v8", metavar="NAME", help="PMOS device")
+    add_pdk_device_arguments(ref)
     ref.add_argument("--params", type=Path, default=None, metavar="PARAMS.json",
                      help="fitted compact model to compare (from calibrate --pdk-lib; default --process sky130-CORNER)")
     add_process_argument(ref)

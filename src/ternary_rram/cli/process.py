@@ -21,6 +21,18 @@ def add_process_argument(parser: argparse.ArgumentParser) -> None:
                              "data (src/ternary_rram/presets/README.md)")
 
 
+#: The SKY130 core devices, the default device names of the PDK options.
+SKY130_NFET = "sky130_fd_pr__nfet_01v8"
+SKY130_PFET = "sky130_fd_pr__pfet_01v8"
+
+
+def add_pdk_device_arguments(group: Any, *, corner_help: str = "library section (corner)") -> None:
+    """``--corner``, ``--nfet``, ``--pfet``: which devices of a PDK library to use (calibrate, spice)."""
+    group.add_argument("--corner", default="tt", help=corner_help)
+    group.add_argument("--nfet", default=SKY130_NFET, metavar="NAME", help="NMOS device (subckt/model)")
+    group.add_argument("--pfet", default=SKY130_PFET, metavar="NAME", help="PMOS device (subckt/model)")
+
+
 def resolve_params(args: argparse.Namespace) -> Path | None:
     """The PARAMS.json to load: ``--params``, or the preset file of ``--process``; both is an error."""
     process = getattr(args, "process", None)
