@@ -194,8 +194,10 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None], suf
     def fill() -> None:
         write(tmp)
         os.chmod(tmp, file_mode())  # a writer that re-created the file gets the umask mode too
+        _fsync_file(tmp)  # the writer closed it; flush its data before the rename makes it visible
 
     _fill_and_replace(tmp, path, fill)
+    _fsync_dir(path.parent)
     return path
 
 
@@ -218,6 +220,14 @@ def _named(exc: OSError, path: Path) -> OSError:
     if exc.filename is None or str(exc.filename).startswith(str(path.parent / f".{path.name}.")):
         return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
     return exc
+
+
+def _fsync_file(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

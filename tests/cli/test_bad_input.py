@@ -365,6 +365,28 @@ def test_full_disk_in_a_named_writer_removes_its_temp(tmp_path):
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["part.parquet"]
 
 
+def test_named_writer_syncs_its_file_before_the_rename(tmp_path, monkeypatch):
+    import ternary_rram.fileio as fileio
+
+    events: list[str] = []
+    real_fsync, real_replace = fileio.os.fsync, fileio.os.replace
+
+    def fsync(fd):
+        events.append("fsync-dir" if os.path.isdir(f"/proc/self/fd/{fd}") else "fsync-file")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append("replace")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(fileio.os, "fsync", fsync)
+    monkeypatch.setattr(fileio.os, "replace", replace)
+    fileio.atomic_write_with(tmp_path / "fig.png", lambda name: Path(name).write_bytes(b"png"))
+    # data reaches the disk before the new name points at it; then the rename itself is made durable
+    assert events == ["fsync-file", "replace", "fsync-dir"]
+    assert (tmp_path / "fig.png").read_bytes() == b"png"
+
+
 # ------------------------------------------------------------------------------------------------
 # 6: corrupt cache units and sweep parts
 # ------------------------------------------------------------------------------------------------
