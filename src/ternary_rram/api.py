@@ -40,7 +40,7 @@ from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
-from ternary_rram.errors import InputError, check_range
+from ternary_rram.errors import InputError, check_int, check_range
 from ternary_rram.experiments.calibrate import load_params
 from ternary_rram.experiments.deploy import (
     T_SENSE_RANGE,
@@ -81,15 +81,6 @@ def _params_models(params: Any) -> tuple[DeviceModel | None, PCSA | None]:
         raise InputError(f"params={params!r} is not allowed: must be a PARAMS.json path or the "
                          "(DeviceModel, PCSAParams) pair tr.load_params returns")
     return params[0], PCSA(params[1])
-
-
-def _check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
-    ok = ok and (high is None or value <= high)
-    if not ok:
-        allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise InputError(f"{name}={value!r} is not allowed: must be an integer {allowed}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -183,14 +174,14 @@ class Chip:
         self.temperature_c = check_range("temperature_c", temperature_c, *TEMPERATURE_C_RANGE, unit="degC")
         self.array = parse_array_shape(array)
         self.reads = check_reads(reads)
-        self.seed = _check_int("seed", seed, 0)
+        self.seed = check_int("seed", seed, 0)
         self.t_relax = check_range("t_relax", t_relax, 0.0, float("inf"), high_open=True, unit="s")
-        self.column_group = _check_int("column_group", column_group, 1, self.array[1])
+        self.column_group = check_int("column_group", column_group, 1, self.array[1])
         check_range("noise_scale", noise_scale, 0.0, float("inf"), high_open=True)
         self.noise: ReadNoise = ReadNoise.scaled(noise_scale)
-        self.amplifiers = _check_int("amplifiers", amplifiers, 1)
-        self.n_grid = _check_int("n_grid", n_grid, 2)
-        self.n_mc = _check_int("n_mc", n_mc, 1)
+        self.amplifiers = check_int("amplifiers", amplifiers, 1)
+        self.n_grid = check_int("n_grid", n_grid, 2)
+        self.n_mc = check_int("n_mc", n_mc, 1)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         if process is not None and params is not None:
             raise InputError("process and params are not allowed together: give one of them")
@@ -269,7 +260,7 @@ class Chip:
         if self.instance is None:
             raise InputError("chip is not programmed: call chip.program(model) first")
         x, y = _eval_pair(data, limit)
-        res = evaluate_chip(self.instance, x, y, batch_size=_check_int("batch_size", batch_size, 1), engine=engine)
+        res = evaluate_chip(self.instance, x, y, batch_size=check_int("batch_size", batch_size, 1), engine=engine)
         op = self.instance.op
         return ChipResult(accuracy=res.accuracy_chip, accuracy_ideal=res.accuracy_ideal, errors=res.errors_total,
                           errors_per_layer=dict(res.errors), energy_per_inference=res.energy.total,
@@ -284,7 +275,7 @@ def _eval_pair(data: Any, limit: int | None = None) -> tuple[Tensor, Tensor]:
     (an integer >= 1, checked once the data is) only the first ``limit`` images (only those are
     normalised)."""
     if hasattr(data, "batch") and hasattr(data, "n_test"):
-        n = data.n_test if limit is None else min(_check_int("limit", limit, 1), data.n_test)
+        n = data.n_test if limit is None else min(check_int("limit", limit, 1), data.n_test)
         return data.batch("test", torch.arange(n))
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = (torch.as_tensor(v) for v in data)
@@ -294,7 +285,7 @@ def _eval_pair(data: Any, limit: int | None = None) -> tuple[Tensor, Tensor]:
         if x.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64):
             raise InputError(f"data x dtype={x.dtype} is not allowed: must be float images as the model takes them")
         if limit is not None:
-            n = _check_int("limit", limit, 1)
+            n = check_int("limit", limit, 1)
             x, y = x[:n], y[:n]
         return x.float(), y.to(torch.int64)
     raise InputError(f"data={type(data).__name__} is not allowed: must be a data set (tr.load_dataset) "

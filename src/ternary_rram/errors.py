@@ -35,19 +35,21 @@ def check_positive(name: str, value: float, unit: str = "") -> float:
 SEED_MAX: int = 2**63 - 1
 
 
-def check_int(name: str, value: object, low: int, high: int, *, why: str = "") -> int:
-    """Return ``value`` as int if it is an integer (not a bool) in [low, high], else :class:`InputError`.
+def check_int(name: str, value: object, low: int, high: int | None = None, *, why: str = "") -> int:
+    """Return ``value`` as int if it is an integer (not a bool; a float with no fraction counts) in
+    [low, high] (``high`` None: no upper bound), else :class:`InputError`.
 
     ``why`` (optional) says where the bound comes from, e.g. "a larger grid does not fit in 24 GB".
     """
+    allowed = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise InputError(f"{name}={value!r} is not allowed: must be an integer in [{low}, {high}]")
-    if not low <= value <= high:
+            raise InputError(f"{name}={value!r} is not allowed: must be {allowed}")
+    if value < low or (high is not None and value > high):
         tail = f" ({why})" if why else ""
-        raise InputError(f"{name}={value!r} is not allowed: must be an integer in [{low}, {high}]{tail}")
+        raise InputError(f"{name}={value!r} is not allowed: must be {allowed}{tail}")
     return int(value)
 
 

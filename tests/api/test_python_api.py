@@ -126,6 +126,13 @@ def test_bad_use_is_one_line():
         tr.Chip(vdd=2.0)
     with pytest.raises(tr.InputError, match="column_group=40"):
         tr.Chip(array=(16, 32), column_group=40)
+    # counts are checked by the one integer rule the CLI uses: bools and fractions refused, bounds named
+    with pytest.raises(tr.InputError, match=r"amplifiers=0 is not allowed: must be an integer >= 1"):
+        tr.Chip(amplifiers=0)
+    with pytest.raises(tr.InputError, match=r"n_grid=2.5 is not allowed"):
+        tr.Chip(n_grid=2.5)
+    with pytest.raises(tr.InputError, match=r"seed=True is not allowed"):
+        tr.Chip(seed=True)
     chip = tr.Chip(**SMALL)
     with pytest.raises(tr.InputError, match="not programmed"):
         chip.evaluate((torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.int64)))

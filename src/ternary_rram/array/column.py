@@ -33,7 +33,7 @@ from ternary_rram.array.params import DEFAULT_NOISE, LATCH_NOISE_TRANSISTORS, Re
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import TRANSISTOR_NAMES
 from ternary_rram.circuit.sensemap import SenseMap, SenseTally
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int
 
 #: Amplifiers in a pool. [D] chosen: 16 draws of the mismatch distribution.
 N_AMPLIFIERS: int = 16
@@ -168,9 +168,8 @@ def build_pool(pcsa: Any, op: OperatingPoint, *, r_min: float, r_max: float,
         r_min, r_max: grid range of both axes, ohm. n_grid: points per axis (>= 2).
         mismatch: (K, 9) V to use instead of drawing (e.g. to check a given column).
     """
-    for name, v, low in (("n_amplifiers", n_amplifiers, 1), ("n_grid", n_grid, 2), ("n_mc", n_mc, 1)):
-        if isinstance(v, bool) or int(v) != v or int(v) < low:
-            raise InputError(f"{name}={v!r} is not allowed: must be an integer >= {low}")
+    n_amplifiers, n_grid = check_int("n_amplifiers", n_amplifiers, 1), check_int("n_grid", n_grid, 2)
+    n_mc = check_int("n_mc", n_mc, 1)
     if not (0 < r_min < r_max and math.isfinite(r_max)):
         raise InputError(f"r_min={r_min!r}, r_max={r_max!r} are not allowed: need 0 < r_min < r_max")
     mm = (torch.as_tensor(mismatch, dtype=torch.float64) if mismatch is not None

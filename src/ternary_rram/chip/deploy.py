@@ -41,7 +41,7 @@ from ternary_rram.chip.params import DEFAULT_PERIPHERY, MAX_CHIPS, VERIFY_SIGMAS
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int
 from ternary_rram.nn.layers import quantized_layers
 
 __all__ = [
@@ -76,12 +76,8 @@ def chip_generator(seed: int, stream: int = 0) -> torch.Generator:
 
 def check_chips(n: Any) -> int:
     """``n`` chip instances if an integer in [1, MAX_CHIPS], else :class:`InputError`."""
-    if isinstance(n, bool) or not isinstance(n, (int, float)) or n != n or int(n) != n:
-        raise InputError(f"chips={n!r} is not allowed: must be an integer in [1, {MAX_CHIPS}]")
-    if not 1 <= int(n) <= MAX_CHIPS:
-        raise InputError(f"chips={int(n)} is not allowed: must be in [1, {MAX_CHIPS}] (chips are "
-                         "simulated one after another; each keeps a record in memory)")
-    return int(n)
+    return check_int("chips", n, 1, MAX_CHIPS,
+                     why="chips are simulated one after another; each keeps a record in memory")
 
 
 def parse_array_shape(value: Any) -> tuple[int, int]:
