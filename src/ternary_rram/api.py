@@ -40,7 +40,7 @@ from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
-from ternary_rram.errors import InputError, check_int, check_range
+from ternary_rram.errors import InputError, check_int, check_range, check_seed
 from ternary_rram.experiments.calibrate import load_params
 from ternary_rram.experiments.deploy import (
     T_SENSE_RANGE,
@@ -174,7 +174,7 @@ class Chip:
         self.temperature_c = check_range("temperature_c", temperature_c, *TEMPERATURE_C_RANGE, unit="degC")
         self.array = parse_array_shape(array)
         self.reads = check_reads(reads)
-        self.seed = check_int("seed", seed, 0)
+        self.seed = check_seed("seed", seed)
         self.t_relax = check_range("t_relax", t_relax, 0.0, float("inf"), high_open=True, unit="s")
         self.column_group = check_int("column_group", column_group, 1, self.array[1])
         check_range("noise_scale", noise_scale, 0.0, float("inf"), high_open=True)
