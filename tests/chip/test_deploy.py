@@ -40,6 +40,25 @@ def test_perfect_reads_keep_accuracy():
     assert sum(int(a.sum()) for a in res.amplifier_errors.values()) == 0
 
 
+def test_known_ideal_accuracy_skips_the_ideal_pass_and_changes_nothing_else(monkeypatch):
+    import sys
+
+    chip_deploy = sys.modules[evaluate_chip.__module__]  # the package re-exports a function named deploy
+    model = small_model("mlp", "ternary")
+    x, y = _labelled(model)
+    y[::3] = (y[::3] + 1) % 10  # a third of the labels wrong: ideal accuracy is not 1
+    pool = threshold_pool(zero_band=0.5, p_flip=0.05)
+    first = evaluate_chip(deploy(model, pool, reads="once", seed=4), x, y, batch_size=40)
+    calls: list[bool] = []
+    real = chip_deploy._predict
+    monkeypatch.setattr(chip_deploy, "_predict", lambda c, xb, e, w: calls.append(w is None) or real(c, xb, e, w))
+    again = evaluate_chip(deploy(model, pool, reads="once", seed=4), x, y, batch_size=40,
+                          accuracy_ideal=first.accuracy_ideal)
+    assert calls == [False, False, False]  # three batches, chip weights only
+    assert 0.5 < again.accuracy_ideal == first.accuracy_ideal < 1.0
+    assert again.accuracy_chip == first.accuracy_chip and torch.equal(again.predictions, first.predictions)
+
+
 def test_error_types_and_every_inference_reads():
     model = small_model("mlp", "ternary")
     x, y = _labelled(model)

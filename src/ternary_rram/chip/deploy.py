@@ -443,8 +443,13 @@ def _predict(chip: Chip, x: Tensor, engine: str, weights: dict[str, Tensor] | No
 
 def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, engine: str = "float",
                   generator: torch.Generator | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> EvaluationResult:
+                  progress: Callable[[int, int], None] | None = None,
+                  accuracy_ideal: float | None = None) -> EvaluationResult:
     """Test accuracy of the network with ideal weights and with the weights the chip reads.
+
+    ``accuracy_ideal``: the ideal-weight accuracy on the same (x, y) when already known (another
+    chip instance of the same network measured it); the ideal pass is then skipped, which halves the
+    work per chip. It does not depend on the chip.
 
     ``reads="once"``: one read for the whole set; ``"every-inference"``: a fresh read (fresh noise,
     same chip) per batch.
@@ -472,7 +477,8 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
     try:
         for i, s in enumerate(starts):
             xb, yb = x[s:s + batch_size], y[s:s + batch_size]
-            correct_ideal += int((_predict(chip, xb, engine, None) == yb).sum())
+            if accuracy_ideal is None:
+                correct_ideal += int((_predict(chip, xb, engine, None) == yb).sum())
             if weights is None or chip.reads == "every-inference":
                 weights = chip.read(generator)
                 n_reads += 1
@@ -487,6 +493,7 @@ def evaluate_chip(chip: Chip, x: Tensor, y: Tensor, *, batch_size: int = 500, en
     finally:
         chip.load(None)
     energy = chip.energy(tuple(x.shape[1:]))
-    return EvaluationResult(accuracy_ideal=correct_ideal / n, accuracy_chip=correct_chip / n,
+    ideal = correct_ideal / n if accuracy_ideal is None else float(accuracy_ideal)
+    return EvaluationResult(accuracy_ideal=ideal, accuracy_chip=correct_chip / n,
                             errors=totals, n_reads=n_reads, energy=energy, engine=engine, n_test=n,
                             amplifier_errors=amp_totals, predictions=torch.cat(predictions))

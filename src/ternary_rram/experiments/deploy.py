@@ -202,13 +202,14 @@ def eval_tensors(data: Any, limit: int | None = None) -> tuple[torch.Tensor, tor
 def deploy_record(model: nn.Module, pool: AmplifierPool, x: torch.Tensor, y: torch.Tensor, *,
                   device_model: DeviceModel | None = None, array_shape: Any = (128, 128),
                   column_group: int = 1, reads: str = "every-inference", seed: int = 0,
-                  t_relax: float = 0.0, engine: str = "float",
-                  batch_size: int = 500) -> tuple[EvaluationResult, dict[str, Any]]:
+                  t_relax: float = 0.0, engine: str = "float", batch_size: int = 500,
+                  accuracy_ideal: float | None = None) -> tuple[EvaluationResult, dict[str, Any]]:
     """Make chip instance ``seed`` with ``model`` on it (read ``t_relax`` s after programming),
-    evaluate on (x, y); result and its JSON dict."""
+    evaluate on (x, y); result and its JSON dict. ``accuracy_ideal``: known ideal-weight accuracy on
+    (x, y) (skips that pass, see :func:`~ternary_rram.chip.deploy.evaluate_chip`)."""
     chip = deploy(model, pool, device_model=device_model, array_shape=array_shape,
                   column_group=column_group, reads=reads, seed=seed, t_relax=t_relax)
-    res = evaluate_chip(chip, x, y, batch_size=batch_size, engine=engine)
+    res = evaluate_chip(chip, x, y, batch_size=batch_size, engine=engine, accuracy_ideal=accuracy_ideal)
     op = pool.op
     d = res.to_dict()
     d.update({"chip_seed": int(seed), "t_relax": float(t_relax),
@@ -369,7 +370,7 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
         bar.set_description_str(f"deploy: program + evaluate chip {k + 1}/{chips}")
         _, r = deploy_record(model, pool, x, y, device_model=dm, array_shape=array_shape,
                              column_group=column_group, reads=reads, seed=seed + k, t_relax=t_relax,
-                             engine=engine)
+                             engine=engine, accuracy_ideal=records[0]["accuracy_ideal"] if records else None)
         records.append(r)
         bar.update(1)
     bar.close()
