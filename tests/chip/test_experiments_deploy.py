@@ -78,3 +78,59 @@ def test_demo_tiny(tmp_path, monkeypatch):
         assert r["integer_matches_float"] is True
     assert (tmp_path / "summary.json").is_file() and (tmp_path / "accuracy.png").is_file()
     assert "network" in s["table"]
+
+
+def _tiny_demo_sizes(monkeypatch):
+    for name, value in (("DEMO_WINDOW_SAMPLES", 2), ("N_AMPLIFIERS", 2), ("N_GRID", 2), ("N_MC", 1),
+                        ("CIFAR_EVAL_BATCH", 4), ("CIFAR_INTEGER_CHECK", 3)):
+        monkeypatch.setattr(D, name, value)
+
+
+def _ship(monkeypatch, folder, labels):
+    """Ship tiny CIFAR-shaped VGGs under the demo's names in a temporary pretrained folder."""
+    import torch
+
+    from ternary_rram.nn import packed
+    from ternary_rram.nn.models import vgg
+
+    monkeypatch.setattr(packed, "PRETRAINED_DIR", folder)
+    for i, label in enumerate(labels):
+        torch.manual_seed(i)
+        net = vgg(2, label, "binary").eval()
+        packed.save_packed(folder / f"{D.CIFAR_NETWORKS[label]}.packed", net, metadata={"test_accuracy": 0.1 * (i + 1)})
+
+
+@pytest.mark.filterwarnings("ignore:CIFAR-10 files")  # the fake copy is not the official one
+def test_demo_cifar_reads_the_shipped_networks(tmp_path, monkeypatch):
+    from tests.fake_data import write_fake_cifar
+
+    _tiny_demo_sizes(monkeypatch)
+    _ship(monkeypatch, tmp_path / "shipped", ["binary", "ternary"])
+    write_fake_cifar(tmp_path / "cifar", n=10)
+    setup = D.cifar_setup(tmp_path / "cifar", limit_test=7)
+    assert setup.data.n_test == 7 and set(setup.nets) == {"binary", "ternary"} and setup.engine == "float"
+    assert setup.model["networks"]["ternary"]["test_accuracy"] == 0.2
+    s = D.run_demo(tmp_path / "out", progress=False, setup=setup)
+    assert [(r["network"], r["window"] == "centre") for r in s["rows"]] == [
+        ("binary", True), ("ternary", True), ("binary", True), ("ternary", True), ("ternary", False)]
+    for r in s["rows"]:
+        assert r["n_weights"] > 0 and r["integer_matches_float"] is True
+    assert s["data"]["name"] == "cifar10" and s["amplifier_pool"]["amplifiers"] == 2
+    assert (tmp_path / "out" / "accuracy.png").is_file()
+
+
+def test_demo_cifar_without_the_shipped_ternary_net_is_one_line(tmp_path, monkeypatch, capsys):
+    from ternary_rram.cli.main import main
+    from tests.fake_data import write_fake_cifar
+
+    _ship(monkeypatch, tmp_path / "shipped", ["binary"])
+    write_fake_cifar(tmp_path / "cifar")
+    rc = main(["demo", "--cifar", "--data-dir", str(tmp_path / "cifar"), "--out", str(tmp_path / "o"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "cifar10-vgg32-ternary" in err[0] and "cifar10-vgg32-binary" in err[0]
+    rc = main(["demo", "--data-dir", str(tmp_path / "cifar"), "--out", str(tmp_path / "o2")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "without --cifar" in err[0]
+    rc = main(["demo", "--cifar", "--limit-test", "0", "--out", str(tmp_path / "o3")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "--limit-test=0" in err[0]

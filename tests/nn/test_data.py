@@ -15,18 +15,7 @@ import torch
 
 from ternary_rram.errors import InputError
 from ternary_rram.nn import data as D
-
-
-def _write_cifar(folder: Path, n: int = 6) -> None:
-    """A fake CIFAR-10 folder with the official layout (n images per batch)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.RandomState(0)
-    for name in D.CIFAR10_TRAIN_FILES + (D.CIFAR10_TEST_FILE,):
-        batch = {b"batch_label": b"x", b"labels": [int(v) for v in rng.randint(0, 10, n)],
-                 b"data": rng.randint(0, 256, (n, 3072)).astype(np.uint8),
-                 b"filenames": [b"f"] * n}
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=4))
-    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"a"] * 10}))
+from tests.fake_data import write_fake_cifar
 
 
 class _Evil:
@@ -47,7 +36,7 @@ def test_safe_unpickler_refuses_os_system(tmp_path: Path) -> None:
 
 
 def test_cifar_loads_official_layout_and_warns_once(tmp_path: Path) -> None:
-    _write_cifar(tmp_path / "c")
+    write_fake_cifar(tmp_path / "c")
     with pytest.warns(UserWarning, match="not the official"):
         data = D.load_cifar10(tmp_path / "c")
     with warnings.catch_warnings():
@@ -64,7 +53,7 @@ def test_cifar_loads_official_layout_and_warns_once(tmp_path: Path) -> None:
 @pytest.mark.parametrize("damage", ["truncate", "missing", "labels"])
 def test_cifar_bad_files_name_the_file(tmp_path: Path, damage: str) -> None:
     folder = tmp_path / "c"
-    _write_cifar(folder)
+    write_fake_cifar(folder)
     target = folder / "data_batch_3"
     if damage == "truncate":
         target.write_bytes(target.read_bytes()[:500])

@@ -14,12 +14,19 @@ Each chip's column amplifiers come from a small pool (``DEMO_AMPLIFIERS`` amplif
 Carlo short; the pools are cached in ``out_dir/cache`` so a rerun is fast.
 Chip inference runs on the exact integer path (:mod:`ternary_rram.chip.integer`); the summary says
 whether its decisions equal the float network's with the same read weights.
+
+The CIFAR-10 variant (``cifar=True``, ``ternary-rram demo --cifar``) trains nothing: it reads the
+converged width-32 VGGs shipped with the package (``CIFAR_NETWORKS``, :mod:`ternary_rram.nn.packed`)
+on the first ``CIFAR_LIMIT_TEST`` CIFAR-10 test images, with the chip's default amplifier pool
+(:mod:`ternary_rram.array.column`) and the float engine (the VGG's integer path is slower; the summary
+still checks it against the float decisions on ``CIFAR_INTEGER_CHECK`` images).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +35,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ternary_rram.array.column import N_AMPLIFIERS, N_GRID, N_MC
 from ternary_rram.chip.deploy import deploy
 from ternary_rram.device import DeviceModel
+from ternary_rram.errors import InputError
 from ternary_rram.experiments.deploy import (
     VDD_NEAR_THRESHOLD,
     VDD_NOMINAL,
@@ -43,8 +52,9 @@ from ternary_rram.experiments.deploy import (
 )
 from ternary_rram.experiments.plots import layer_names, legend_below, new_figure, save_figure
 from ternary_rram.fileio import atomic_write_text
-from ternary_rram.nn.data import load_digits
+from ternary_rram.nn.data import load_dataset, load_digits
 from ternary_rram.nn.models import mlp
+from ternary_rram.nn.packed import pretrained, shipped_networks
 
 #: Hidden width of the demo MLPs. [D] chosen.
 DEMO_WIDTH: int = 128
@@ -68,6 +78,67 @@ DEMO_READS: str = "every-inference"
 DEMO_EVAL_BATCH: int = 50
 #: Supplies of the demo, V.
 DEMO_VDDS: tuple[float, ...] = (VDD_NOMINAL, VDD_NEAR_THRESHOLD)
+#: The CIFAR-10 variant: shipped networks it reads (label -> name in nn/pretrained/); the ternary one
+#: is required, the binary one is read when shipped.
+CIFAR_NETWORKS: dict[str, str] = {"binary": "cifar10-vgg32-binary", "ternary": "cifar10-vgg32-ternary"}
+#: Test images of the CIFAR-10 variant (the first N), and how many of them check the integer path. [D]
+#: chosen: about a minute per network on two CPU cores.
+CIFAR_LIMIT_TEST: int = 2000
+CIFAR_INTEGER_CHECK: int = 200
+#: Evaluation batch of the CIFAR-10 variant: one fresh read of all weights per batch.
+CIFAR_EVAL_BATCH: int = 500
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    """What one demo variant reads: its data, networks and chip-model sizes.
+
+    Attributes:
+        data: an ``ImageData`` (its test split is evaluated). nets: label -> network in eval mode.
+        model: description for the summary. amplifiers, grid, mc: amplifier pool sizes.
+        engine: "integer" or "float". eval_batch: images per fresh read. integer_check: images on
+        which the integer path is compared with the float one (None: all).
+    """
+
+    data: Any
+    nets: dict[str, nn.Module]
+    model: dict[str, Any]
+    amplifiers: int
+    grid: int
+    mc: int
+    engine: str
+    eval_batch: int
+    integer_check: int | None
+
+
+def digits_setup(seed: int = 0) -> DemoSetup:
+    """The default demo: two small MLPs trained here on scikit-learn's digits (seconds)."""
+    data = load_digits(seed=seed)
+    nets = {"binary": train_small("binary", data, seed=seed), "ternary": train_small("ternary", data, seed=seed)}
+    return DemoSetup(data, nets, {"name": "mlp", "width": DEMO_WIDTH, "activations": "binary",
+                                  "epochs": DEMO_EPOCHS, "trained": "here"},
+                     DEMO_AMPLIFIERS, DEMO_GRID, DEMO_MC, "integer", DEMO_EVAL_BATCH, None)
+
+
+def cifar_setup(data_dir: str | Path | None = None, limit_test: int | None = None) -> DemoSetup:
+    """The CIFAR-10 variant: the shipped converged VGGs (``CIFAR_NETWORKS``) on CIFAR-10 test images.
+
+    ``data_dir``: the cifar-10-batches-py folder (None: the usual places, see ``nn.data``).
+    ``limit_test``: test images read (default ``CIFAR_LIMIT_TEST``). InputError (one line) when the
+    ternary network is not shipped with this installation or the data is missing.
+    """
+    shipped = shipped_networks()
+    if CIFAR_NETWORKS["ternary"] not in shipped:
+        have = ", ".join(shipped) if shipped else "none"
+        raise InputError(f"demo --cifar needs the shipped network {CIFAR_NETWORKS['ternary']!r}; this installation "
+                         f"ships: {have}")
+    nets = {label: pretrained(name) for label, name in CIFAR_NETWORKS.items() if name in shipped}
+    data = load_dataset("cifar10", data_dir, limit=CIFAR_LIMIT_TEST if limit_test is None else limit_test)
+    meta = {label: {"name": CIFAR_NETWORKS[label], "test_accuracy": getattr(m, "metadata", {}).get("test_accuracy"),
+                    "command": getattr(m, "metadata", {}).get("command")} for label, m in nets.items()}
+    return DemoSetup(data, nets, {"name": "vgg", "width": nets["ternary"].config.get("width"),
+                                  "activations": "binary", "trained": "shipped", "networks": meta},
+                     N_AMPLIFIERS, N_GRID, N_MC, "float", CIFAR_EVAL_BATCH, CIFAR_INTEGER_CHECK)
 
 
 def _adam_step(params: list[torch.Tensor], state: list[tuple[torch.Tensor, torch.Tensor]], step: int,
@@ -140,6 +211,14 @@ def _row(label: str, vdd: float, rec: dict[str, Any], window: str = "centre") ->
             "integer_matches_float": rec.get("integer_matches_float")}
 
 
+def format_energy(e: float) -> str:
+    """``e`` J with the prefix that puts it in [1, 1000): "5.49nJ", "402.7nJ", "1.03uJ"."""
+    for scale, unit in ((1e-15, "fJ"), (1e-12, "pJ"), (1e-9, "nJ"), (1e-6, "uJ"), (1e-3, "mJ")):
+        if abs(e) < 1000 * scale:
+            return f"{e / scale:.4g}{unit}"
+    return f"{e:.4g}J"
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The demo table as fixed-width text."""
     head = (f"{'network':<8} {'VDD':>5} {'window':>8} {'ideal':>6} {'chip':>6} {'->0':>5} {'0->':>5} "
@@ -149,47 +228,55 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines.append(f"{r['network']:<8} {r['vdd']:>4.2f}V {r['t_sense'] * 1e9:>6.3g}ns "
                      f"{100 * r['accuracy_ideal']:>5.1f}% {100 * r['accuracy_chip']:>5.1f}% "
                      f"{r['to_zero']:>5d} {r['from_zero']:>5d} {r['sign_flip']:>5d} "
-                     f"{r['energy_per_inference'] * 1e9:>7.2f}nJ {r['energy_array'] * 1e12:>7.2f}pJ  "
+                     f"{format_energy(r['energy_per_inference']):>9} {format_energy(r['energy_array']):>9}  "
                      f"{r.get('window', 'centre')}")
     lines.append("E/inf: weights sensed at every use + periphery at its [D] default energies "
                  "(chip/params.py); leaves out programming, control, clock, I/O, leakage, drivers")
     return "\n".join(lines)
 
 
-def run_demo(out_dir: str | Path, progress: bool = True, *, seed: int = 0) -> dict[str, Any]:
-    """Train, deploy and read the two demo networks; write the report folder; return the summary.
+def run_demo(out_dir: str | Path, progress: bool = True, *, seed: int = 0,
+             setup: DemoSetup | None = None) -> dict[str, Any]:
+    """Deploy and read the demo networks; write the report folder; return the summary.
 
-    Writes ``summary.json``, ``table.txt``, ``accuracy.png``, ``energy_breakdown.png``,
-    ``accuracy_vs_energy.png`` and ``errors_per_layer_<net>_<vdd>.png`` to ``out_dir``.
-    Returns {"rows": [...], "table": str, "timing_s": {...}, ...}.
+    ``setup``: what to read (default: :func:`digits_setup`, which trains the two MLPs; the CIFAR-10
+    variant passes :func:`cifar_setup`). Writes ``summary.json``, ``table.txt``, ``accuracy.png``,
+    ``energy_breakdown.png``, ``accuracy_vs_energy.png`` and ``errors_per_layer_<net>_<vdd>.png`` to
+    ``out_dir``. Returns {"rows": [...], "table": str, "timing_s": {...}, ...}.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    data = load_digits(seed=seed)
-    nets = {"binary": train_small("binary", data, seed=seed), "ternary": train_small("ternary", data, seed=seed)}
+    setup = digits_setup(seed) if setup is None else setup
+    data, nets = setup.data, setup.nets
     t_train = time.perf_counter() - t0
     x, y = data.batch("test", torch.arange(data.n_test))
+    x_check = x if setup.integer_check is None else x[:setup.integer_check]
     dm = DeviceModel()
     rows: list[dict[str, Any]] = []
     records: dict[str, dict[str, Any]] = {}
     windows: dict[str, Any] = {}
-    bar = tqdm(total=len(DEMO_VDDS) * 3 + 2, disable=not progress, desc="demo")
+    bar = tqdm(total=len(DEMO_VDDS) * (len(nets) + 1) + 2, disable=not progress, desc="demo")
     t_sense_total = 0.0
+    pool_kw = dict(device_model=dm, n_amplifiers=setup.amplifiers, n_grid=setup.grid, n_mc=setup.mc, seed=seed,
+                   cache_dir=out / "cache")
+
+    def read(label: str, model: nn.Module, sm: Any) -> dict[str, Any]:
+        _, rec = deploy_record(model, sm, x, y, device_model=dm, reads=DEMO_READS, seed=seed,
+                               engine=setup.engine, batch_size=setup.eval_batch)
+        rec["integer_matches_float"] = _integer_matches_float(model, sm, x_check, dm, seed)
+        return rec
+
     for vdd in DEMO_VDDS:
         t1 = time.perf_counter()
         op, window = operating_point_for(vdd, None, device_model=dm, n=DEMO_WINDOW_SAMPLES, seed=seed,
                                          factors=DEMO_WINDOW_FACTORS)
-        sm = pool_at(op, device_model=dm, n_amplifiers=DEMO_AMPLIFIERS, n_grid=DEMO_GRID, n_mc=DEMO_MC,
-                     seed=seed, cache_dir=out / "cache")
+        sm = pool_at(op, **pool_kw)
         t_sense_total += time.perf_counter() - t1
         windows[f"{vdd:g}"] = window.to_dict()
         bar.update(1)
         for label, model in nets.items():
-            _, rec = deploy_record(model, sm, x, y, device_model=dm, reads=DEMO_READS, seed=seed,
-                                   engine="integer", batch_size=DEMO_EVAL_BATCH)
-            rec["integer_matches_float"] = _integer_matches_float(model, sm, x, dm, seed)
-            records[f"{label} {vdd:g} V"] = rec
+            rec = records[f"{label} {vdd:g} V"] = read(label, model, sm)
             rows.append(_row(label, vdd, rec))
             plot_errors_per_layer(rec, out / f"errors_per_layer_{label}_{vdd:g}V.png",
                                   f"{label} weights, VDD {vdd:g} V", names=layer_names(model))
@@ -199,29 +286,25 @@ def run_demo(out_dir: str | Path, progress: bool = True, *, seed: int = 0) -> di
     t_clock = windows[f"{low:g}"]["t_sense"]
     t1 = time.perf_counter()
     op, clock = operating_point_for(nominal, t_clock, device_model=dm, n=DEMO_WINDOW_SAMPLES, seed=seed)
-    sm = pool_at(op, device_model=dm, n_amplifiers=DEMO_AMPLIFIERS, n_grid=DEMO_GRID, n_mc=DEMO_MC,
-                 seed=seed, cache_dir=out / "cache")
+    sm = pool_at(op, **pool_kw)
     t_sense_total += time.perf_counter() - t1
     windows[f"{nominal:g} fixed clock"] = clock.to_dict()
     bar.update(1)
-    _, rec = deploy_record(nets["ternary"], sm, x, y, device_model=dm, reads=DEMO_READS, seed=seed,
-                           engine="integer", batch_size=DEMO_EVAL_BATCH)
-    rec["integer_matches_float"] = _integer_matches_float(nets["ternary"], sm, x, dm, seed)
-    records[f"ternary {nominal:g} V fixed clock"] = rec
+    rec = records[f"ternary {nominal:g} V fixed clock"] = read("ternary", nets["ternary"], sm)
     rows.append(_row("ternary", nominal, rec, window=f"clock of {low:g} V"))
     bar.update(1)
     bar.close()
     table = format_table(rows)
     why = explain_points(windows, nominal, low)
-    _plot_accuracy(rows, out / "accuracy.png")
+    _plot_accuracy(rows, out / "accuracy.png", data.name)
     plot_energy_breakdown(records, out / "energy_breakdown.png", "energy per inference (arrays read every inference)")
     plot_accuracy_vs_energy([{"label": r["network"] + ("" if r["window"] == "centre" else f", {r['window']}"),
                               "vdd": r["vdd"], "accuracy_chip": r["accuracy_chip"],
                               "energy_per_inference": r["energy_per_inference"]} for r in rows],
                             out / "accuracy_vs_energy.png")
-    summary = {"data": data.describe(), "model": {"name": "mlp", "width": DEMO_WIDTH, "activations": "binary",
-                                                  "epochs": DEMO_EPOCHS},
-               "amplifier_pool": {"amplifiers": DEMO_AMPLIFIERS, "n_grid": DEMO_GRID, "n_mc": DEMO_MC}, "windows": windows, "why": why, "rows": rows,
+    summary = {"data": data.describe(), "model": setup.model,
+               "amplifier_pool": {"amplifiers": setup.amplifiers, "n_grid": setup.grid, "n_mc": setup.mc},
+               "engine": setup.engine, "windows": windows, "why": why, "rows": rows,
                "records": records, "table": table,
                "timing_s": {"train": t_train, "sense": t_sense_total, "total": time.perf_counter() - t0}}
     atomic_write_text(out / "summary.json", json.dumps(_jsonable(summary), indent=2))
@@ -270,7 +353,7 @@ def _integer_matches_float(model: nn.Module, sm: Any, x: torch.Tensor, dm: Devic
     return bool(torch.equal(a, b))
 
 
-def _plot_accuracy(rows: list[dict[str, Any]], path: Path) -> Path:
+def _plot_accuracy(rows: list[dict[str, Any]], path: Path, data_name: str = "digits") -> Path:
     fig, axes = new_figure(width=5.5)
     ax = axes[0][0]
     labels = [f"{r['network']}\n{r['vdd']:g} V" + ("" if r.get("window", "centre") == "centre" else f"\n{r['window']}")
@@ -281,6 +364,6 @@ def _plot_accuracy(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_xticks(pos, labels, fontsize=8)
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("digits: ideal vs chip-read weights")
+    ax.set_title(f"{data_name}: ideal vs chip-read weights")
     legend_below(fig, [ax], ncol=2)
     return save_figure(fig, path)
