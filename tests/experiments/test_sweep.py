@@ -229,5 +229,11 @@ def test_chip_experiments_run_deterministically(tmp_path):
     params = exp.resolve({"checkpoint": str(tmp_path), "n_test": 32, "ber": 0.1, "repeats": 2})
     r = exp.load()(params, 3)
     assert 0 <= r["accuracy"] <= 1 and r["n_images"] == 32 and exp.load()(params, 3) == r
+    # a packed network (what pretrained:NAME resolves to) is a checkpoint here too, with the same result
+    from ternary_rram.nn.packed import save_packed
+
+    save_packed(tmp_path / "net.packed", model, metadata={"data": {"name": "synthetic"}})
+    packed = exp.resolve({"checkpoint": str(tmp_path / "net.packed"), "n_test": 32, "ber": 0.1, "repeats": 2})
+    assert exp.load()(packed, 3) == r
     with pytest.raises(InputError, match="checkpoint is missing"):
         parse_spec({"experiment": "deployed-accuracy", "grid": {"vdd": [1.0]}})

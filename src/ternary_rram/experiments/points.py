@@ -41,9 +41,10 @@ from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel, LognormalState
 from ternary_rram.errors import InputError
-from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
+from ternary_rram.nn.checkpoint import model_from_checkpoint
 from ternary_rram.nn.data import load_dataset
 from ternary_rram.nn.models import build_model
+from ternary_rram.nn.packed import load_network
 from ternary_rram.nn.train import evaluate
 
 #: Column names the sweep engine adds to every result row; no parameter or metric may use them.
@@ -470,7 +471,8 @@ register(Experiment(
 
 
 _CKPT_PARAMS: tuple[Param, ...] = (
-    Param("checkpoint", "str", "", required=True, help="trained checkpoint file or run folder"),
+    Param("checkpoint", "str", "", required=True,
+          help="trained checkpoint file or run folder, a packed network (FILE.packed) or pretrained:NAME"),
     Param("data", "str", "", choices=("", "cifar10", "mnist", "digits", "synthetic"),
           help="test data set (empty: the checkpoint's)"),
     Param("data_dir", "str", "", help="data folder for cifar10 / mnist (empty: the default)"),
@@ -481,7 +483,7 @@ _CKPT_PARAMS: tuple[Param, ...] = (
 
 def _load_checkpoint_and_data(params: dict):
 
-    ckpt = load_checkpoint(params["checkpoint"])
+    ckpt = load_network(params["checkpoint"])
     name = params["data"] or ckpt["data"].get("name")
     if not name:
         raise InputError(f"checkpoint {ckpt['path']} does not say its data set: set data")
