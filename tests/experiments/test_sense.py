@@ -13,13 +13,11 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from ternary_rram.circuit.operating import OperatingPoint
-from ternary_rram.circuit.params import DEFAULT_PCSA
 from ternary_rram.circuit.pcsa import PCSA
-from ternary_rram.errors import InputError
 from ternary_rram.circuit.transforms import ACCESS_TRANSISTORS, LATCH_TRANSISTORS
+from ternary_rram.errors import InputError
 from ternary_rram.experiments.sense import (
     REGION_P_CORRECT,
     REGION_P_FLIP,

@@ -5,11 +5,10 @@ import math
 import pytest
 import torch
 
+from ternary_rram.chip.params_file import load_params, preset_path
 from ternary_rram.circuit.pcsa import PCSA
-from ternary_rram.device.model import DeviceModel
-from ternary_rram.experiments.calibrate import load_params
-from ternary_rram.experiments.pdk_calibrate import preset_path
 from ternary_rram.circuit.window import replica_delay
+from ternary_rram.device.model import DeviceModel
 from ternary_rram.experiments.sense import SenseStudyConfig, measured_floor_window, run_sense_study
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import torch
 
+from ternary_rram.chip.params_file import load_params
 from ternary_rram.cli.console import add_quiet_argument
 from ternary_rram.cli.process import add_pdk_device_arguments, add_process_argument, resolve_params
 from ternary_rram.errors import InputError, check_int, check_seed
-from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
+from ternary_rram.experiments.calibrate import calibrate, read_measurements, write_params
 from ternary_rram.fileio import check_output_file, path_arg
 
 NAME = "calibrate"

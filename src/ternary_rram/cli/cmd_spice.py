@@ -48,8 +48,8 @@ def _fmt(x: float, scale: float, digits: int = 3) -> str:
 
 
 def _run_pdk(args: argparse.Namespace) -> int:
+    from ternary_rram.chip.params_file import load_params
     from ternary_rram.circuit.pdk_pcsa import foundry_reference
-    from ternary_rram.experiments.calibrate import load_params
     from ternary_rram.fileio import atomic_write_text
 
     params_path = resolve_params(args)

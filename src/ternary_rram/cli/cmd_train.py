@@ -299,31 +299,20 @@ def data_copy(name: str, data_dir: str | None) -> dict:
 def chip_read_rates(args: argparse.Namespace) -> tuple[list[list[float]], str]:
     """Read rates (3 x 3) of the operating point of --chip/--t-sense and where they come from.
 
-    The sense map is cached in OUT/cache, so a resume finds the same rates.
+    The amplifier pool is cached in OUT/cache, so a resume finds the same rates.
     """
-    import torch
-
     from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC
-    from ternary_rram.experiments.deploy import operating_point_for, pool_at
-    from ternary_rram.nn.chip_aware import state_read_rates
+    from ternary_rram.chip.operating import chip_read_rates as rates_at
 
     n_grid = N_GRID if args.n_grid is None else args.n_grid
     n_mc = N_MC if args.n_mc is None else args.n_mc
-    if n_grid < 2:
-        raise InputError(f"--n-grid {n_grid} is not allowed: must be an integer >= 2")
-    if n_mc < 1:
-        raise InputError(f"--n-mc {n_mc} is not allowed: must be an integer >= 1")
     device_model, pcsa = load_models(args.params)
-    op, info = operating_point_for(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa,
-                                   device_model=device_model, seed=args.seed)
-    # The chip's own read model: the amplifier pool (one map per sampled amplifier, with per-read noise).
-    pool = pool_at(op, pcsa=pcsa, device_model=device_model, n_amplifiers=N_AMPLIFIERS, n_grid=n_grid,
-                   n_mc=n_mc, seed=args.seed, cache_dir=Path(args.out) / "cache")
-    rates = state_read_rates(pool.maps, device_model, generator=torch.Generator().manual_seed(args.seed))
+    rates, op, info = rates_at(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa, device_model=device_model,
+                               n_grid=n_grid, n_mc=n_mc, seed=args.seed, cache_dir=Path(args.out) / "cache")
     source = (f"VDD {op.vdd:g} V, window {op.t_sense:.4g} s ({info.source}), {args.temperature_c:g} degC, "
               f"amplifier pool {N_AMPLIFIERS} x {n_grid}x{n_grid} x {n_mc} noise draws, "
               f"params {args.params if args.params is not None else 'default'}")
-    return rates.tolist(), source
+    return rates, source
 
 
 def write_packed(model, data, config, args: argparse.Namespace, device) -> Path:

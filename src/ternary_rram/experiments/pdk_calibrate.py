@@ -4,8 +4,8 @@ The PCSA's sizes are mapped to the PDK (every length set to ``length``, widths r
 ``min_width``); the compact model is fitted per type on ngspice DC sweeps at those sizes and three
 temperatures, Pelgrom coefficients come from the PDK's own mismatch (circuit/pdkfit.py). The
 document carries the fitted transistors and the mapped sizes in its ``pcsa`` block
-(``transistors``, ``widths``, ``lengths``), which ``load_params`` applies through
-:func:`apply_transistor_block`; presets (``--process sky130-tt``) are such documents shipped in
+(``transistors``, ``widths``, ``lengths``), which ``chip.params_file.load_params`` applies through
+``chip.params_file.apply_transistor_block``; presets (``--process sky130-tt``) are such documents shipped in
 ``ternary_rram/presets``.
 """
 
@@ -15,11 +15,10 @@ import datetime as _dt
 import json
 import math
 import time
-from collections.abc import Mapping
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
+from ternary_rram.chip.params_file import MOSFET_FIELDS
 from ternary_rram.circuit import pdkfit
 from ternary_rram.circuit.params import GENERIC_130_PCSA, N_TRANSISTORS, PCSAParams
 from ternary_rram.errors import InputError
@@ -29,8 +28,6 @@ from ternary_rram.fileio import atomic_write_text
 SKY130_LENGTH = 0.15e-6  # m, minimum drawn length of sky130_fd_pr__{n,p}fet_01v8 (docs/physics.md section 8)
 SKY130_MIN_WIDTH = 0.42e-6  # m, minimum width (docs/physics.md section 8)
 SKY130_VDD = 1.8  # V, nominal supply of the 1.8 V core devices (docs/physics.md section 8)
-MOSFET_FIELDS = ("vt0", "n", "mu0", "cox", "k_vt", "mu_exp", "lambda_clm", "a_vt", "sigma_dibl")
-PRESETS = ("sky130-tt", "sky130-ff", "sky130-ss", "generic-130")
 
 
 def mapped_sizes(base: PCSAParams, length: float, min_width: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -89,61 +86,6 @@ def calibrate_pdk(lib: Path, corner: str, nfet: str, pfet: str, *, length: float
         "goodness": {"mismatch_nmos": res.mismatch[+1].as_dict(), "mismatch_pmos": res.mismatch[-1].as_dict()},
     }
     return doc, params
-
-
-def _number(block: Mapping, key: str, where: str) -> float:
-    try:
-        v = float(block[key])
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {key}={block[key]!r} is not allowed: must be a number") from None
-    if not math.isfinite(v):
-        raise InputError(f"{where}: {key}={block[key]!r} is not allowed: must be finite")
-    return v
-
-
-def apply_transistor_block(params: PCSAParams, pcsa_block: Mapping, where: str) -> PCSAParams:
-    """PCSAParams with the ``transistors`` (nmos/pmos: MOSFETParams fields), ``widths`` and ``lengths``
-    (m, one per transistor) of a PARAMS.json ``pcsa`` block applied; keys left out keep ``params``."""
-    tr = pcsa_block.get("transistors")
-    if tr is not None:
-        if not isinstance(tr, dict) or set(tr) - {"nmos", "pmos"}:
-            raise InputError(f"{where}.transistors: must be an object with 'nmos' and/or 'pmos'")
-        for kind in ("nmos", "pmos"):
-            block = tr.get(kind)
-            if block is None:
-                continue
-            w = f"{where}.transistors.{kind}"
-            if not isinstance(block, dict):
-                raise InputError(f"{w}: must be an object field -> number")
-            unknown = set(block) - set(MOSFET_FIELDS)
-            if unknown:
-                raise InputError(f"{w}: field {sorted(unknown)[0]!r} is not allowed: must be one of "
-                                 f"{', '.join(MOSFET_FIELDS)}")
-            values = {k: _number(block, k, w) for k in block}
-            for k in ("vt0", "n", "mu0", "cox", "a_vt"):
-                if k in values and values[k] <= 0:
-                    raise InputError(f"{w}: {k}={values[k]!r} is not allowed: must be > 0")
-            if values.get("n", 1.0) < 1.0:
-                raise InputError(f"{w}: n={values['n']!r} is not allowed: a slope factor is >= 1")
-            params = replace(params, **{kind: replace(getattr(params, kind), **values)})
-    sizes = {}
-    for key in ("widths", "lengths"):
-        if key in pcsa_block:
-            v = pcsa_block[key]
-            if not isinstance(v, list) or len(v) != N_TRANSISTORS:
-                raise InputError(f"{where}.{key}: must be a list of {N_TRANSISTORS} numbers (m)")
-            vals = tuple(_number(dict(enumerate(v)), i, f"{where}.{key}") for i in range(len(v)))
-            if min(vals) <= 0 or max(vals) > 1e-3:
-                raise InputError(f"{where}.{key}: every entry must be > 0 and <= 1e-3 m")
-            sizes[key] = vals
-    return replace(params, **sizes) if sizes else params
-
-
-def preset_path(name: str) -> Path:
-    """File of a shipped preset (``sky130-tt`` ...). Raises InputError for an unknown name."""
-    if name not in PRESETS:
-        raise InputError(f"--process={name!r} is not allowed: must be one of {', '.join(PRESETS)}")
-    return Path(str(resources.files("ternary_rram.presets") / f"{name}.json"))
 
 
 def describe(doc: dict) -> list[str]:
