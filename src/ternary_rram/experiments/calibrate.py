@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
-from ternary_rram.chip.params_file import SCHEMA
+from ternary_rram.chip.params_file import SCHEMA, load_params
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA
 from ternary_rram.circuit.pcsa import PCSA
@@ -609,3 +609,19 @@ def write_params(path: str | Path, calibration: Calibration) -> Path:
     p = Path(path)
     atomic_write_text(p, json.dumps(calibration.document, indent=2, sort_keys=False))
     return p
+
+
+def calibrate_files(measured: Sequence[str | Path], out: str | Path, *, params: str | Path | None = None,
+                    fit: str = "both", n_mc: int = 2000, seed: int = 0,
+                    progress: Callable[[str], None] | None = None) -> tuple[Calibration, Path]:
+    """``ternary-rram calibrate --measured``: read the measurement files, fit (``fit``: "both", "mismatch" or
+    "hrs-sigma") starting from ``params`` (a PARAMS.json; None: the defaults) and write PARAMS.json to ``out``.
+
+    Returns the calibration and the file written."""
+    if fit not in ("both", "mismatch", "hrs-sigma"):
+        raise InputError(f"fit={fit!r} is not allowed: must be 'both', 'mismatch' or 'hrs-sigma'")
+    meas = read_measurements(measured)
+    device, pcsa = (None, None) if params is None else load_params(params)
+    cal = calibrate(meas, pcsa_params=pcsa, base_device=device, fit_mismatch=fit in ("both", "mismatch"),
+                    fit_hrs_sigma=fit in ("both", "hrs-sigma"), n_mc=n_mc, seed=seed, progress=progress)
+    return cal, write_params(out, cal)

@@ -15,12 +15,14 @@ import datetime as _dt
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ternary_rram.chip.params_file import MOSFET_FIELDS
+from ternary_rram.chip.params_file import MOSFET_FIELDS, load_params
 from ternary_rram.circuit import pdkfit
 from ternary_rram.circuit.params import GENERIC_130_PCSA, N_TRANSISTORS, PCSAParams
+from ternary_rram.circuit.pdk_pcsa import foundry_reference
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.plots import new_figure, save_figure
 from ternary_rram.fileio import atomic_write_text
@@ -153,3 +155,30 @@ def foundry_figure(res: dict, path: Path) -> Path:
     fig.suptitle(f"{res['library']} [{res['corner']}], {res['instances']} Monte Carlo instances per pair type",
                  fontsize=8)
     return save_figure(fig, path)
+
+
+def calibrate_pdk_file(lib: Path, corner: str, nfet: str, pfet: str, out: Path, *, length: float = SKY130_LENGTH,
+                       min_width: float = SKY130_MIN_WIDTH, vdd_max: float = SKY130_VDD, instances: int = 200,
+                       timeout: float = 120.0, command: str = "", progress=None) -> tuple[dict, Path]:
+    """``ternary-rram calibrate --pdk-lib``: fit one corner (:func:`calibrate_pdk`) and write the document to
+    ``out`` atomically (a failure leaves no PARAMS.json behind). Returns (document, path)."""
+    doc, _ = calibrate_pdk(lib, corner, nfet, pfet, length=length, min_width=min_width, vdd_max=vdd_max,
+                           instances=instances, timeout=timeout, command=command, progress=progress)
+    return doc, write_document(out, doc)
+
+
+def foundry_study(lib: Path, corner: str, params: Path, vdds: Sequence[float], *, n: int, nfet: str, pfet: str,
+                  seed: int = 0, t_cap: float = 200e-9, label: str | None = None, json_path: Path | None = None,
+                  figure: Path | None = None, progress=None) -> dict:
+    """``ternary-rram spice --pdk``: the PCSA with the PDK's transistors against the compact model fitted to them
+    (:func:`ternary_rram.circuit.pdk_pcsa.foundry_reference`) at ``vdds``, with the PARAMS.json ``params``
+    (``label`` names it in the result); written as JSON to ``json_path`` and drawn to ``figure`` when given."""
+    _, pcsa_params = load_params(params)
+    res = foundry_reference(lib, corner, pcsa_params, vdds, n=n, nfet=nfet, pfet=pfet, seed=seed, t_cap=t_cap,
+                            progress=progress)
+    res["params"] = label if label is not None else str(params)
+    if json_path is not None:
+        atomic_write_text(Path(json_path), json.dumps(res, indent=1))
+    if figure is not None:
+        foundry_figure(res, figure)
+    return res

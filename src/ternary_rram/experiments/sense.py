@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ternary_rram.chip.params_file import load_models
 from ternary_rram.circuit.operating import TEMPERATURE_MAX, TEMPERATURE_MIN, VDD_MAX, ZERO_CELSIUS, OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA, PCSAParams
 from ternary_rram.circuit.pcsa import PCSA
@@ -226,15 +227,20 @@ def _window_json(w: WindowChoice) -> dict[str, Any]:
 
 
 def run_sense_study(config: SenseStudyConfig, out_dir: str | Path | None = None, *,
-                    pcsa: PCSA | None = None, device: DeviceModel | None = None, progress: bool = False,
-                    on_window: Callable[[WindowChoice], None] | None = None,
+                    pcsa: PCSA | None = None, device: DeviceModel | None = None, params: str | Path | None = None,
+                    progress: bool = False, on_window: Callable[[WindowChoice], None] | None = None,
                     batch: int = DEFAULT_BATCH) -> SenseStudy:
     """Run the sense study; with ``out_dir`` write ``config.json``, then ``sense.json`` and
     ``sense.csv`` after every finished point (atomically), then the figures.
 
     ``on_window`` is called with each automatic window choice as soon as it is made (the CLI prints it).
+    ``params``: a PARAMS.json (or preset file) giving the device and PCSA models instead of ``pcsa``/``device``.
     """
     config.validate()
+    if params is not None:
+        if pcsa is not None or device is not None:
+            raise InputError("params is not allowed together with pcsa or device: give one of them")
+        device, pcsa = load_models(params)
     pcsa = pcsa or PCSA(DEFAULT_PCSA)
     device = device or DeviceModel()
     out = Path(out_dir) if out_dir is not None else None
