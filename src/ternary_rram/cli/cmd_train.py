@@ -259,41 +259,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, config, device, error_model) -> int:
-    from ternary_rram.nn.train import cycle_note, init_model, train
+    import shlex
+
+    from ternary_rram.nn.data import data_copy
+    from ternary_rram.nn.train import cycle_note, train_network
 
     data = load_data_quietly(NAME, args.data, args.data_dir, args.limit)
     width = CLI_VGG_WIDTH if args.width is None and args.model == "vgg" else args.width
     model_config = {"name": args.model, "width": width, "weights": args.weights,
                     "activations": args.activations, "in_channels": data.in_channels,
                     "num_classes": data.num_classes, "image_size": data.image_size}
-    model = init_model(model_config, config.seed)
     note = cycle_note(config)
     if note:
         print(f"ternary-rram train: note: {note}", file=sys.stderr)
-    result = train(model, data, config, args.out, device=device, progress=not args.quiet,
-                   resume=args.resume)
+    command = ("ternary-rram " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == [NAME] else
+               "ternary-rram train (called from Python)")
+    result, packed = train_network(model_config, data, config, args.out, device=device, progress=not args.quiet,
+                                   resume=args.resume,
+                                   metadata={"command": command, "data": data_copy(args.data, args.data_dir)})
     if result.history:
         last = result.history[-1]
         print(f"epoch {last['epoch']}/{config.epochs}: train acc {100 * last['train_acc']:.2f} %, "
               f"test acc {100 * last['test_acc']:.2f} % ({data.name}, {data.n_test} test images, "
               f"precision {last.get('precision', 'fp32')})")
     print(f"checkpoint: {result.checkpoint}")
-    if result.history and int(result.history[-1]["epoch"]) >= config.epochs:
-        packed = write_packed(model, data, config, args, device)
+    if packed is not None:
         print(f"packed network: {packed}")
     return 0
-
-
-def data_copy(name: str, data_dir: str | None) -> dict:
-    """Which copy of the data a network was trained on: the folder and whether its files are official."""
-    from ternary_rram.nn.data import CIFAR10_OFFICIAL_MD5, default_cifar10_dir, default_mnist_dir, file_md5
-
-    folder = data_dir or {"cifar10": default_cifar10_dir, "mnist": default_mnist_dir}.get(name, lambda: None)()
-    info: dict = {"folder": None if folder is None else str(Path(folder).resolve())}
-    if name == "cifar10" and folder is not None:
-        info["official_md5"] = all(file_md5(Path(folder) / f) == md5 for f, md5 in CIFAR10_OFFICIAL_MD5.items()
-                                   if (Path(folder) / f).is_file())
-    return info
 
 
 def chip_read_rates(args: argparse.Namespace) -> tuple[list[list[float]], str]:
@@ -313,21 +305,3 @@ def chip_read_rates(args: argparse.Namespace) -> tuple[list[list[float]], str]:
               f"amplifier pool {N_AMPLIFIERS} x {n_grid}x{n_grid} x {n_mc} noise draws, "
               f"params {args.params if args.params is not None else 'default'}")
     return rates, source
-
-
-def write_packed(model, data, config, args: argparse.Namespace, device) -> Path:
-    """OUT/model.packed with the command, the float32 test accuracy and the data copy in its metadata."""
-    import shlex
-    import time
-
-    from ternary_rram.nn.packed import PACKED_NAME, save_packed
-    from ternary_rram.nn.train import evaluate
-
-    acc = evaluate(model, data, error_model=None, device=device, batch_size=args.eval_batch_size).accuracy
-    metadata = {"command": "ternary-rram " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == [NAME] else
-                "ternary-rram train (called from Python)",
-                "test_accuracy": acc, "test_accuracy_precision": "fp32", "epoch": config.epochs,
-                "data": {**data.describe(), **data_copy(args.data, args.data_dir)},
-                "train_config": config.to_dict(),
-                "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    return save_packed(Path(args.out) / PACKED_NAME, model, metadata=metadata)

@@ -66,7 +66,7 @@ from ternary_rram.nn.chip_aware import check_rates, set_read_errors
 from ternary_rram.nn.data import ImageData, augment_batch, iterate_batches, num_batches
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
 from ternary_rram.nn.models import build_model
-from ternary_rram.nn.packed import load_network
+from ternary_rram.nn.packed import PACKED_NAME, load_network, save_packed
 
 AUGMENTS = ("auto", "none", "flip-crop", "crop", "flip")
 DEVICES = ("auto", "cpu", "cuda")
@@ -649,3 +649,23 @@ __all__ = [
     "weight_decay",
     "write_metrics",
 ]
+
+
+def train_network(model_config: dict[str, Any], data: ImageData, config: TrainConfig, out_dir: str | os.PathLike, *,
+                  device: torch.device | str = "cpu", progress: bool = True, resume: bool = False,
+                  metadata: dict[str, Any] | None = None) -> tuple[TrainResult, Path | None]:
+    """``ternary-rram train``: a model of ``model_config`` initialised from ``config.seed``, trained into
+    ``out_dir`` (:func:`train`), and once every epoch is done packed as ``out_dir/model.packed`` with its
+    float32 test accuracy, the data set, the training configuration and ``metadata`` (e.g. the command
+    and the data copy). Returns (result, packed file or None while epochs remain)."""
+    model = init_model(model_config, config.seed)
+    result = train(model, data, config, out_dir, device=device, progress=progress, resume=resume)
+    if not (result.history and int(result.history[-1]["epoch"]) >= config.epochs):
+        return result, None
+    acc = evaluate(model, data, error_model=None, device=device, batch_size=config.eval_batch_size).accuracy
+    meta = dict(metadata or {})
+    meta = {"command": meta.pop("command", "ternary-rram train (called from Python)"), "test_accuracy": acc,
+            "test_accuracy_precision": "fp32", "epoch": config.epochs,
+            "data": {**data.describe(), **meta.pop("data", {})}, "train_config": config.to_dict(),
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **meta}
+    return result, save_packed(Path(out_dir) / PACKED_NAME, model, metadata=meta)
