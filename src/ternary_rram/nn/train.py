@@ -56,6 +56,7 @@ from ternary_rram.nn.checkpoint import (
     CHECKPOINT_NAME,
     atomic_write_bytes,
     atomic_write_text,
+    check_data_fits,
     check_same_architecture,
     load_checkpoint,
     load_model_state,
@@ -63,7 +64,7 @@ from ternary_rram.nn.checkpoint import (
     save_checkpoint,
 )
 from ternary_rram.nn.chip_aware import check_rates, set_read_errors
-from ternary_rram.nn.data import ImageData, augment_batch, iterate_batches, num_batches
+from ternary_rram.nn.data import DATASETS, ImageData, augment_batch, iterate_batches, load_dataset, num_batches
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
 from ternary_rram.nn.models import build_model
 from ternary_rram.nn.packed import PACKED_NAME, load_network, save_packed
@@ -669,3 +670,28 @@ def train_network(model_config: dict[str, Any], data: ImageData, config: TrainCo
             "data": {**data.describe(), **meta.pop("data", {})}, "train_config": config.to_dict(),
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **meta}
     return result, save_packed(Path(out_dir) / PACKED_NAME, model, metadata=meta)
+
+
+def evaluate_checkpoint(checkpoint: str | os.PathLike, *, data: str | None = None,
+                        data_dir: str | os.PathLike | None = None, limit: int | None = None, ber: float = 0.0,
+                        error_model: str | None = None, repeats: int = 1, error_mode: str = "per-forward",
+                        seed: int = 0, device: str | torch.device = "cpu",
+                        batch_size: int = 1000) -> tuple[dict[str, Any], ImageData, EvalResult, str]:
+    """``ternary-rram evaluate``: the network of ``checkpoint`` (a checkpoint, packed file or
+    ``pretrained:NAME``) on the test split of ``data`` (default: the data set the checkpoint names),
+    clean and under ``repeats`` draws of ``error_model`` errors at rate ``ber`` (default: "ternary" for
+    ternary weights, else "sign-flip"). Returns (checkpoint, data, result, error model used)."""
+    ckpt = load_network(checkpoint)
+    name = data or ckpt["data"].get("name")
+    if name is None:
+        raise InputError(f"checkpoint {ckpt['path']} does not say its data set: pass --data")
+    if name not in DATASETS:
+        raise InputError(f"--data {name!r} is not allowed: must be one of {', '.join(DATASETS)}")
+    kind = error_model or ("ternary" if str(ckpt["model_config"].get("weights")) == "ternary" else "sign-flip")
+    if kind not in ERROR_KINDS:
+        raise InputError(f"--error-model {kind!r} is not allowed: must be one of {', '.join(ERROR_KINDS)}")
+    ds = load_dataset(name, data_dir, limit=limit)
+    check_data_fits(ckpt, ds)
+    result = evaluate(ckpt, ds, ber=ber, error_model=kind, repeats=repeats, error_mode=error_mode, seed=seed,
+                      device=device, batch_size=batch_size)
+    return ckpt, ds, result, kind
