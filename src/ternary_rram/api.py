@@ -36,14 +36,8 @@ from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC, evaluate_chip, 
 from ternary_rram.chip.deploy import Chip as ChipInstance
 from ternary_rram.chip.deploy import deploy as chip_deploy
 from ternary_rram.chip.energy import EnergyReport, check_reads
-from ternary_rram.chip.operating import (
-    T_SENSE_RANGE,
-    TEMPERATURE_C_RANGE,
-    WindowInfo,
-    check_vdd,
-    operating_point_for,
-    pool_at,
-)
+from ternary_rram.chip.operating import WindowInfo, check_vdd, operating_point_for, pool_at
+from ternary_rram.chip.params import T_SENSE_RANGE, TEMPERATURE_C_RANGE
 from ternary_rram.chip.params_file import PRESETS, load_params, preset_path
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ternary_rram.chip import operating as O
+from ternary_rram.chip.params import VDD_RANGE
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.errors import InputError
 from ternary_rram.experiments import demo as D
@@ -52,7 +53,7 @@ def test_vdd_sweep_rows_and_figures(tmp_path, monkeypatch):
 
 def test_operating_point_checks():
     with pytest.raises(InputError, match="vdd="):
-        O.operating_point_for(O.VDD_RANGE[1] + 0.05, 1e-9)
+        O.operating_point_for(VDD_RANGE[1] + 0.05, 1e-9)
     with pytest.raises(InputError, match="t_sense="):
         O.operating_point_for(0.6, 1.0)
     with pytest.raises(InputError, match="reads nothing"):

@@ -29,6 +29,7 @@ import torch
 from ternary_rram.array.column import N_AMPLIFIERS, N_GRID, N_MC, AmplifierPool
 from ternary_rram.array.params import DEFAULT_NOISE, ReadNoise
 from ternary_rram.chip.deploy import build_amplifier_pool
+from ternary_rram.chip.params import MIN_P_CORRECT, T_SENSE_RANGE, TEMPERATURE_C_RANGE, VDD_RANGE, WINDOW_SAMPLES
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.circuit.read import seeded_generator, simulate_state
@@ -37,19 +38,6 @@ from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text, jsonable
 from ternary_rram.nn.chip_aware import state_read_rates
-
-#: Supply range in which a chip accepts an operating point, V. [D] chosen: up to the 1.8 V
-#: nominal supply of the default (SKY130 core) transistors plus 0.1 V (docs/physics.md section 1.7);
-#: down to 0.3 V so that the generic 130 nm set (|Vth| 0.40 V, `--process generic-130`) stays usable.
-VDD_RANGE: tuple[float, float] = (0.3, 1.9)
-#: Temperature range, degrees C (that of ``OperatingPoint``).
-TEMPERATURE_C_RANGE: tuple[float, float] = (-73.15, 176.85)
-#: Sense-window range, s. [D] chosen: 10 ps .. 1 us.
-T_SENSE_RANGE: tuple[float, float] = (1e-11, 1e-6)
-#: A window "reads nothing" when P(correct | LRS, HRS) falls below this. [D] chosen.
-MIN_P_CORRECT: float = 0.05
-#: Monte Carlo cells per state in the window choice / probe. [D] chosen (a few seconds).
-WINDOW_SAMPLES: int = 64
 
 
 @dataclass(frozen=True)

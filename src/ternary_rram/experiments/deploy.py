@@ -42,7 +42,8 @@ from ternary_rram.chip.deploy import (
     evaluate_chip,
 )
 from ternary_rram.chip.energy import ENERGY_PARTS
-from ternary_rram.chip.operating import WINDOW_SAMPLES, operating_point_for, pool_at
+from ternary_rram.chip.operating import operating_point_for, pool_at
+from ternary_rram.chip.params import WINDOW_SAMPLES
 from ternary_rram.chip.params_file import load_models
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW, DEFAULT_VDD_NOMINAL
 from ternary_rram.circuit.pcsa import PCSA
