@@ -21,12 +21,12 @@ import time
 import numpy as np
 import torch
 
+from ternary_rram.chip.params_file import load_params, preset_path
 from ternary_rram.circuit import pdk, pdk_pcsa
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device.model import DeviceModel, State
-from ternary_rram.experiments.calibrate import load_params
-from ternary_rram.experiments.pdk_calibrate import calibrate_pdk, preset_path
+from ternary_rram.experiments.pdk_calibrate import calibrate_pdk
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,11 +19,9 @@ import torch
 
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.circuit.read import STATES, simulate_state
 from ternary_rram.circuit.sensemap import DEFAULT_N_GRID, DEFAULT_N_MC, SenseMap
 from ternary_rram.device.model import DeviceModel
-from ternary_rram.experiments.sense import simulate_state
-
-STATES = ("LRS/HRS", "HRS/LRS", "HRS/HRS")
 
 
 def main(argv: list[str] | None = None) -> int:

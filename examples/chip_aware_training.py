@@ -18,7 +18,7 @@ import tempfile
 
 import torch
 
-from ternary_rram.experiments.deploy import operating_point_for, pool_at
+from ternary_rram.chip.operating import operating_point_for, pool_at
 from ternary_rram.nn.chip_aware import set_read_errors, state_read_rates
 from ternary_rram.nn.data import load_digits
 from ternary_rram.nn.train import TrainConfig, eval_metrics, init_model, train

@@ -18,8 +18,10 @@ import torch
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA
 from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.circuit.read import CELL_STATES
+from ternary_rram.circuit.transforms import scale_mismatch
 from ternary_rram.device import DeviceModel, LognormalState
-from ternary_rram.experiments.calibrate import OutcomeCounts, scale_pcsa, write_counts_csv
+from ternary_rram.experiments.calibrate import OutcomeCounts, write_counts_csv
 
 TRUTH_MISMATCH_SCALE = 1.2
 DEVICE = DeviceModel(lrs=LognormalState.from_total(6e3, 0.18), hrs=LognormalState.from_total(250e3, 0.60),
@@ -31,12 +33,13 @@ READS = 400
 def main(path: str) -> None:
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(2026)
-    pcsa = PCSA(scale_pcsa(DEFAULT_PCSA, TRUTH_MISMATCH_SCALE))
+    pcsa = PCSA(scale_mismatch(DEFAULT_PCSA, TRUTH_MISMATCH_SCALE))
     rows = []
     for vdd, t_sense in POINTS:
         for state in (1, -1, 0):
-            r_bl = DEVICE.sample("LRS" if state == 1 else "HRS", READS, g)
-            r_blb = DEVICE.sample("LRS" if state == -1 else "HRS", READS, g)
+            bl, blb = CELL_STATES[state]  # the one encoding of a programmed cell
+            r_bl = DEVICE.sample(bl, READS, g)
+            r_blb = DEVICE.sample(blb, READS, g)
             v = pcsa.sense(r_bl, r_blb, OperatingPoint(vdd, t_sense), generator=g).value.numpy()
             rows.append((state, vdd, t_sense, [(v == k).sum() for k in (-1, 0, 1)]))
     write_counts_csv(path, OutcomeCounts(state=np.array([r[0] for r in rows]), vdd=np.array([r[1] for r in rows]),

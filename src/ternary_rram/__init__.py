@@ -35,7 +35,7 @@ _FACE: dict[str, str] = {
     "train": "ternary_rram.nn.train",
     "TrainConfig": "ternary_rram.nn.train",
     "load_dataset": "ternary_rram.nn.data",
-    "load_params": "ternary_rram.experiments.calibrate",
+    "load_params": "ternary_rram.chip.params_file",
     "InputError": "ternary_rram.errors",
 }
 

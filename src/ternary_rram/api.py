@@ -11,7 +11,7 @@
 
 :class:`Chip` is a thin holder of settings over the chip layer: the operating point (the sense
 window chosen per VDD when ``window`` is None) and the amplifier pool are made once per chip on
-first use (``ternary_rram.experiments.deploy.operating_point_for`` / ``pool_at``, the functions
+first use (``ternary_rram.chip.operating.operating_point_for`` / ``pool_at``, the functions
 ``ternary-rram deploy`` uses), programming is :func:`ternary_rram.chip.deploy` and evaluation
 :func:`ternary_rram.chip.evaluate_chip`: the ONE program-and-read path of the project.
 
@@ -36,21 +36,14 @@ from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC, evaluate_chip, 
 from ternary_rram.chip.deploy import Chip as ChipInstance
 from ternary_rram.chip.deploy import deploy as chip_deploy
 from ternary_rram.chip.energy import EnergyReport, check_reads
+from ternary_rram.chip.operating import WindowInfo, check_vdd, operating_point_for, pool_at
+from ternary_rram.chip.params import T_SENSE_RANGE, TEMPERATURE_C_RANGE
+from ternary_rram.chip.params_file import PRESETS, load_params, preset_path
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
-from ternary_rram.experiments.calibrate import load_params
-from ternary_rram.experiments.deploy import (
-    T_SENSE_RANGE,
-    TEMPERATURE_C_RANGE,
-    WindowInfo,
-    check_vdd,
-    operating_point_for,
-    pool_at,
-)
-from ternary_rram.experiments.pdk_calibrate import PRESETS, preset_path
 from ternary_rram.nn.layers import QuantizedLayer, quantized_layers
 
 __all__ = ["PROCESSES", "Chip", "ChipResult"]

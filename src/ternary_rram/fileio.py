@@ -21,6 +21,7 @@ import contextlib
 import csv
 import errno
 import io
+import math
 import os
 import re
 import stat
@@ -455,3 +456,18 @@ def path_arg(text: str) -> Path | str:
     """argparse ``type`` of an output path: a Path, except that an empty string stays '' so that the
     output checks refuse it (``Path('')`` would silently mean the working folder)."""
     return Path(text) if text.strip() else ""
+
+
+def jsonable(obj: object) -> object:
+    """``obj`` with dict keys as strings, tuples as lists, NumPy scalars as Python numbers and
+    non-finite floats as None (JSON has no inf/NaN), recursively."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    item = getattr(obj, "item", None)
+    if callable(item) and type(obj).__module__ == "numpy":
+        return jsonable(item())
+    return obj

@@ -167,7 +167,7 @@ def test_train_takes_a_converted_plain_model(digits, tmp_path):
 def test_params_file_sets_the_device_model(tmp_path):
     import json
 
-    from ternary_rram.experiments.calibrate import SCHEMA
+    from ternary_rram.chip.params_file import SCHEMA
 
     (tmp_path / "p.json").write_text(json.dumps({"schema": SCHEMA, "device": {"LRS": {"median": 7000.0,
                                                                                      "sigma": 0.1}}}))
@@ -179,8 +179,7 @@ def test_params_file_sets_the_device_model(tmp_path):
 
 
 def test_a_process_preset_gives_the_chip_its_transistors():
-    from ternary_rram.experiments.calibrate import load_params
-    from ternary_rram.experiments.pdk_calibrate import preset_path
+    from ternary_rram.chip.params_file import load_params, preset_path
 
     chip = tr.Chip(process="generic-130")
     _, textbook = load_params(preset_path("generic-130"))

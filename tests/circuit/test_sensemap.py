@@ -10,10 +10,10 @@ import torch
 
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.circuit.read import simulate_state
 from ternary_rram.circuit.sensemap import SenseMap, read_counts_csv
 from ternary_rram.device.model import DeviceModel
 from ternary_rram.errors import InputError
-from ternary_rram.experiments.sense import simulate_state
 
 OP = OperatingPoint(0.9, 1e-9)
 

@@ -207,12 +207,12 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, inputs, tmp_pa
 
 def test_an_os_error_is_one_line_naming_the_file(inputs, tmp_path, monkeypatch, capsys):
     """A chmod-000 data file (simulated: root reads anything) ends in one line naming it, exit 2."""
-    import ternary_rram.nn.data as data_mod
+    import ternary_rram.nn.train as train_mod  # evaluate_checkpoint loads the data set through it
 
     def denied(name, data_dir=None, **_kw):
         raise PermissionError(errno.EACCES, "Permission denied", str(Path(data_dir or ".") / "data_batch_1"))
 
-    monkeypatch.setattr(data_mod, "load_dataset", denied)
+    monkeypatch.setattr(train_mod, "load_dataset", denied)
     monkeypatch.chdir(tmp_path)
     rc = main(["evaluate", inputs["ckpt.pt"], "--data", "cifar10", "--data-dir", inputs["empty_dir"]])
     err = capsys.readouterr().err.strip().splitlines()

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
+from ternary_rram.chip.params_file import load_params
 from ternary_rram.cli.main import main
-from ternary_rram.experiments.calibrate import load_params
 
 
 def test_calibrate_resistances_writes_params(tmp_path, capsys):

@@ -56,7 +56,7 @@ def test_measured_and_pdk_are_exclusive(tmp_path, capsys):
 
 
 def test_pdk_document_is_read_back_by_load_params(tmp_path):
-    from ternary_rram.experiments.calibrate import load_params
+    from ternary_rram.chip.params_file import load_params
 
     doc = {"schema": "ternary-rram.params/1",
            "pcsa": {"a_vt_nmos": 6e-9, "a_vt_pmos": 9e-9,

@@ -10,19 +10,19 @@ import numpy as np
 import pytest
 import torch
 
+from ternary_rram.chip.params_file import load_params
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA
 from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.circuit.transforms import scale_mismatch
 from ternary_rram.device import DeviceModel, LognormalState
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.calibrate import (
     OutcomeCounts,
     calibrate,
     fit_sense,
-    load_params,
     read_counts_csv,
     read_measurements,
-    scale_pcsa,
     write_counts_csv,
     write_params,
 )
@@ -64,7 +64,7 @@ def synthetic_counts(device: DeviceModel, pcsa_params, n: int, seed: int) -> Out
 def test_sense_fit_recovers_mismatch_scale_and_hrs_sigma(tmp_path):
     true_dev = DeviceModel()
     true_dev = replace(true_dev, hrs=LognormalState.from_total(true_dev.hrs.median, 0.55))
-    data = synthetic_counts(true_dev, scale_pcsa(FAST, 1.5), n=200, seed=123)
+    data = synthetic_counts(true_dev, scale_mismatch(FAST, 1.5), n=200, seed=123)
     path = tmp_path / "counts.csv"
     write_counts_csv(path, data)
     back = read_counts_csv(path)

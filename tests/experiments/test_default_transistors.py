@@ -6,9 +6,8 @@ import json
 
 import pytest
 
+from ternary_rram.chip.params_file import load_params, preset_path
 from ternary_rram.circuit.params import DEFAULT_PCSA, DEFAULT_PROCESS, GENERIC_130_PCSA, PCSAParams
-from ternary_rram.experiments.calibrate import load_params
-from ternary_rram.experiments.pdk_calibrate import preset_path
 
 
 def test_default_is_the_sky130_tt_preset_file():

@@ -10,16 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from ternary_rram.circuit.transforms import process_corner
 from ternary_rram.cli.main import main
 from ternary_rram.experiments.cache import Cache, config_key
 from ternary_rram.experiments.report import Claim, Figure, Report, Section, write_report
-from ternary_rram.experiments.reproduce import (
-    PRESETS,
-    ErrorRates,
-    corner_params,
-    run_reproduce,
-    train_config,
-)
+from ternary_rram.experiments.reproduce import PRESETS, run_reproduce, train_config
+from ternary_rram.experiments.reproduce.compute import ErrorRates
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +190,7 @@ def test_error_rates_and_corner():
     assert r.from_zero == pytest.approx(0.1)
     assert r.ternary == pytest.approx((0.1 + 0.0 + 0.1) / 3)
     from ternary_rram.circuit.params import DEFAULT_PCSA
-    slow = corner_params(DEFAULT_PCSA, 3.0)
+    slow = process_corner(DEFAULT_PCSA, 3.0)
     assert slow.nmos.vt0 > DEFAULT_PCSA.nmos.vt0 and slow.pmos.vt0 > DEFAULT_PCSA.pmos.vt0
 
 
@@ -209,29 +205,29 @@ def test_report_marks_verdicts(tmp_path):
 
 
 def test_drop_rate_interpolates_in_log_rate():
-    from ternary_rram.experiments.reproduce import _drop_ber
+    from ternary_rram.experiments.reproduce.claims import drop_ber
 
     bers = [0.0, 0.01, 0.1]
-    assert _drop_ber(bers, [0.9, 0.9, 0.8], 0.9, 0.01) == pytest.approx(0.01 * 10 ** 0.1)
-    assert _drop_ber(bers, [0.9, 0.9, 0.9], 0.9, 0.01) == float("inf")
+    assert drop_ber(bers, [0.9, 0.9, 0.8], 0.9, 0.01) == pytest.approx(0.01 * 10 ** 0.1)
+    assert drop_ber(bers, [0.9, 0.9, 0.9], 0.9, 0.01) == float("inf")
 
 
 def test_quick_falls_back_on_digits_only_without_a_path_and_says_so(tmp_path, monkeypatch):
-    import ternary_rram.experiments.reproduce as reproduce_mod
+    import ternary_rram.experiments.reproduce.compute as reproduce_mod
     from ternary_rram.errors import InputError
-    from ternary_rram.experiments.reproduce import PRESETS, _load_data
+    from ternary_rram.experiments.reproduce.compute import load_data
 
     said = []
     monkeypatch.setattr(reproduce_mod, "default_cifar10_dir", lambda: None)  # no copy in the usual places
-    d = _load_data(PRESETS["quick"], None, said.append)
+    d = load_data(PRESETS["quick"], None, said.append)
     assert d.name == "digits" and "CIFAR-10 was not used" in d.note
     assert len(said) == 1 and "digits" in said[0] and "--data-dir" in said[0]
     # a path the user gave is used or refused, never replaced by digits
     with pytest.raises(InputError, match="no-cifar-here"):
-        _load_data(PRESETS["quick"], tmp_path / "no-cifar-here", said.append)
+        load_data(PRESETS["quick"], tmp_path / "no-cifar-here", said.append)
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="empty"):
-        _load_data(PRESETS["quick"], tmp_path / "empty", said.append)
+        load_data(PRESETS["quick"], tmp_path / "empty", said.append)
     assert len(said) == 1
 
 

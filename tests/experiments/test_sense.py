@@ -13,26 +13,21 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from ternary_rram.circuit.operating import OperatingPoint
-from ternary_rram.circuit.params import DEFAULT_PCSA
 from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.circuit.transforms import ACCESS_TRANSISTORS, LATCH_TRANSISTORS
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.sense import (
-    ACCESS_TRANSISTORS,
-    LATCH_TRANSISTORS,
     REGION_P_CORRECT,
     REGION_P_FLIP,
     REGION_P_ZERO,
-    Outcomes,
     SenseStudyConfig,
     find_ternary_region,
     floor_crossing,
     mismatch_floor,
     p0_vs_hrs_spread,
     run_sense_study,
-    scale_latch_area,
     ternary_map,
 )
 
@@ -76,13 +71,6 @@ def test_mismatch_floor_moves_down_with_read_path_area(tmp_path):
 READ_PATH = LATCH_TRANSISTORS + ACCESS_TRANSISTORS
 
 
-def test_latch_area_scaling_halves_sigma():
-    p4 = scale_latch_area(DEFAULT_PCSA, 4.0)
-    s1, s4 = DEFAULT_PCSA.sigma_vt(), p4.sigma_vt()
-    assert s4[3] == pytest.approx(s1[3] / 2) and s4[0] == pytest.approx(s1[0])  # MN1 halves, MPC1 same
-    assert p4.widths[3] / p4.lengths[3] == pytest.approx(DEFAULT_PCSA.widths[3] / DEFAULT_PCSA.lengths[3])
-
-
 def test_floor_crossing_interpolates():
     v = np.array([0.6, 0.5, 0.4])
     assert floor_crossing(v, np.array([0.0, 1e-4, 1e-2]), 10_000) == pytest.approx(0.45)
@@ -96,14 +84,6 @@ def test_p0_falls_with_hrs_spread(tmp_path):
     sw = p0_vs_hrs_spread(op, sigmas=(0.2, 1.2), n=300, seed=4, out_dir=tmp_path)
     assert sw.p_zero[0] > sw.p_zero[1]
     assert (tmp_path / "p0_vs_hrs_spread.png").exists()
-
-
-def test_window_reading_from_decision_times():
-    out = Outcomes(value=torch.tensor([1, -1, 1], dtype=torch.int8),
-                   t_decide=torch.tensor([1e-10, 3e-10, float("nan")], dtype=torch.float64),
-                   energy=torch.zeros(3, dtype=torch.float64))
-    v = out.at_windows([0.5e-10, 2e-10, 5e-10])
-    assert v.tolist() == [[0, 0, 0], [1, 0, 0], [1, -1, 0]]
 
 
 def test_study_writes_each_point_and_chooses_window(tmp_path):

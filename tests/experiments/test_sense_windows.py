@@ -5,24 +5,15 @@ import math
 import pytest
 import torch
 
+from ternary_rram.chip.params_file import load_params, preset_path
 from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.circuit.window import replica_delay
 from ternary_rram.device.model import DeviceModel
-from ternary_rram.experiments.calibrate import load_params
-from ternary_rram.experiments.pdk_calibrate import preset_path
-from ternary_rram.experiments.sense import SenseStudyConfig, margin_windows, measured_floor_window, run_sense_study
+from ternary_rram.experiments.sense import SenseStudyConfig, measured_floor_window, run_sense_study
 
 
 def _sky130():
     return PCSA(load_params(preset_path("sky130-tt"))[1])
-
-
-def test_margin_windows_are_order_statistics_of_the_decision_times():
-    lh = torch.linspace(1e-9, 2e-9, 100, dtype=torch.float64)
-    hh = torch.cat([torch.linspace(10e-9, 20e-9, 11, dtype=torch.float64), torch.full((89,), math.nan)])
-    w_low, w_high = margin_windows({"LRS/HRS": lh, "HRS/LRS": lh, "HRS/HRS": hh}, 100e-9)
-    assert w_low == pytest.approx(float(lh[98]))  # 198 of 200 decided
-    assert w_high == pytest.approx(20e-9)  # the 11th of 100 (HRS, HRS): P(0) falls below 0.9
-    assert math.isinf(margin_windows({"LRS/HRS": lh, "HRS/LRS": lh, "HRS/HRS": hh}, 15e-9)[1])
 
 
 def test_floor_window_comes_from_the_measured_decision_times():
@@ -56,7 +47,6 @@ def test_centre_window_sits_in_the_margin_and_tracking_follows_the_replica():
     t = {w.vdd: w for w in track.windows}
     assert all(w.policy == "tracking" for w in track.windows)
     assert t[1.2].t_sense == pytest.approx(math.sqrt(t[1.2].w_low * t[1.2].w_high), rel=1e-6)  # calibrated there
-    from ternary_rram.experiments.sense import replica_delay
     ratio = replica_delay(pcsa, device, 0.9, 27.0, t[0.9].t_char) / replica_delay(pcsa, device, 1.2, 27.0,
                                                                                     t[1.2].t_char)
     assert t[0.9].t_sense / t[1.2].t_sense == pytest.approx(ratio, rel=1e-6)

@@ -23,6 +23,7 @@ import torch
 
 from ternary_rram.array.column import noisy_inputs
 from ternary_rram.array.params import DEFAULT_ARRAY, MAX_PULSES, ArrayParams
+from ternary_rram.circuit.read import lrs_masks
 from ternary_rram.circuit.sensemap import draw_values
 from ternary_rram.device import DeviceModel, State
 from ternary_rram.device import params as device_params
@@ -60,8 +61,10 @@ def check_weights(weights: Any, name: str = "weights", *, binary: bool = False) 
 
 
 def encode(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Device states of each pair: (BL is LRS, BLb is LRS), bool tensors of the weights' shape."""
-    return weights == 1, weights == -1
+    """Device states of each pair: (BL is LRS, BLb is LRS), bool tensors of the weights' shape.
+
+    The encoding of :mod:`ternary_rram.circuit.read` (``CELL_STATES``), for weights in {-1, 0, +1}."""
+    return lrs_masks(weights)
 
 
 # ----------------------------------------------------------------------------------------------

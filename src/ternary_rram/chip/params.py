@@ -130,3 +130,17 @@ VERIFY_SIGMAS: float = 2.0
 #: after another, so memory holds one chip plus a small record per chip; beyond this the per-chip
 #: records and the run time are not reasonable.
 MAX_CHIPS: int = 10_000
+
+# Operating point of a chip (chip/operating.py).
+#: Supply range in which a chip accepts an operating point, V. [D] chosen: up to the 1.8 V
+#: nominal supply of the default (SKY130 core) transistors plus 0.1 V (docs/physics.md section 1.7);
+#: down to 0.3 V so that the generic 130 nm set (|Vth| 0.40 V, `--process generic-130`) stays usable.
+VDD_RANGE: tuple[float, float] = (0.3, 1.9)
+#: Temperature range, degrees C (that of ``OperatingPoint``).
+TEMPERATURE_C_RANGE: tuple[float, float] = (-73.15, 176.85)
+#: Sense-window range, s. [D] chosen: 10 ps .. 1 us.
+T_SENSE_RANGE: tuple[float, float] = (1e-11, 1e-6)
+#: A window "reads nothing" when P(correct | LRS, HRS) falls below this. [D] chosen.
+MIN_P_CORRECT: float = 0.05
+#: Monte Carlo cells per state in the window choice / probe. [D] chosen (a few seconds).
+WINDOW_SAMPLES: int = 64

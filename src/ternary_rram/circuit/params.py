@@ -151,3 +151,8 @@ GENERIC_130_PCSA = PCSAParams(nmos=NMOS_130, pmos=PMOS_130, widths=GENERIC_WIDTH
 # Fixed device resistances for circuit-level tests and the SPICE comparison ([D] docs/physics.md section 3.3).
 R_LRS = 5.0e3
 R_HRS = 100.0e3
+
+#: Global (die-to-die) process spread of the NMOS and PMOS threshold voltages, V (one sigma).
+#: [D] chosen: 130 nm processes quote inter-die |Vth| spreads of 10-20 mV; the +-3 sigma corners
+#: (``circuit.transforms.process_corner``) shift every transistor of one type by +-3 PROCESS_SIGMA_VT.
+PROCESS_SIGMA_VT: float = 0.015

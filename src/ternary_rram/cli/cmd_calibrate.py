@@ -12,7 +12,7 @@ import torch
 from ternary_rram.cli.console import add_quiet_argument
 from ternary_rram.cli.process import add_pdk_device_arguments, add_process_argument, resolve_params
 from ternary_rram.errors import InputError, check_int, check_seed
-from ternary_rram.experiments.calibrate import calibrate, load_params, read_measurements, write_params
+from ternary_rram.experiments.calibrate import calibrate_files
 from ternary_rram.fileio import check_output_file, path_arg
 
 NAME = "calibrate"
@@ -57,17 +57,17 @@ def _fmt(v: dict) -> str:
 
 
 def _run_pdk(args: argparse.Namespace) -> int:
-    from ternary_rram.experiments.pdk_calibrate import calibrate_pdk, describe, write_document
+    from ternary_rram.experiments.pdk_calibrate import calibrate_pdk_file, describe
 
     say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     command = " ".join(["ternary-rram calibrate", f"--pdk-lib {args.pdk_lib.name}", f"--corner {args.corner}",
                         f"--nfet {args.nfet}", f"--pfet {args.pfet}", f"--length {args.length:g}",
                         f"--min-width {args.min_width:g}", f"--vdd-max {args.vdd_max:g}",
                         f"--mc-instances {args.mc_instances}", f"--out {args.out}"])
-    doc, _ = calibrate_pdk(args.pdk_lib, args.corner, args.nfet, args.pfet, length=args.length * 1e-6,
-                           min_width=args.min_width * 1e-6, vdd_max=args.vdd_max, instances=args.mc_instances,
-                           timeout=args.timeout, command=command, progress=say)
-    path = write_document(args.out, doc)  # atomic: a failure above leaves no PARAMS.json behind
+    doc, path = calibrate_pdk_file(args.pdk_lib, args.corner, args.nfet, args.pfet, args.out,
+                                   length=args.length * 1e-6, min_width=args.min_width * 1e-6,
+                                   vdd_max=args.vdd_max, instances=args.mc_instances, timeout=args.timeout,
+                                   command=command, progress=say)
     for line in describe(doc):
         print(line)
     print(f"fit {doc['pdk']['seconds']['wall']:.1f} s; wrote {path}")
@@ -87,12 +87,9 @@ def run(args: argparse.Namespace) -> int:
     check_int("--threads", args.threads, 1, 1024)
     check_seed("--seed", args.seed)
     torch.set_num_threads(args.threads)
-    meas = read_measurements(args.measured)
-    device, pcsa = (None, None) if args.params is None else load_params(args.params)
     say = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    cal = calibrate(meas, pcsa_params=pcsa, base_device=device, fit_mismatch=args.fit in ("both", "mismatch"),
-                    fit_hrs_sigma=args.fit in ("both", "hrs-sigma"), n_mc=args.n_mc, seed=args.seed, progress=say)
-    path = write_params(args.out, cal)
+    cal, path = calibrate_files(args.measured, args.out, params=args.params, fit=args.fit, n_mc=args.n_mc,
+                                seed=args.seed, progress=say)
     for key, v in cal.document["fit"].items():
         print(f"{key:24s} {_fmt(v)}")
     g = cal.document["goodness"].get("counts")

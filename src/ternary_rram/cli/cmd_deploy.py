@@ -8,7 +8,7 @@ from pathlib import Path
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW
 from ternary_rram.cli.cmd_train import DATA_DIR_HELP
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, show_progress
-from ternary_rram.cli.process import add_process_argument, load_models, resolve_params
+from ternary_rram.cli.process import add_process_argument, resolve_params
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 from ternary_rram.fileio import path_arg
 
@@ -95,12 +95,9 @@ def add_state_dict_arguments(parser: argparse.ArgumentParser) -> None:
                    help="their key names -> ours: a JSON object, or a list of [regex, replacement] pairs")
 
 
-def _read_state_dict(args: argparse.Namespace):
-    """(state, key map) of CHECKPOINT read as a plain state_dict with --model; None without --model.
-
-    Cheap checks: options, the key map, the file itself (keys and shapes are checked once the data
-    set says the input size)."""
-    from ternary_rram.nn.state_dict import load_state_dict_file, read_key_map
+def _plain_state_dict(args: argparse.Namespace):
+    """The --model options as a PlainStateDict; None without --model (then none of them may be given)."""
+    from ternary_rram.experiments.deploy import PlainStateDict
 
     given = [f"--{n.replace('_', '-')}" for n in ("width", "weights", "activations", "threshold", "key_map")
              if getattr(args, n) is not None]
@@ -111,27 +108,17 @@ def _read_state_dict(args: argparse.Namespace):
         return None
     if not args.data:
         raise InputError("data is not known for a plain state_dict: pass --data NAME")
-    key_map = read_key_map(args.key_map) if args.key_map is not None else None
-    return load_state_dict_file(args.checkpoint), key_map
-
-
-def _state_dict_model(args: argparse.Namespace, plain, data):
-    """The --model network holding the state_dict's weights, sized by the data set."""
-    from ternary_rram.nn.state_dict import model_from_state_dict
-
-    state, key_map = plain
-    return model_from_state_dict(state, args.model, width=args.width, weights=args.weights or "ternary",
-                                 activations=args.activations or "binary", threshold=args.threshold,
-                                 key_map=key_map, in_channels=data.in_channels, num_classes=data.num_classes,
-                                 image_size=data.image_size)
+    return PlainStateDict(args.model, width=args.width, weights=args.weights or "ternary",
+                          activations=args.activations or "binary", threshold=args.threshold,
+                          key_map=args.key_map)
 
 
 def run(args: argparse.Namespace) -> int:
     args.params = resolve_params(args)
     from ternary_rram.array.params import ReadNoise
     from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC, check_chips, parse_array_shape
+    from ternary_rram.chip.operating import check_vdd
     from ternary_rram.circuit.operating import TEMPERATURE_MAX, TEMPERATURE_MIN, ZERO_CELSIUS
-    from ternary_rram.experiments.deploy import check_vdd
     from ternary_rram.fileio import check_output_folder, output_lock
 
     # Cheap checks first: bad options fail before any file or simulation.
@@ -166,50 +153,31 @@ def run(args: argparse.Namespace) -> int:
 
 def _deploy(args: argparse.Namespace, array: tuple[int, int], chips: int, noise, n_amp: int, n_grid: int,
             n_mc: int, out: Path) -> int:
-    from ternary_rram.experiments.deploy import run_deploy
-    from ternary_rram.nn.checkpoint import check_data_fits, model_from_checkpoint
-    from ternary_rram.nn.data import load_dataset
-    from ternary_rram.nn.layers import quantized_layers
-    from ternary_rram.nn.packed import load_network
+    from ternary_rram.experiments.deploy import deploy_checkpoint
 
-    device_model, pcsa = load_models(args.params)
-    plain = _read_state_dict(args)
-    if plain is None:
-        ckpt = load_network(args.checkpoint)
-        model = model_from_checkpoint(ckpt)
-        if not any(m.weight_quantizer.is_quantized for _, m in quantized_layers(model)):
-            raise InputError(f"checkpoint {args.checkpoint} is not allowed: it has no quantized layer "
-                             "(weights='float'); only binary or ternary weights go on the chip")
-    else:
-        ckpt = {}
-    data_name = args.data or (ckpt.get("data") or {}).get("name")
-    if not data_name:
-        raise InputError("data is not known: pass --data NAME")
-    data = load_dataset(data_name, args.data_dir, seed=0)
-    if plain is not None:
-        model = _state_dict_model(args, plain, data)
-    else:
-        check_data_fits(ckpt, data)
-    config = {"checkpoint": str(ckpt.get("path", args.checkpoint)), "vdd": args.vdd, "t_sense": args.t_sense,
+    plain = _plain_state_dict(args)
+    config = {"vdd": args.vdd, "t_sense": args.t_sense,
               "temperature_c": args.temperature_c, "array": list(array), "reads": args.reads,
               "chips": chips, "target_accuracy": args.target_accuracy, "noise_scale": args.noise_scale,
               "column_group": args.column_group, "amplifiers": n_amp, "t_relax": args.t_relax,
-              "data": data_name, "limit_test": args.limit_test, "engine": args.engine, "n_grid": n_grid,
+              "limit_test": args.limit_test, "engine": args.engine, "n_grid": n_grid,
               "n_mc": n_mc, "seed": args.seed,
               "params": None if args.params is None else str(args.params)}
     if plain is not None:
         config["state_dict"] = {"model": args.model, "width": args.width, "threshold": args.threshold,
                                 "key_map": None if args.key_map is None else str(args.key_map)}
-    print(f"ternary-rram deploy: {data_name}, VDD {args.vdd:g} V, array {array[0]}x{array[1]}, "
-          f"reads {args.reads}, {chips} chip(s)", flush=True)
-    rec = run_deploy(model, data, args.vdd, t_sense=args.t_sense, temperature_c=args.temperature_c,
-                     array_shape=array, column_group=args.column_group, reads=args.reads, seed=args.seed,
-                     chips=chips, target_accuracy=args.target_accuracy, noise=noise, t_relax=args.t_relax,
-                     out_dir=out,
-                     limit_test=args.limit_test, n_amplifiers=n_amp, n_grid=n_grid, n_mc=n_mc,
-                     engine=args.engine, device_model=device_model, pcsa=pcsa, config=config,
-                     cache_dir=out / "cache",
-                     progress=show_progress(args))
+
+    def announce(data_name: str) -> None:
+        print(f"ternary-rram deploy: {data_name}, VDD {args.vdd:g} V, array {array[0]}x{array[1]}, "
+              f"reads {args.reads}, {chips} chip(s)", flush=True)
+
+    rec = deploy_checkpoint(args.checkpoint, args.vdd, data=args.data, data_dir=args.data_dir, plain=plain,
+                            params=args.params, config=config, announce=announce, t_sense=args.t_sense,
+                            temperature_c=args.temperature_c, array_shape=array, column_group=args.column_group,
+                            reads=args.reads, seed=args.seed, chips=chips, target_accuracy=args.target_accuracy,
+                            noise=noise, t_relax=args.t_relax, out_dir=out, limit_test=args.limit_test,
+                            n_amplifiers=n_amp, n_grid=n_grid, n_mc=n_mc, engine=args.engine,
+                            cache_dir=out / "cache", progress=show_progress(args))
     en = rec["energy"]
     c = rec["chips"]
     print(f"window {rec['operating_point']['t_sense'] * 1e9:.3g} ns ({rec['window']['source']})")

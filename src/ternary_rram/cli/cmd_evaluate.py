@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 from pathlib import Path
 
 from ternary_rram.cli.cmd_train import (
@@ -21,11 +23,10 @@ from ternary_rram.cli.cmd_train import (
     add_data_arguments,
     check_choice,
     check_data_options,
-    default_error_model,
-    load_data_quietly,
+    format_warning,
 )
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument
-from ternary_rram.errors import InputError, check_int, check_range, check_seed
+from ternary_rram.errors import check_int, check_range, check_seed
 from ternary_rram.fileio import path_arg
 
 #: Most error draws: each is one pass over the test set (10,000 CIFAR images: ~1 s for a small net), so
@@ -59,9 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ternary_rram.fileio import atomic_write_text, check_output_file
-    from ternary_rram.nn.checkpoint import check_data_fits
-    from ternary_rram.nn.packed import load_network
-    from ternary_rram.nn.train import evaluate, resolve_device
+    from ternary_rram.nn.train import evaluate_checkpoint, resolve_device
 
     check_choice("--device", args.device, DEVICE_CHOICES)
     check_choice("--error-mode", args.error_mode, ERROR_MODE_CHOICES)
@@ -72,19 +71,19 @@ def run(args: argparse.Namespace) -> int:
     check_int("--batch-size", args.batch_size, 1, BATCH_MAX)
     if args.json is not None:
         check_output_file(args.json, "--out")
-    ckpt = load_network(args.checkpoint)
+    if args.data is not None:
+        check_choice("--data", args.data, DATA_CHOICES)
+    if args.error_model is not None:
+        check_choice("--error-model", args.error_model, ERROR_MODEL_CHOICES)
+    with warnings.catch_warnings(record=True) as caught:  # data-set warnings (e.g. non-official MD5s): one line each
+        warnings.simplefilter("always")
+        ckpt, data, result, error_model = evaluate_checkpoint(
+            args.checkpoint, data=args.data, data_dir=args.data_dir, limit=args.limit, ber=args.ber,
+            error_model=args.error_model, repeats=args.repeats, error_mode=args.error_mode, seed=args.seed,
+            device=resolve_device(args.device), batch_size=args.batch_size)
+    for w in caught:
+        print(format_warning(w.message, f"ternary-rram {NAME}"), file=sys.stderr)
     model_config = ckpt["model_config"]
-    data_name = args.data or ckpt["data"].get("name")
-    if data_name is None:
-        raise InputError(f"checkpoint {ckpt['path']} does not say its data set: pass --data")
-    check_choice("--data", data_name, DATA_CHOICES)
-    error_model = args.error_model or default_error_model(str(model_config.get("weights")))
-    check_choice("--error-model", error_model, ERROR_MODEL_CHOICES)
-    data = load_data_quietly(NAME, data_name, args.data_dir, args.limit)
-    check_data_fits(ckpt, data)
-    result = evaluate(ckpt, data, ber=args.ber, error_model=error_model, repeats=args.repeats,
-                      error_mode=args.error_mode, seed=args.seed, device=resolve_device(args.device),
-                      batch_size=args.batch_size)
     print(f"{ckpt['path']}: {model_config.get('name')} F={model_config.get('width')} "
           f"{model_config.get('weights')} weights, {model_config.get('activations')} activations, "
           f"epoch {ckpt['epoch']}")

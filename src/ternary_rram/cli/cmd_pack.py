@@ -12,10 +12,9 @@ that stopped early or were trained by an older version. The packed file keeps th
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ternary_rram.cli.console import add_quiet_argument
-from ternary_rram.fileio import check_output_file, path_arg
+from ternary_rram.fileio import path_arg
 
 NAME = "pack"
 HELP = "Write a checkpoint as a packed network: 2-bit weights, batch norms, configuration, metadata."
@@ -29,24 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ternary_rram.errors import InputError
-    from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
-    from ternary_rram.nn.packed import PACKED_NAME, SUFFIX, save_packed
+    from ternary_rram.nn.packed import pack_checkpoint
 
-    ckpt = load_checkpoint(args.checkpoint)
-    out = getattr(args, "out", None) or Path(ckpt["path"]).parent / PACKED_NAME
-    if not str(out).endswith(SUFFIX):
-        raise InputError(f"--out {str(out)!r} is not allowed: must end in {SUFFIX}")
-    check_output_file(out, "--out")
-    model = model_from_checkpoint(ckpt)
-    last = ckpt["history"][-1] if ckpt["history"] else {}
-    metadata = {"command": f"not recorded (packed by `ternary-rram pack` from {ckpt['path']})",
-                "test_accuracy": last.get("test_acc"),
-                "test_accuracy_precision": last.get("precision", "fp32"),
-                "epoch": ckpt["epoch"], "data": ckpt["data"], "train_config": ckpt["train_config"]}
-    path = save_packed(out, model, metadata=metadata)
-    acc = metadata["test_accuracy"]
+    path, meta, source = pack_checkpoint(args.checkpoint, getattr(args, "out", None))
+    acc = meta["test_accuracy"]
     acc_text = "unknown" if acc is None else f"{100 * acc:.2f} %"
-    print(f"packed {ckpt['path']} (epoch {ckpt['epoch']}, test accuracy {acc_text}) -> {path} "
+    print(f"packed {source} (epoch {meta['epoch']}, test accuracy {acc_text}) -> {path} "
           f"({path.stat().st_size / 1024:.1f} kB)")
     return 0

@@ -8,15 +8,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ternary_rram.circuit.window import WindowChoice
 from ternary_rram.cli.console import add_quiet_argument, show_progress
-from ternary_rram.cli.process import add_process_argument, load_models, resolve_params
+from ternary_rram.cli.process import add_process_argument, resolve_params
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
 from ternary_rram.experiments.sense import (
     DEFAULT_TEMPERATURE_C,
     SenseRecord,
     SenseStudy,
     SenseStudyConfig,
-    WindowChoice,
     run_sense_study,
 )
 from ternary_rram.fileio import check_output_folder, output_lock, path_arg
@@ -153,13 +153,12 @@ def run_and_report(cfg: SenseStudyConfig, out: Path, progress: bool, params: Pat
 
     ``params``: a PARAMS.json from ``ternary-rram calibrate`` (device and PCSA parameters), or None
     for the defaults."""
-    device, pcsa = load_models(params)
     with output_lock(out, "--out"):
-        return _run_locked(cfg, out, progress, pcsa, device)
+        return _run_locked(cfg, out, progress, params)
 
 
-def _run_locked(cfg: SenseStudyConfig, out: Path, progress: bool, pcsa, device) -> SenseStudy:
-    study = run_sense_study(cfg, out, pcsa=pcsa, device=device, progress=progress,
+def _run_locked(cfg: SenseStudyConfig, out: Path, progress: bool, params: Path | None) -> SenseStudy:
+    study = run_sense_study(cfg, out, params=params, progress=progress,
                             on_window=lambda w: say(describe_window(w), progress))
     print(format_table(study.records))
     if cfg.t_senses is not None:

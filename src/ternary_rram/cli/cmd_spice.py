@@ -48,9 +48,7 @@ def _fmt(x: float, scale: float, digits: int = 3) -> str:
 
 
 def _run_pdk(args: argparse.Namespace) -> int:
-    from ternary_rram.circuit.pdk_pcsa import foundry_reference
-    from ternary_rram.experiments.calibrate import load_params
-    from ternary_rram.fileio import atomic_write_text
+    from ternary_rram.experiments.pdk_calibrate import foundry_study
 
     params_path = resolve_params(args)
     if params_path is None:
@@ -65,19 +63,13 @@ def _run_pdk(args: argparse.Namespace) -> int:
     for v in vdds:
         if not 0.1 <= v <= 2.0:
             raise InputError(f"--vdd={v!r} is not allowed: must lie in [0.1, 2.0] V")
-    _, params = load_params(params_path)
     say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    res = foundry_reference(args.pdk, args.corner, params, vdds, n=args.mc, nfet=args.nfet, pfet=args.pfet,
-                            seed=args.seed, t_cap=args.t_cap * 1e-9, progress=say)
-    res["params"] = f"--process {args.process}" if args.process else str(params_path)
+    res = foundry_study(args.pdk, args.corner, params_path, vdds, n=args.mc, nfet=args.nfet, pfet=args.pfet,
+                        seed=args.seed, t_cap=args.t_cap * 1e-9,
+                        label=f"--process {args.process}" if args.process else None,
+                        json_path=Path(args.json) if args.json else None, figure=args.figure, progress=say)
     for line in foundry_table(res):
         print(line)
-    if args.json:
-        atomic_write_text(Path(args.json), json.dumps(res, indent=1))
-    if args.figure:
-        from ternary_rram.experiments.pdk_calibrate import foundry_figure
-
-        foundry_figure(res, args.figure)
     return 0
 
 

@@ -259,86 +259,49 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, config, device, error_model) -> int:
-    from ternary_rram.nn.train import cycle_note, init_model, train
+    import shlex
+
+    from ternary_rram.nn.data import data_copy
+    from ternary_rram.nn.train import cycle_note, train_network
 
     data = load_data_quietly(NAME, args.data, args.data_dir, args.limit)
     width = CLI_VGG_WIDTH if args.width is None and args.model == "vgg" else args.width
     model_config = {"name": args.model, "width": width, "weights": args.weights,
                     "activations": args.activations, "in_channels": data.in_channels,
                     "num_classes": data.num_classes, "image_size": data.image_size}
-    model = init_model(model_config, config.seed)
     note = cycle_note(config)
     if note:
         print(f"ternary-rram train: note: {note}", file=sys.stderr)
-    result = train(model, data, config, args.out, device=device, progress=not args.quiet,
-                   resume=args.resume)
+    command = ("ternary-rram " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == [NAME] else
+               "ternary-rram train (called from Python)")
+    result, packed = train_network(model_config, data, config, args.out, device=device, progress=not args.quiet,
+                                   resume=args.resume,
+                                   metadata={"command": command, "data": data_copy(args.data, args.data_dir)})
     if result.history:
         last = result.history[-1]
         print(f"epoch {last['epoch']}/{config.epochs}: train acc {100 * last['train_acc']:.2f} %, "
               f"test acc {100 * last['test_acc']:.2f} % ({data.name}, {data.n_test} test images, "
               f"precision {last.get('precision', 'fp32')})")
     print(f"checkpoint: {result.checkpoint}")
-    if result.history and int(result.history[-1]["epoch"]) >= config.epochs:
-        packed = write_packed(model, data, config, args, device)
+    if packed is not None:
         print(f"packed network: {packed}")
     return 0
-
-
-def data_copy(name: str, data_dir: str | None) -> dict:
-    """Which copy of the data a network was trained on: the folder and whether its files are official."""
-    from ternary_rram.nn.data import CIFAR10_OFFICIAL_MD5, default_cifar10_dir, default_mnist_dir, file_md5
-
-    folder = data_dir or {"cifar10": default_cifar10_dir, "mnist": default_mnist_dir}.get(name, lambda: None)()
-    info: dict = {"folder": None if folder is None else str(Path(folder).resolve())}
-    if name == "cifar10" and folder is not None:
-        info["official_md5"] = all(file_md5(Path(folder) / f) == md5 for f, md5 in CIFAR10_OFFICIAL_MD5.items()
-                                   if (Path(folder) / f).is_file())
-    return info
 
 
 def chip_read_rates(args: argparse.Namespace) -> tuple[list[list[float]], str]:
     """Read rates (3 x 3) of the operating point of --chip/--t-sense and where they come from.
 
-    The sense map is cached in OUT/cache, so a resume finds the same rates.
+    The amplifier pool is cached in OUT/cache, so a resume finds the same rates.
     """
-    import torch
-
     from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC
-    from ternary_rram.experiments.deploy import operating_point_for, pool_at
-    from ternary_rram.nn.chip_aware import state_read_rates
+    from ternary_rram.chip.operating import chip_read_rates as rates_at
 
     n_grid = N_GRID if args.n_grid is None else args.n_grid
     n_mc = N_MC if args.n_mc is None else args.n_mc
-    if n_grid < 2:
-        raise InputError(f"--n-grid {n_grid} is not allowed: must be an integer >= 2")
-    if n_mc < 1:
-        raise InputError(f"--n-mc {n_mc} is not allowed: must be an integer >= 1")
     device_model, pcsa = load_models(args.params)
-    op, info = operating_point_for(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa,
-                                   device_model=device_model, seed=args.seed)
-    # The chip's own read model: the amplifier pool (one map per sampled amplifier, with per-read noise).
-    pool = pool_at(op, pcsa=pcsa, device_model=device_model, n_amplifiers=N_AMPLIFIERS, n_grid=n_grid,
-                   n_mc=n_mc, seed=args.seed, cache_dir=Path(args.out) / "cache")
-    rates = state_read_rates(pool.maps, device_model, generator=torch.Generator().manual_seed(args.seed))
+    rates, op, info = rates_at(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa, device_model=device_model,
+                               n_grid=n_grid, n_mc=n_mc, seed=args.seed, cache_dir=Path(args.out) / "cache")
     source = (f"VDD {op.vdd:g} V, window {op.t_sense:.4g} s ({info.source}), {args.temperature_c:g} degC, "
               f"amplifier pool {N_AMPLIFIERS} x {n_grid}x{n_grid} x {n_mc} noise draws, "
               f"params {args.params if args.params is not None else 'default'}")
-    return rates.tolist(), source
-
-
-def write_packed(model, data, config, args: argparse.Namespace, device) -> Path:
-    """OUT/model.packed with the command, the float32 test accuracy and the data copy in its metadata."""
-    import shlex
-    import time
-
-    from ternary_rram.nn.packed import PACKED_NAME, save_packed
-    from ternary_rram.nn.train import evaluate
-
-    acc = evaluate(model, data, error_model=None, device=device, batch_size=args.eval_batch_size).accuracy
-    metadata = {"command": "ternary-rram " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == [NAME] else
-                "ternary-rram train (called from Python)",
-                "test_accuracy": acc, "test_accuracy_precision": "fp32", "epoch": config.epochs,
-                "data": {**data.describe(), **data_copy(args.data, args.data_dir)},
-                "train_config": config.to_dict(),
-                "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    return save_packed(Path(args.out) / PACKED_NAME, model, metadata=metadata)
+    return rates, source

@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ternary_rram.errors import InputError
-
 # One list of the shipped presets, the one api.PROCESSES and preset_path use too.
-from ternary_rram.experiments.pdk_calibrate import PRESETS as PROCESSES
-from ternary_rram.experiments.pdk_calibrate import preset_path
+from ternary_rram.chip.params_file import PRESETS as PROCESSES
+from ternary_rram.chip.params_file import load_models as _load_models
+from ternary_rram.chip.params_file import preset_path
+from ternary_rram.errors import InputError
 
 
 def add_process_argument(parser: argparse.ArgumentParser) -> None:
@@ -45,10 +45,4 @@ def resolve_params(args: argparse.Namespace) -> Path | None:
 
 def load_models(params: Path | None) -> tuple[Any, Any]:
     """(DeviceModel, PCSA) of a PARAMS.json (:func:`resolve_params`); (None, None) for the defaults."""
-    if params is None:
-        return None, None
-    from ternary_rram.circuit.pcsa import PCSA
-    from ternary_rram.experiments.calibrate import load_params
-
-    device_model, pcsa_params = load_params(params)
-    return device_model, PCSA(pcsa_params)
+    return _load_models(params)

@@ -35,7 +35,7 @@ import csv
 import datetime as _dt
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,22 +43,22 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
+from ternary_rram.chip.params_file import SCHEMA, load_params
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.params import DEFAULT_PCSA
 from ternary_rram.circuit.pcsa import PCSA
-from ternary_rram.device import DeviceModel, LognormalState, Relaxation, read_resistance_csv
+from ternary_rram.circuit.read import CELL_STATES
+from ternary_rram.circuit.transforms import scale_mismatch
+from ternary_rram.device import DeviceModel, LognormalState, State, read_resistance_csv
 from ternary_rram.device import fit as fit_device
 from ternary_rram.device import params as DP
-from ternary_rram.errors import InputError, check_number
-from ternary_rram.experiments.pdk_calibrate import apply_transistor_block
-from ternary_rram.fileio import atomic_write_text, read_csv_rows, read_text_bounded
+from ternary_rram.errors import InputError
+from ternary_rram.fileio import atomic_write_text, read_csv_rows
 
 #: Columns of a read-outcome counts file.
 COUNT_COLUMNS: tuple[str, ...] = ("state", "vdd", "t_sense", "temperature_c", "n_plus", "n_minus", "n_zero")
 #: Columns of a resistance file.
 RESISTANCE_COLUMNS: tuple[str, ...] = ("LRS", "HRS")
-#: Identifier and version of the PARAMS.json schema.
-SCHEMA: str = "ternary-rram.params/1"
 #: Outcome order used in every (..., 3) array: -1, 0, +1.
 OUTCOMES: tuple[int, ...] = (-1, 0, 1)
 #: Default grid of ln(mismatch_scale) for the first pass. [D] chosen: scale 0.5 .. 2.
@@ -272,19 +272,6 @@ class SenseFit:
 # ------------------------------------------------------------------------------------------------
 # sense-amplifier fit
 # ------------------------------------------------------------------------------------------------
-def scale_pcsa(pcsa_params, mismatch_scale: float):
-    """PCSAParams with the Pelgrom coefficients of both transistor types multiplied by ``mismatch_scale``."""
-    if not (math.isfinite(mismatch_scale) and mismatch_scale > 0):
-        raise InputError(f"mismatch_scale={mismatch_scale!r} is not allowed: must be finite and > 0")
-    return replace(pcsa_params, nmos=replace(pcsa_params.nmos, a_vt=pcsa_params.nmos.a_vt * mismatch_scale),
-                   pmos=replace(pcsa_params.pmos, a_vt=pcsa_params.pmos.a_vt * mismatch_scale))
-
-
-def _is_lrs(state: int) -> tuple[bool, bool]:
-    """(BL is LRS, BLb is LRS) for a programmed ternary value."""
-    return (state == 1, state == -1)
-
-
 class _CountsModel:
     """Deterministic (common random numbers) model of the outcome probabilities of every row."""
 
@@ -305,7 +292,7 @@ class _CountsModel:
         self.hrs_mask = np.zeros((2, m), dtype=bool)
         for i, s in enumerate(counts.state):
             for side, z in enumerate((self.z_bl[i], self.z_blb[i])):
-                lrs = _is_lrs(int(s))[side]
+                lrs = CELL_STATES[int(s)][side] is State.LRS
                 self.hrs_mask[side, i] = not lrs
                 self.ln_r[side, i] = (mu_l + sig_l * z) if lrs else (mu_h + self.s_prop * z)
         self._outcomes: dict[float, np.ndarray] = {}
@@ -603,7 +590,7 @@ def calibrate(measurements: Measurements, *, pcsa_params=None, base_device: Devi
                               "deviance": sf.deviance, "dof": sf.dof, "n_mc": sf.n_mc, "n_eff": sf.n_eff,
                               "transient_passes": sf.transient_passes,
                               "predicted": sf.predicted.tolist()}
-    fitted_pcsa = scale_pcsa(pcsa_params, scale)
+    fitted_pcsa = scale_mismatch(pcsa_params, scale)
     doc = {
         "schema": SCHEMA,
         "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -624,152 +611,17 @@ def write_params(path: str | Path, calibration: Calibration) -> Path:
     return p
 
 
-#: Sane ranges of PARAMS.json values (a value outside is a typo or a unit error, refused):
-#: resistances 1 ohm .. 1 Tohm (RRAM states lie between ~100 ohm and ~10 Mohm); ln-spreads up to 5
-#: (a factor e^5 ~ 150 between one sigma and the median); relaxation k up to 10 ln-units^2 and tau up
-#: to 1e9 s (30 years); mismatch scale within 100x of the 130 nm Pelgrom coefficients and A_VT up to
-#: 1 V*um (1e-6 V*m; 130 nm processes report 3.5-5 mV*um); PCSA overrides within 1000x of the default.
-RESISTANCE_RANGE: tuple[float, float] = (DP.RESISTANCE_MIN, DP.RESISTANCE_MAX)
-SIGMA_RANGE: tuple[float, float] = (0.0, 5.0)
-RELAX_K_RANGE: tuple[float, float] = (0.0, 10.0)
-RELAX_TAU_RANGE: tuple[float, float] = (0.0, 1e9)
-MISMATCH_SCALE_RANGE: tuple[float, float] = (0.0, 100.0)
-A_VT_RANGE: tuple[float, float] = (0.0, 1e-6)
-OVERRIDE_FACTOR: float = 1e3
-#: Keys a PARAMS.json may hold, per block (calibrate writes all of them; a hand-written file may
-#: leave any out).
-#: "notes": free text (where each number comes from), read by people, ignored by the loader.
-PARAMS_KEYS: tuple[str, ...] = ("schema", "created_utc", "sources", "notes", "device", "pcsa", "fit", "goodness",
-                                "pdk")
-DEVICE_KEYS: tuple[str, ...] = ("LRS", "HRS", "relaxation")
-STATE_KEYS: tuple[str, ...] = ("median", "sigma", "d2d_fraction")
-RELAX_KEYS: tuple[str, ...] = ("k_hrs", "k_lrs", "tau")
-#: "transistors", "widths", "lengths": the foundry fit of ``calibrate --pdk-lib`` (experiments/pdk_calibrate.py).
-PCSA_KEYS: tuple[str, ...] = ("mismatch_scale", "a_vt_nmos", "a_vt_pmos", "overrides", "transistors", "widths",
-                              "lengths")
-#: Largest PARAMS.json read, bytes (calibrate writes a few kB).
-PARAMS_MAX_BYTES: int = 1_000_000
+def calibrate_files(measured: Sequence[str | Path], out: str | Path, *, params: str | Path | None = None,
+                    fit: str = "both", n_mc: int = 2000, seed: int = 0,
+                    progress: Callable[[str], None] | None = None) -> tuple[Calibration, Path]:
+    """``ternary-rram calibrate --measured``: read the measurement files, fit (``fit``: "both", "mismatch" or
+    "hrs-sigma") starting from ``params`` (a PARAMS.json; None: the defaults) and write PARAMS.json to ``out``.
 
-
-def _num(doc: Mapping, key: str, where: str, *, positive: bool = True,
-         bounds: tuple[float, float] | None = None, unit: str = "") -> float:
-
-    if key not in doc:
-        raise InputError(f"{where}: missing key {key!r}")
-    v = check_number(f"{where}.{key}", doc[key])  # refuses JSON booleans, strings, null
-    if positive and v <= 0:
-        raise InputError(f"{where}.{key}={doc[key]!r} is not allowed: must be > 0")
-    if bounds is not None:
-        lo, hi = bounds
-        if not (lo < v <= hi if positive else lo <= v <= hi):
-            u = f" {unit}" if unit else ""
-            raise InputError(f"{where}.{key}={doc[key]!r} is not allowed: must lie in "
-                             f"{'(' if positive else '['}{lo:g}, {hi:g}]{u}")
-    return v
-
-
-def _only_keys(block: Mapping, allowed: Sequence[str], where: str) -> None:
-    unknown = [k for k in block if k not in allowed]
-    if unknown:
-        raise InputError(f"{where}: key {unknown[0]!r} is not allowed: allowed keys are {', '.join(allowed)}")
-
-
-def load_params(path: str | Path):
-    """Read PARAMS.json -> (DeviceModel, PCSAParams).
-
-    Uses the ``device`` block (LRS/HRS ``median`` ohm, ``sigma`` ln units, optional ``d2d_fraction``;
-    optional ``relaxation`` ``k_hrs``, ``k_lrs``, ``tau`` s) and the ``pcsa`` block (``a_vt_nmos``,
-    ``a_vt_pmos`` in V*m, or else ``mismatch_scale``; optional ``overrides``: PCSAParams field -> number).
-    Blocks or keys left out keep the defaults. Raises InputError (one line) on anything malformed: a
-    file that is not UTF-8 JSON or too large or too deeply nested, an unknown key, a boolean or string
-    where a number belongs, a value outside its sane range (:data:`RESISTANCE_RANGE` ...), an HRS
-    median not above the LRS median.
-    """
-
-    p = Path(path)
-    text = read_text_bounded(p, PARAMS_MAX_BYTES, "params")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"params={str(p)!r} is not allowed: not JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise InputError(f"params={str(p)!r} is not allowed: JSON nested too deeply") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"params={str(p)!r} is not allowed: must hold a JSON object")
-    _only_keys(doc, PARAMS_KEYS, f"params={str(p)!r}")
-    schema = doc.get("schema", SCHEMA)
-    if schema != SCHEMA:
-        raise InputError(f"params={str(p)!r}: schema={schema!r} is not allowed: must be {SCHEMA!r}")
-    device = DeviceModel()
-    dev = doc.get("device", {})
-    if not isinstance(dev, dict):
-        raise InputError(f"params={str(p)!r}: 'device' must be an object")
-    _only_keys(dev, DEVICE_KEYS, f"params={str(p)!r} device")
-    states = {}
-    for name, default in (("LRS", device.lrs), ("HRS", device.hrs)):
-        block = dev.get(name)
-        if block is None:
-            states[name] = default
-            continue
-        where = f"params={str(p)!r} device.{name}"
-        if not isinstance(block, dict):
-            raise InputError(f"{where}: must be an object")
-        _only_keys(block, STATE_KEYS, where)
-        frac = (_num(block, "d2d_fraction", where, positive=False, bounds=(0.0, 1.0)) if "d2d_fraction" in block
-                else DP.D2D_VARIANCE_FRACTION)
-        states[name] = LognormalState.from_total(
-            _num(block, "median", where, bounds=RESISTANCE_RANGE, unit="ohm"),
-            _num(block, "sigma", where, bounds=SIGMA_RANGE, unit="ln(ohm)"), frac)
-    if states["HRS"].median <= states["LRS"].median:
-        raise InputError(f"params={str(p)!r}: device.HRS.median={states['HRS'].median:g} ohm is not allowed: "
-                         f"must exceed device.LRS.median={states['LRS'].median:g} ohm")
-    relax = device.relaxation
-    if "relaxation" in dev:
-        r = dev["relaxation"]
-        where = f"params={str(p)!r} device.relaxation"
-        if not isinstance(r, dict):
-            raise InputError(f"{where}: must be an object")
-        _only_keys(r, RELAX_KEYS, where)
-        relax = Relaxation(
-            k_hrs=_num(r, "k_hrs", where, positive=False, bounds=RELAX_K_RANGE) if "k_hrs" in r else relax.k_hrs,
-            k_lrs=_num(r, "k_lrs", where, positive=False, bounds=RELAX_K_RANGE) if "k_lrs" in r else relax.k_lrs,
-            tau=_num(r, "tau", where, bounds=RELAX_TAU_RANGE, unit="s") if "tau" in r else relax.tau)
-    device = DeviceModel(lrs=states["LRS"], hrs=states["HRS"], relaxation=relax,
-                         programming=device.programming if not dev else None)
-    pc = doc.get("pcsa", {})
-    if not isinstance(pc, dict):
-        raise InputError(f"params={str(p)!r}: 'pcsa' must be an object")
-    where = f"params={str(p)!r} pcsa"
-    _only_keys(pc, PCSA_KEYS, where)
-    params = apply_transistor_block(DEFAULT_PCSA, pc, where)
-    if "a_vt_nmos" in pc or "a_vt_pmos" in pc:
-        a_n = _num(pc, "a_vt_nmos", where, bounds=A_VT_RANGE, unit="V*m") if "a_vt_nmos" in pc else params.nmos.a_vt
-        a_p = _num(pc, "a_vt_pmos", where, bounds=A_VT_RANGE, unit="V*m") if "a_vt_pmos" in pc else params.pmos.a_vt
-        params = replace(params, nmos=replace(params.nmos, a_vt=a_n), pmos=replace(params.pmos, a_vt=a_p))
-    elif "mismatch_scale" in pc:
-        params = scale_pcsa(params, _num(pc, "mismatch_scale", where, bounds=MISMATCH_SCALE_RANGE))
-    if "mismatch_scale" in pc and ("a_vt_nmos" in pc or "a_vt_pmos" in pc):
-        _num(pc, "mismatch_scale", where, bounds=MISMATCH_SCALE_RANGE)  # checked though A_VT is used
-    over = pc.get("overrides", {})
-    if over is None or not isinstance(over, dict):
-        raise InputError(f"{where}.overrides: must be an object field -> number")
-    if over:
-        known = set(params.__dataclass_fields__)
-        changes = {}
-        for k, v in over.items():
-            if k not in known or k in ("nmos", "pmos", "widths", "lengths"):
-                raise InputError(f"{where}.overrides: field {k!r} is not allowed: must be a scalar PCSAParams field")
-            default = getattr(params, k)
-            if k in ("readout_fraction", "decision_fraction"):
-                bounds = (0.0, 1.0)
-            else:
-                bounds = (abs(default) / OVERRIDE_FACTOR, abs(default) * OVERRIDE_FACTOR)
-            value = _num(over, k, f"{where}.overrides", bounds=bounds)
-            if isinstance(default, int) and not float(value).is_integer():
-                raise InputError(f"{where}.overrides.{k}={v!r} is not allowed: must be an integer")
-            changes[k] = type(default)(value)
-        try:
-            params = replace(params, **changes)
-        except ValueError as exc:
-            raise InputError(f"{where}.overrides: {exc}") from None
-    return device, params
+    Returns the calibration and the file written."""
+    if fit not in ("both", "mismatch", "hrs-sigma"):
+        raise InputError(f"fit={fit!r} is not allowed: must be 'both', 'mismatch' or 'hrs-sigma'")
+    meas = read_measurements(measured)
+    device, pcsa = (None, None) if params is None else load_params(params)
+    cal = calibrate(meas, pcsa_params=pcsa, base_device=device, fit_mismatch=fit in ("both", "mismatch"),
+                    fit_hrs_sigma=fit in ("both", "hrs-sigma"), n_mc=n_mc, seed=seed, progress=progress)
+    return cal, write_params(out, cal)

@@ -37,21 +37,19 @@ from tqdm.auto import tqdm
 
 from ternary_rram.array.column import N_AMPLIFIERS, N_GRID, N_MC
 from ternary_rram.chip.deploy import deploy
+from ternary_rram.chip.operating import operating_point_for, pool_at
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.deploy import (
     VDD_NEAR_THRESHOLD,
     VDD_NOMINAL,
-    _jsonable,
     deploy_record,
-    operating_point_for,
     plot_accuracy_vs_energy,
     plot_energy_breakdown,
     plot_errors_per_layer,
-    pool_at,
 )
 from ternary_rram.experiments.plots import layer_names, legend_below, new_figure, save_figure
-from ternary_rram.fileio import atomic_write_text
+from ternary_rram.fileio import atomic_write_text, jsonable
 from ternary_rram.nn.data import load_dataset, load_digits
 from ternary_rram.nn.models import mlp
 from ternary_rram.nn.packed import pretrained, shipped_networks
@@ -307,7 +305,7 @@ def run_demo(out_dir: str | Path, progress: bool = True, *, seed: int = 0,
                "engine": setup.engine, "windows": windows, "why": why, "rows": rows,
                "records": records, "table": table,
                "timing_s": {"train": t_train, "sense": t_sense_total, "total": time.perf_counter() - t0}}
-    atomic_write_text(out / "summary.json", json.dumps(_jsonable(summary), indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(jsonable(summary), indent=2))
     atomic_write_text(out / "table.txt", table + "\n" + "\n".join(why) + "\n")
     return summary
 

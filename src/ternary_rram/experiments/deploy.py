@@ -1,11 +1,10 @@
 """Deployed networks on the simulated chip: one operating point, VDD sweeps, reports and figures.
 
-* :func:`operating_point_for`: validates VDD / window / temperature, picks the sense window as the
-  sense study does (:func:`ternary_rram.experiments.sense.choose_window`) when none is given, and
-  refuses a window that reads nothing (P(correct | LRS, HRS) below ``MIN_P_CORRECT``).
-* :func:`pool_at`: the column-amplifier pool of an operating point (transient Monte Carlo per
-  amplifier over the per-read noise), cached as JSON in a folder when one is given (keyed by the
-  operating point, pool size, grid, noise, seed and the PCSA and device parameters).
+The operating point (window choice) and the amplifier pool come from the chip layer
+(:func:`ternary_rram.chip.operating.operating_point_for`, :func:`ternary_rram.chip.operating.pool_at`).
+
+* :func:`deploy_checkpoint`: what ``ternary-rram deploy`` runs: the network of a checkpoint (or a plain
+  ``state_dict`` with a model name), its data set, then :func:`run_deploy`.
 * :func:`run_deploy`: deploy one network at one operating point on ``chips`` chip instances;
   ``deploy.json`` (per chip accuracy and errors, mean, spread, yield at a target accuracy) and
   figures.
@@ -18,11 +17,9 @@ Nothing here prints; progress through tqdm when ``progress=True``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,18 +37,18 @@ from ternary_rram.chip.deploy import (
     N_GRID,
     N_MC,
     EvaluationResult,
-    build_amplifier_pool,
     check_chips,
     deploy,
     evaluate_chip,
 )
 from ternary_rram.chip.energy import ENERGY_PARTS
-from ternary_rram.circuit.operating import OperatingPoint
+from ternary_rram.chip.operating import operating_point_for, pool_at
+from ternary_rram.chip.params import WINDOW_SAMPLES
+from ternary_rram.chip.params_file import load_models
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW, DEFAULT_VDD_NOMINAL
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
-from ternary_rram.experiments import sense as S
 from ternary_rram.experiments.plots import (
     bound_handle,
     layer_names,
@@ -61,131 +58,19 @@ from ternary_rram.experiments.plots import (
     plot_rates,
     save_figure,
 )
-from ternary_rram.experiments.sense import seeded_generator
-from ternary_rram.fileio import atomic_write_text
+from ternary_rram.fileio import atomic_write_text, jsonable
+from ternary_rram.nn.checkpoint import check_data_fits, model_from_checkpoint
+from ternary_rram.nn.data import load_dataset
+from ternary_rram.nn.layers import quantized_layers
+from ternary_rram.nn.packed import load_network
+from ternary_rram.nn.state_dict import load_state_dict_file, model_from_state_dict, read_key_map
 
-#: Supply range in which the deployment accepts an operating point, V. [D] chosen: up to the 1.8 V
-#: nominal supply of the default (SKY130 core) transistors plus 0.1 V (docs/physics.md section 1.7);
-#: down to 0.3 V so that the generic 130 nm set (|Vth| 0.40 V, `--process generic-130`) stays usable.
-VDD_RANGE: tuple[float, float] = (0.3, 1.9)
-#: Temperature range, degrees C (that of ``OperatingPoint``).
-TEMPERATURE_C_RANGE: tuple[float, float] = (-73.15, 176.85)
-#: Sense-window range, s. [D] chosen: 10 ps .. 1 us.
-T_SENSE_RANGE: tuple[float, float] = (1e-11, 1e-6)
-#: A window "reads nothing" when P(correct | LRS, HRS) falls below this. [D] chosen.
-MIN_P_CORRECT: float = 0.05
-#: Monte Carlo cells per state in the window choice / probe. [D] chosen (a few seconds).
-WINDOW_SAMPLES: int = 64
 #: Nominal and low supplies of the comparisons, V: those of the default transistor set (circuit/params.py,
 #: where the measurement behind them is cited).
 VDD_NOMINAL: float = DEFAULT_VDD_NOMINAL
 VDD_NEAR_THRESHOLD: float = DEFAULT_VDD_LOW
 #: Default VDDs of the sweep, V: nominal down to where the (LRS, HRS) read fails (about 0.8 V, see above).
 SWEEP_VDDS: tuple[float, ...] = (1.8, 1.5, 1.2, 1.0, 0.9, 0.8)
-
-
-@dataclass(frozen=True)
-class WindowInfo:
-    """How the sense window was set: ``source`` "given" or "auto (sense study)"; probe result; with an
-    automatic window also the timing margin of the scan (``w_low``, ``w_high`` s, NaN when given; inf:
-    beyond the scan) and the sense study's ``policy`` ("centre" or "score")."""
-
-    t_sense: float
-    source: str
-    p_correct_lh: float
-    p_zero_hh: float
-    n_samples: int
-    w_low: float = float("nan")
-    w_high: float = float("nan")
-    policy: str = "given"
-
-    @property
-    def margin(self) -> float:
-        """W_high / W_low (NaN when unknown)."""
-        return self.w_high / self.w_low if self.w_low > 0 else float("nan")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"t_sense": self.t_sense, "source": self.source, "p_correct_lh": self.p_correct_lh,
-                "p_zero_hh": self.p_zero_hh, "n_samples": self.n_samples, "w_low": self.w_low,
-                "w_high": self.w_high, "policy": self.policy}
-
-
-def _generator(seed: int, *keys: float) -> torch.Generator:
-    # Keys resolved to 1e-12 (windows are ~1e-10 s), unlike the sense study's 1e-6.
-    return seeded_generator(seed, *keys, resolution=1e12)
-
-
-def check_vdd(vdd: float) -> float:
-    """``vdd`` if inside :data:`VDD_RANGE`, else :class:`InputError`."""
-    return check_range("vdd", vdd, VDD_RANGE[0], VDD_RANGE[1], unit="V")
-
-
-def operating_point_for(vdd: float, t_sense: float | None = None, temperature_c: float = 27.0, *,
-                        pcsa: PCSA | None = None, device_model: DeviceModel | None = None,
-                        n: int = WINDOW_SAMPLES, seed: int = 0,
-                        factors: Sequence[float] | None = None) -> tuple[OperatingPoint, WindowInfo]:
-    """Validated operating point; window chosen by the sense study's rule when ``t_sense`` is None.
-
-    The window is probed with ``n`` transient senses per state ((LRS, HRS) and (HRS, HRS) cells from
-    the device model); a window with P(correct | LRS, HRS) < ``MIN_P_CORRECT`` raises InputError.
-    """
-
-    check_vdd(vdd)
-    check_range("temperature_c", temperature_c, *TEMPERATURE_C_RANGE, unit="degC")
-    pcsa = pcsa if pcsa is not None else PCSA()
-    dm = device_model if device_model is not None else DeviceModel()
-    gen = _generator(seed, vdd, temperature_c)
-    if t_sense is None:
-        kw = {} if factors is None else {"factors": tuple(factors)}
-        choice = S.choose_window(pcsa, dm, vdd, temperature_c, n, gen, **kw)
-        i = choice.best_index
-        info = WindowInfo(choice.t_sense, "auto (sense study: experiments.sense.choose_window)",
-                          choice.p_correct_lh[i], choice.p_zero_hh[i], n, w_low=choice.w_low,
-                          w_high=choice.w_high, policy=choice.policy)
-    else:
-        check_range("t_sense", t_sense, *T_SENSE_RANGE, unit="s")
-        op = OperatingPoint.from_celsius(vdd, t_sense, temperature_c)
-        lh = S.simulate_state(pcsa, dm, op, "LRS/HRS", n, gen)
-        hh = S.simulate_state(pcsa, dm, op, "HRS/HRS", n, gen)
-        info = WindowInfo(float(t_sense), "given", float((lh.value == 1).double().mean()),
-                          float((hh.value == 0).double().mean()), n)
-    if not info.p_correct_lh >= MIN_P_CORRECT:
-        raise InputError(f"t_sense={info.t_sense:.3g} s at vdd={vdd:g} V is not allowed: it reads nothing "
-                         f"(P(correct | LRS, HRS) = {info.p_correct_lh:.2f} < {MIN_P_CORRECT}); "
-                         "choose a longer window or a higher VDD")
-    return OperatingPoint.from_celsius(vdd, info.t_sense, temperature_c), info
-
-
-def pool_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: DeviceModel | None = None,
-            n_amplifiers: int = N_AMPLIFIERS, n_grid: int = N_GRID, n_mc: int = N_MC,
-            noise: ReadNoise = DEFAULT_NOISE, seed: int = 0, t_relax: float = 0.0,
-            cache_dir: str | Path | None = None) -> AmplifierPool:
-    """Amplifier pool at ``op`` over the device range; read from / written to ``cache_dir`` if given.
-
-    The cache key covers the operating point, pool size, grid, Monte Carlo count, noise, seed and the
-    PCSA and device parameters (their reprs).
-    """
-    pcsa = pcsa if pcsa is not None else PCSA()
-    dm = device_model if device_model is not None else DeviceModel()
-    path = None
-    if cache_dir is not None:
-        key = json.dumps([op.vdd, op.t_sense, op.temperature, n_amplifiers, n_grid, n_mc, repr(noise), seed,
-                          repr(pcsa.params), repr(dm)] + ([t_relax] if t_relax else []), sort_keys=True)
-        h = hashlib.sha256(key.encode()).hexdigest()[:16]
-        path = Path(cache_dir) / f"pool-{op.vdd:.3f}V-{h}.json"
-        if path.exists():
-            try:
-                return AmplifierPool.from_dict(json.loads(path.read_text()))
-            except (InputError, ValueError, KeyError, OSError, TypeError, AttributeError, RecursionError) as exc:
-                # a damaged cache entry is reported (one console warning line) and rebuilt
-                warnings.warn(f"cache unit {path.name} is unreadable ({type(exc).__name__}); computing it again",
-                              stacklevel=2)
-    pool = build_amplifier_pool(op, pcsa, dm, n_amplifiers=n_amplifiers, n_grid=n_grid, n_mc=n_mc,
-                                noise=noise, t_relax=t_relax, generator=_generator(seed, op.vdd, op.t_sense))
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(_jsonable(pool.to_dict())))
-    return pool
 
 
 # ------------------------------------------------------------------------------------------------
@@ -387,7 +272,7 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "deploy.json", json.dumps(_jsonable(rec), indent=2))
+        atomic_write_text(out / "deploy.json", json.dumps(jsonable(rec), indent=2))
         plot_errors_per_layer(rec, out / "errors_per_layer.png",
                               f"read errors per layer (chip {seed}), VDD {op.vdd:g} V, "
                               f"window {op.t_sense * 1e9:.3g} ns",
@@ -397,16 +282,63 @@ def run_deploy(model: nn.Module, data: Any, vdd: float, *, t_sense: float | None
     return rec
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, (np.generic,)):
-        return _jsonable(obj.item())
-    return obj
+@dataclass(frozen=True)
+class PlainStateDict:
+    """How to read a plain PyTorch ``state_dict`` file: into model ``model`` of ``nn/models.py``
+    ("vgg", "mlp", "convnet") of ``width``, with ``weights``/``activations`` quantizers, ternary
+    ``threshold`` and an optional key-map file (:func:`ternary_rram.nn.state_dict.read_key_map`)."""
+
+    model: str
+    width: int | None = None
+    weights: str = "ternary"
+    activations: str = "binary"
+    threshold: float | None = None
+    key_map: str | Path | None = None
+
+
+def deploy_checkpoint(checkpoint: str | Path, vdd: float, *, data: str | None = None,
+                      data_dir: str | Path | None = None, plain: PlainStateDict | None = None,
+                      params: str | Path | None = None, config: dict[str, Any] | None = None,
+                      announce: Callable[[str], None] | None = None, **deploy_options: Any) -> dict[str, Any]:
+    """``ternary-rram deploy``: the network of ``checkpoint`` on chip instances at ``vdd``.
+
+    ``checkpoint``: a checkpoint file or run folder, a packed network or ``pretrained:NAME``
+    (:func:`ternary_rram.nn.packed.load_network`); with ``plain`` a plain ``state_dict`` file read into
+    that model (shapes checked against the data set). ``data``: data set name (default: the one the
+    checkpoint names). ``params``: PARAMS.json (or preset file) of the device and PCSA models.
+    ``announce`` is called with the data set name once it is loaded (the CLI prints a line). The rest
+    goes to :func:`run_deploy` (``deploy_options``); ``config`` is recorded in ``deploy.json`` with the
+    checkpoint path and data set added.
+    """
+    device_model, pcsa = load_models(params)
+    state = key_map = None
+    if plain is None:
+        ckpt = load_network(checkpoint)
+        model = model_from_checkpoint(ckpt)
+        if not any(m.weight_quantizer.is_quantized for _, m in quantized_layers(model)):
+            raise InputError(f"checkpoint {checkpoint} is not allowed: it has no quantized layer "
+                             "(weights='float'); only binary or ternary weights go on the chip")
+    else:
+        if data is None:
+            raise InputError("data is not known for a plain state_dict: pass --data NAME")
+        key_map = read_key_map(plain.key_map) if plain.key_map is not None else None
+        state = load_state_dict_file(checkpoint)
+        ckpt = {}
+    data_name = data or (ckpt.get("data") or {}).get("name")
+    if not data_name:
+        raise InputError("data is not known: pass --data NAME")
+    ds = load_dataset(data_name, data_dir, seed=0)
+    if plain is not None:
+        model = model_from_state_dict(state, plain.model, width=plain.width, weights=plain.weights,
+                                      activations=plain.activations, threshold=plain.threshold, key_map=key_map,
+                                      in_channels=ds.in_channels, num_classes=ds.num_classes,
+                                      image_size=ds.image_size)
+    else:
+        check_data_fits(ckpt, ds)
+    cfg = {"checkpoint": str(ckpt.get("path", checkpoint)), "data": data_name, **dict(config or {})}
+    if announce is not None:
+        announce(data_name)
+    return run_deploy(model, ds, vdd, device_model=device_model, pcsa=pcsa, config=cfg, **deploy_options)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -484,10 +416,10 @@ def write_sweep(rows: list[dict[str, Any]], out: Path) -> None:
     """``sweep.json``, ``comparison.json`` (:func:`nominal_vs_near_threshold`) and the sweep figures."""
     out.mkdir(parents=True, exist_ok=True)
     slim = [{k: v for k, v in r.items() if k != "record"} for r in rows]
-    atomic_write_text(out / "sweep.json", json.dumps(_jsonable(slim), indent=2))
+    atomic_write_text(out / "sweep.json", json.dumps(jsonable(slim), indent=2))
     comp = nominal_vs_near_threshold(rows)
     if comp is not None:
-        atomic_write_text(out / "comparison.json", json.dumps(_jsonable(comp), indent=2))
+        atomic_write_text(out / "comparison.json", json.dumps(jsonable(comp), indent=2))
     labels = list(dict.fromkeys(r["label"] for r in rows))
     for key, ylabel, name, scale in (("accuracy_chip", "test accuracy on chip (%)", "accuracy_vs_vdd", 100.0),
                                      ("energy_per_inference", "energy per inference (nJ)\n(periphery at [D] defaults; no programming)",

@@ -4,8 +4,8 @@ The PCSA's sizes are mapped to the PDK (every length set to ``length``, widths r
 ``min_width``); the compact model is fitted per type on ngspice DC sweeps at those sizes and three
 temperatures, Pelgrom coefficients come from the PDK's own mismatch (circuit/pdkfit.py). The
 document carries the fitted transistors and the mapped sizes in its ``pcsa`` block
-(``transistors``, ``widths``, ``lengths``), which ``load_params`` applies through
-:func:`apply_transistor_block`; presets (``--process sky130-tt``) are such documents shipped in
+(``transistors``, ``widths``, ``lengths``), which ``chip.params_file.load_params`` applies through
+``chip.params_file.apply_transistor_block``; presets (``--process sky130-tt``) are such documents shipped in
 ``ternary_rram/presets``.
 """
 
@@ -15,13 +15,14 @@ import datetime as _dt
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
+from ternary_rram.chip.params_file import MOSFET_FIELDS, load_params
 from ternary_rram.circuit import pdkfit
 from ternary_rram.circuit.params import GENERIC_130_PCSA, N_TRANSISTORS, PCSAParams
+from ternary_rram.circuit.pdk_pcsa import foundry_reference
 from ternary_rram.errors import InputError
 from ternary_rram.experiments.plots import new_figure, save_figure
 from ternary_rram.fileio import atomic_write_text
@@ -29,8 +30,6 @@ from ternary_rram.fileio import atomic_write_text
 SKY130_LENGTH = 0.15e-6  # m, minimum drawn length of sky130_fd_pr__{n,p}fet_01v8 (docs/physics.md section 8)
 SKY130_MIN_WIDTH = 0.42e-6  # m, minimum width (docs/physics.md section 8)
 SKY130_VDD = 1.8  # V, nominal supply of the 1.8 V core devices (docs/physics.md section 8)
-MOSFET_FIELDS = ("vt0", "n", "mu0", "cox", "k_vt", "mu_exp", "lambda_clm", "a_vt", "sigma_dibl")
-PRESETS = ("sky130-tt", "sky130-ff", "sky130-ss", "generic-130")
 
 
 def mapped_sizes(base: PCSAParams, length: float, min_width: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -89,61 +88,6 @@ def calibrate_pdk(lib: Path, corner: str, nfet: str, pfet: str, *, length: float
         "goodness": {"mismatch_nmos": res.mismatch[+1].as_dict(), "mismatch_pmos": res.mismatch[-1].as_dict()},
     }
     return doc, params
-
-
-def _number(block: Mapping, key: str, where: str) -> float:
-    try:
-        v = float(block[key])
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {key}={block[key]!r} is not allowed: must be a number") from None
-    if not math.isfinite(v):
-        raise InputError(f"{where}: {key}={block[key]!r} is not allowed: must be finite")
-    return v
-
-
-def apply_transistor_block(params: PCSAParams, pcsa_block: Mapping, where: str) -> PCSAParams:
-    """PCSAParams with the ``transistors`` (nmos/pmos: MOSFETParams fields), ``widths`` and ``lengths``
-    (m, one per transistor) of a PARAMS.json ``pcsa`` block applied; keys left out keep ``params``."""
-    tr = pcsa_block.get("transistors")
-    if tr is not None:
-        if not isinstance(tr, dict) or set(tr) - {"nmos", "pmos"}:
-            raise InputError(f"{where}.transistors: must be an object with 'nmos' and/or 'pmos'")
-        for kind in ("nmos", "pmos"):
-            block = tr.get(kind)
-            if block is None:
-                continue
-            w = f"{where}.transistors.{kind}"
-            if not isinstance(block, dict):
-                raise InputError(f"{w}: must be an object field -> number")
-            unknown = set(block) - set(MOSFET_FIELDS)
-            if unknown:
-                raise InputError(f"{w}: field {sorted(unknown)[0]!r} is not allowed: must be one of "
-                                 f"{', '.join(MOSFET_FIELDS)}")
-            values = {k: _number(block, k, w) for k in block}
-            for k in ("vt0", "n", "mu0", "cox", "a_vt"):
-                if k in values and values[k] <= 0:
-                    raise InputError(f"{w}: {k}={values[k]!r} is not allowed: must be > 0")
-            if values.get("n", 1.0) < 1.0:
-                raise InputError(f"{w}: n={values['n']!r} is not allowed: a slope factor is >= 1")
-            params = replace(params, **{kind: replace(getattr(params, kind), **values)})
-    sizes = {}
-    for key in ("widths", "lengths"):
-        if key in pcsa_block:
-            v = pcsa_block[key]
-            if not isinstance(v, list) or len(v) != N_TRANSISTORS:
-                raise InputError(f"{where}.{key}: must be a list of {N_TRANSISTORS} numbers (m)")
-            vals = tuple(_number(dict(enumerate(v)), i, f"{where}.{key}") for i in range(len(v)))
-            if min(vals) <= 0 or max(vals) > 1e-3:
-                raise InputError(f"{where}.{key}: every entry must be > 0 and <= 1e-3 m")
-            sizes[key] = vals
-    return replace(params, **sizes) if sizes else params
-
-
-def preset_path(name: str) -> Path:
-    """File of a shipped preset (``sky130-tt`` ...). Raises InputError for an unknown name."""
-    if name not in PRESETS:
-        raise InputError(f"--process={name!r} is not allowed: must be one of {', '.join(PRESETS)}")
-    return Path(str(resources.files("ternary_rram.presets") / f"{name}.json"))
 
 
 def describe(doc: dict) -> list[str]:
@@ -211,3 +155,30 @@ def foundry_figure(res: dict, path: Path) -> Path:
     fig.suptitle(f"{res['library']} [{res['corner']}], {res['instances']} Monte Carlo instances per pair type",
                  fontsize=8)
     return save_figure(fig, path)
+
+
+def calibrate_pdk_file(lib: Path, corner: str, nfet: str, pfet: str, out: Path, *, length: float = SKY130_LENGTH,
+                       min_width: float = SKY130_MIN_WIDTH, vdd_max: float = SKY130_VDD, instances: int = 200,
+                       timeout: float = 120.0, command: str = "", progress=None) -> tuple[dict, Path]:
+    """``ternary-rram calibrate --pdk-lib``: fit one corner (:func:`calibrate_pdk`) and write the document to
+    ``out`` atomically (a failure leaves no PARAMS.json behind). Returns (document, path)."""
+    doc, _ = calibrate_pdk(lib, corner, nfet, pfet, length=length, min_width=min_width, vdd_max=vdd_max,
+                           instances=instances, timeout=timeout, command=command, progress=progress)
+    return doc, write_document(out, doc)
+
+
+def foundry_study(lib: Path, corner: str, params: Path, vdds: Sequence[float], *, n: int, nfet: str, pfet: str,
+                  seed: int = 0, t_cap: float = 200e-9, label: str | None = None, json_path: Path | None = None,
+                  figure: Path | None = None, progress=None) -> dict:
+    """``ternary-rram spice --pdk``: the PCSA with the PDK's transistors against the compact model fitted to them
+    (:func:`ternary_rram.circuit.pdk_pcsa.foundry_reference`) at ``vdds``, with the PARAMS.json ``params``
+    (``label`` names it in the result); written as JSON to ``json_path`` and drawn to ``figure`` when given."""
+    _, pcsa_params = load_params(params)
+    res = foundry_reference(lib, corner, pcsa_params, vdds, n=n, nfet=nfet, pfet=pfet, seed=seed, t_cap=t_cap,
+                            progress=progress)
+    res["params"] = label if label is not None else str(params)
+    if json_path is not None:
+        atomic_write_text(Path(json_path), json.dumps(res, indent=1))
+    if figure is not None:
+        foundry_figure(res, figure)
+    return res

@@ -24,7 +24,6 @@ Adding an experiment takes a few lines::
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import math
 import numbers
@@ -37,8 +36,10 @@ import torch
 from ternary_rram.array.params import ReadNoise
 from ternary_rram.chip.deploy import deploy, evaluate_chip
 from ternary_rram.circuit.operating import OperatingPoint
-from ternary_rram.circuit.params import TRANSISTOR_NAMES, PCSAParams
+from ternary_rram.circuit.params import PCSAParams
 from ternary_rram.circuit.pcsa import PCSA
+from ternary_rram.circuit.read import CELL_STATES
+from ternary_rram.circuit.transforms import scale_latch_area
 from ternary_rram.device import DeviceModel, LognormalState
 from ternary_rram.errors import InputError
 from ternary_rram.nn.checkpoint import model_from_checkpoint
@@ -278,16 +279,8 @@ def as_scalar(name: str, value: Any) -> Any:
 # "sense": transient Monte Carlo of the PCSA at one operating point
 # ------------------------------------------------------------------------------------------------
 
-#: Programmed states of one 2T2R cell as (BL device, BLb device), by stored value.
-#: +1 = (LRS, HRS) (architecture.md); -1 = (HRS, LRS); 0 = (HRS, HRS): neither branch conducts much,
-#: the PCSA resolves on mismatch alone and the two outputs together read "0" only when it has not
-#: decided within the window (the ternary read of docs/physics.md section 1.5).
-CELL_STATES: dict[int, tuple[str, str]] = {+1: ("LRS", "HRS"), -1: ("HRS", "LRS"), 0: ("HRS", "HRS")}
 STATE_SETS: dict[str, tuple[int, ...]] = {"binary": (+1, -1), "ternary": (+1, 0, -1)}
 _STATE_LABEL = {+1: "plus", -1: "minus", 0: "zero"}
-
-# Latch transistors whose area latch_area_scale multiplies (width scaled, length kept).
-_LATCH_TRANSISTORS = ("MP1", "MN1", "MP2", "MN2")
 
 SENSE_PARAMS: tuple[Param, ...] = (
     # Defaults: the default transistors' low-VDD point (circuit/params.py DEFAULT_VDD_LOW, 1.0 V) and a window
@@ -303,7 +296,8 @@ SENSE_PARAMS: tuple[Param, ...] = (
     Param("t_relax", "float", 0.0, low=0.0, high=1e9, unit="s",
           help="time since programming (HRS relaxation spread)"),
     Param("latch_area_scale", "float", 1.0, low=0.0, high=100.0, low_open=True, log=True,
-          help="latch transistor area multiplier (width; mismatch sigma scales as 1/sqrt)"),
+          help="latch transistor gate-area multiplier (W and L by sqrt: drive kept, mismatch sigma "
+                "scales as 1/sqrt; circuit.transforms.scale_latch_area)"),
     Param("samples", "int", 1000, low=1, high=10_000_000, log=True, help="Monte Carlo samples per state"),
     Param("states", "str", "ternary", choices=tuple(STATE_SETS), help="programmed states to sense"),
 )
@@ -335,11 +329,7 @@ def sense_point(params: dict, seed: int) -> dict:
     device = DeviceModel(lrs=LognormalState.from_total(p["lrs_median"], p["lrs_sigma"]),
                          hrs=LognormalState.from_total(p["hrs_median"], p["hrs_sigma"]),
                          programming=None)
-    base = PCSAParams()
-    scale = float(p["latch_area_scale"])
-    widths = tuple(w * scale if name in _LATCH_TRANSISTORS else w
-                   for name, w in zip(TRANSISTOR_NAMES, base.widths))
-    pcsa = PCSA(dataclasses.replace(base, widths=widths))
+    pcsa = PCSA(scale_latch_area(PCSAParams(), float(p["latch_area_scale"])))
     op = OperatingPoint.from_celsius(p["vdd"], p["t_sense"], p["temperature_c"])
     n = int(p["samples"])
     states = STATE_SETS[p["states"]]
@@ -347,7 +337,7 @@ def sense_point(params: dict, seed: int) -> dict:
     out: dict[str, Any] = dict.fromkeys(SENSE_METRICS, math.nan)
     r_bl, r_blb = [], []
     for s in states:
-        bl_state, blb_state = CELL_STATES[s]
+        bl_state, blb_state = CELL_STATES[s]  # the one encoding (circuit/read.py)
         r_bl.append(device.sample(bl_state, n, gen, t_relax=p["t_relax"]))
         r_blb.append(device.sample(blb_state, n, gen, t_relax=p["t_relax"]))
     # one batched transient for every state: the fixed cost (precharge solve, time loop) is paid once
@@ -374,7 +364,8 @@ register(Experiment(
     name="sense", target="ternary_rram.experiments.points:sense_point", params=SENSE_PARAMS,
     metrics=SENSE_METRICS, accuracy_metric="accuracy", energy_metric="energy_per_sense",
     default_metric="error_rate",
-    help="transient Monte Carlo of the precharge sense amplifier at one operating point"))
+    help="transient Monte Carlo of the precharge sense amplifier at one operating point",
+    version=2))  # 2: latch_area_scale scales W and L by sqrt(scale) (version 1 widened only)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -407,11 +398,8 @@ def _chip_setup(params: dict, seed: int):
     gen = torch.Generator().manual_seed(int(seed))
     device = DeviceModel(lrs=LognormalState.from_total(p["lrs_median"], p["lrs_sigma"]),
                          hrs=LognormalState.from_total(p["hrs_median"], p["hrs_sigma"]), programming=None)
-    base = PCSAParams()
-    widths = tuple(w * float(p["latch_area_scale"]) if n in _LATCH_TRANSISTORS else w
-                   for n, w in zip(TRANSISTOR_NAMES, base.widths))
     op = OperatingPoint.from_celsius(p["vdd"], p["t_sense"], p["temperature_c"])
-    return gen, device, PCSA(dataclasses.replace(base, widths=widths)), op
+    return gen, device, PCSA(scale_latch_area(PCSAParams(), float(p["latch_area_scale"]))), op
 
 
 def _deploy(model, params: dict, seed: int):
@@ -467,7 +455,8 @@ register(Experiment(
         Param("num_classes", "int", 10, low=1, high=100000, help="classes"),
     ),
     metrics=CHIP_METRICS, energy_metric=None, default_metric="energy_per_inference",
-    help="energy and latency per inference of a network (untrained weights) deployed on 2T2R arrays"))
+    help="energy and latency per inference of a network (untrained weights) deployed on 2T2R arrays",
+    version=2))  # 2: latch_area_scale scales W and L by sqrt(scale) (version 1 widened only)
 
 
 _CKPT_PARAMS: tuple[Param, ...] = (
@@ -513,7 +502,8 @@ register(Experiment(
     params=CHIP_PARAMS + _CKPT_PARAMS,
     metrics=("accuracy", "accuracy_ideal", "n_images") + CHIP_METRICS,
     accuracy_metric="accuracy", energy_metric="energy_per_inference", default_metric="accuracy",
-    help="accuracy and energy per inference of a trained network deployed on 2T2R arrays"))
+    help="accuracy and energy per inference of a trained network deployed on 2T2R arrays",
+    version=2))  # 2: latch_area_scale scales W and L by sqrt(scale) (version 1 widened only)
 
 
 def error_rate_point(params: dict, seed: int) -> dict:

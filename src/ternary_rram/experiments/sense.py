@@ -2,17 +2,15 @@
 
 Everything here is Monte Carlo over devices (:class:`ternary_rram.device.DeviceModel`, fresh devices
 per instance) and transistor mismatch (Pelgrom, drawn by :meth:`PCSA.sample_mismatch`) with the
-transient PCSA model. Programmed states of a cell, as (BL, BLb):
+transient PCSA model.
 
-* ``LRS/HRS`` stores +1 (a correct read is +1; -1 is a sign flip),
-* ``HRS/LRS`` stores -1 (correct -1; +1 is a sign flip),
-* ``HRS/HRS`` stores 0 (correct 0; +-1 is a 0 -> +-1 error).
-
-Window scans use one simulation per state at the longest candidate window and read every shorter
-window from the decision times: a sense counts as decided at window w when its decision time
-(|OUT - OUTb| > decision_fraction * VDD) is <= w, and then keeps its final value (the latch has
-regenerated); otherwise it reads 0. Reported per-point statistics always come from direct transient
-senses at the chosen window (read out with the PCSA's own thresholds).
+The read physics lives in the circuit layer: the state encoding and Monte Carlo senses in
+:mod:`ternary_rram.circuit.read`, the window choice in :mod:`ternary_rram.circuit.window`, latch-area
+and other parameter transforms in :mod:`ternary_rram.circuit.transforms`. Programmed states are
+named "BL/BLb" (``LRS/HRS`` stores +1, ``HRS/LRS`` -1, ``HRS/HRS`` 0). Window scans use one
+simulation per state at the longest candidate window and read every shorter window from the
+decision times (:meth:`Outcomes.at_windows`). Reported per-point statistics always come from direct
+transient senses at the chosen window (read out with the PCSA's own thresholds).
 
 Functions return data and write JSON/CSV/PNG when given a folder; nothing here prints (progress bars
 through tqdm when ``progress=True``).
@@ -33,10 +31,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ternary_rram.chip.params_file import load_models
 from ternary_rram.circuit.operating import TEMPERATURE_MAX, TEMPERATURE_MIN, VDD_MAX, ZERO_CELSIUS, OperatingPoint
-from ternary_rram.circuit.params import DEFAULT_PCSA, TRANSISTOR_NAMES, PCSAParams
+from ternary_rram.circuit.params import DEFAULT_PCSA, PCSAParams
 from ternary_rram.circuit.pcsa import PCSA
-from ternary_rram.device.model import DeviceModel, LognormalState, State
+from ternary_rram.circuit.read import (
+    DEFAULT_BATCH,
+    STATES,
+    Outcomes,
+    nanmean,
+    outcome_rates,
+    scan_states,
+    seeded_generator,
+    simulate_state,
+)
+from ternary_rram.circuit.transforms import LATCH_TRANSISTORS, scale_latch_area
+from ternary_rram.circuit.window import FLIP_PENALTY, WINDOW_FACTORS, WindowChoice, choose_window, replica_delay
+from ternary_rram.device.model import DeviceModel, LognormalState
 from ternary_rram.errors import InputError, check_positive, check_range
 from ternary_rram.experiments.plots import (
     bound_handle,
@@ -51,26 +62,6 @@ from ternary_rram.fileio import atomic_write_text
 
 Tensor = torch.Tensor
 
-#: Programmed states: name -> (BL state, BLb state, stored value).
-STATES: dict[str, tuple[State, State, int]] = {
-    "LRS/HRS": (State.LRS, State.HRS, +1),
-    "HRS/LRS": (State.HRS, State.LRS, -1),
-    "HRS/HRS": (State.HRS, State.HRS, 0),
-}
-#: Latch transistors (cross-coupled pair), scaled by :func:`scale_latch_area`.
-LATCH_TRANSISTORS: tuple[str, ...] = ("MP1", "MN1", "MP2", "MN2")
-#: Access transistors of the two 1T1R branches.
-ACCESS_TRANSISTORS: tuple[str, ...] = ("MA1", "MA2")
-#: Senses per call of ``PCSA.sense`` (memory and speed balance on a CPU). [D] chosen.
-DEFAULT_BATCH: int = 4096
-#: Candidate windows of the automatic choice, in units of the PCSA characteristic time
-#: (``PCSA.characteristic_time(op)``, the latch discharge time scale at that VDD). [D] chosen:
-#: from 1 t_char (before any (LRS, HRS) pair decides: they take about 1-3 t_char) to 100 t_char
-#: (HRS/HRS pairs of typical imbalance decide after some tens of t_char).
-WINDOW_FACTORS: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1.0, 100.0, 21))
-#: Weight of the sign-flip rate subtracted from the window score. [D] chosen: a flip costs 100x
-#: a +-1 <-> 0 error (docs/physics.md section 2.2-2.3: networks tolerate 0-errors, not sign flips).
-FLIP_PENALTY: float = 100.0
 #: Criteria of the ternary region (brief / docs/physics.md section 7).
 REGION_P_CORRECT: float = 0.99
 REGION_P_FLIP: float = 1e-4
@@ -79,216 +70,6 @@ REGION_P_ZERO: float = 0.90
 FLOOR_FLIP_RATE: float = 1e-3
 #: Default temperature of the studies, degrees Celsius.
 DEFAULT_TEMPERATURE_C: float = 27.0
-
-
-# ------------------------------------------------------------------------------------------------
-# primitives
-# ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class Outcomes:
-    """Raw Monte Carlo senses of one programmed state: tensors (n,).
-
-    value: int8 in {-1, 0, +1}; t_decide: s (NaN undecided); energy: J per sense.
-    """
-
-    value: Tensor
-    t_decide: Tensor
-    energy: Tensor
-
-    @property
-    def n(self) -> int:
-        return int(self.value.numel())
-
-    def fractions(self) -> tuple[float, float, float]:
-        """(P(-1), P(0), P(+1))."""
-        c = torch.bincount(self.value.to(torch.int64) + 1, minlength=3).to(torch.float64) / max(self.n, 1)
-        return float(c[0]), float(c[1]), float(c[2])
-
-    def at_windows(self, windows: Sequence[float]) -> Tensor:
-        """Values read at shorter windows (W, n) int8: the final value where t_decide <= w, else 0."""
-        w = torch.as_tensor(list(windows), dtype=torch.float64).unsqueeze(1)
-        td = torch.nan_to_num(self.t_decide, nan=float("inf")).unsqueeze(0)
-        return torch.where(td <= w, self.value.unsqueeze(0), torch.zeros((), dtype=torch.int8))
-
-
-def simulate_state(pcsa: PCSA, device: DeviceModel, op: OperatingPoint, state: str, n: int,
-                   generator: torch.Generator, *, batch: int = DEFAULT_BATCH) -> Outcomes:
-    """Transient Monte Carlo of ``n`` fresh cells programmed into ``state`` at ``op``.
-
-    Devices from ``device`` (one BL and one BLb device per instance), mismatch from ``pcsa``.
-    """
-    s_bl, s_blb, _ = STATES[state]
-    vals, tds, ens = [], [], []
-    for start in range(0, n, batch):
-        m = min(batch, n - start)
-        r_bl = device.sample(s_bl, m, generator)
-        r_blb = device.sample(s_blb, m, generator)
-        res = pcsa.sense(r_bl, r_blb, op, dvth=pcsa.sample_mismatch(m, generator))
-        vals.append(res.value.to(torch.int8))
-        tds.append(res.t_decide.to(torch.float64))
-        ens.append(res.energy.to(torch.float64))
-    return Outcomes(torch.cat(vals), torch.cat(tds), torch.cat(ens))
-
-
-def _rates(values: Tensor, stored: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Per window (from (W, n) values): P(correct), P(sign flip), P(0)."""
-    n = values.shape[-1]
-    correct = (values == stored).sum(-1).to(torch.float64) / n
-    flip = (values == -stored).sum(-1).to(torch.float64) / n if stored != 0 else torch.full_like(correct, float("nan"))
-    zero = (values == 0).sum(-1).to(torch.float64) / n
-    return correct, flip, zero
-
-
-def _nanmean(t: Tensor) -> float:
-    ok = torch.isfinite(t)
-    return float(t[ok].mean()) if bool(ok.any()) else float("nan")
-
-
-def scale_latch_area(params: PCSAParams, area_scale: float,
-                     transistors: Sequence[str] = LATCH_TRANSISTORS) -> PCSAParams:
-    """PCSA parameters with the W and L of ``transistors`` (default: the latch) scaled by sqrt(area_scale).
-
-    W/L (drive strength) is unchanged; gate area scales by ``area_scale``, so the Pelgrom mismatch
-    sigma scales by 1/sqrt(area_scale).
-    """
-    check_positive("area_scale", area_scale)
-    k = math.sqrt(area_scale)
-    unknown = [t for t in transistors if t not in TRANSISTOR_NAMES]
-    if unknown:
-        raise InputError(f"transistor={unknown[0]!r} is not allowed: must be one of {', '.join(TRANSISTOR_NAMES)}")
-    idx = {TRANSISTOR_NAMES.index(t) for t in transistors}
-    widths = tuple(w * k if i in idx else w for i, w in enumerate(params.widths))
-    lengths = tuple(l * k if i in idx else l for i, l in enumerate(params.lengths))
-    return replace(params, widths=widths, lengths=lengths)
-
-
-def seeded_generator(seed: int, *keys: float, resolution: float = 1e6) -> torch.Generator:
-    """A torch generator seeded from ``seed`` and a few keys (stable across runs).
-
-    Keys are rounded to ``1/resolution`` before hashing: keys closer than that share a stream.
-    """
-    h = int(seed) & 0xFFFFFFFF
-    for k in keys:
-        h = (h * 1_000_003 + round(float(k) * resolution)) % (2 ** 61 - 1)
-    return torch.Generator().manual_seed(h)
-
-
-# ------------------------------------------------------------------------------------------------
-# window choice
-# ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class WindowChoice:
-    """Automatic sense-window choice at one (VDD, temperature).
-
-    Attributes:
-        vdd: V. temperature_c: degrees C. t_sense: chosen window, s. t_char: the PCSA
-        characteristic time at that point, s. windows: candidate windows, s. p_correct_lh,
-        p_correct_hl, p_zero_hh, p_flip: per candidate (flip: mean of the two sign-flip rates).
-        score: min(p_correct_lh, p_correct_hl, p_zero_hh) - FLIP_PENALTY * p_flip per candidate.
-        n_samples: instances per state in the scan. w_low: the window that lets 99 % of (LRS, HRS) and
-        (HRS, LRS) reads decide, s (inf: not within the scan). w_high: the largest window keeping
-        P(0 | HRS, HRS) >= 0.9, s (inf: beyond the longest candidate). policy: how t_sense was set
-        ("centre": geometric centre of [w_low, w_high]; "score": best score, no margin to centre in;
-        "tracking": tracking_factor x the replica delay at this VDD).
-    """
-
-    vdd: float
-    temperature_c: float
-    t_sense: float
-    t_char: float
-    windows: tuple[float, ...]
-    p_correct_lh: tuple[float, ...]
-    p_correct_hl: tuple[float, ...]
-    p_zero_hh: tuple[float, ...]
-    p_flip: tuple[float, ...]
-    score: tuple[float, ...]
-    n_samples: int
-    w_low: float = float("nan")
-    w_high: float = float("nan")
-    policy: str = "score"
-
-    @property
-    def margin(self) -> float:
-        """W_high / W_low (NaN where W_low is not reached)."""
-        return self.w_high / self.w_low if math.isfinite(self.w_low) and self.w_low > 0 else float("nan")
-
-    @property
-    def best_index(self) -> int:
-        """Index of the candidate window closest (in log) to t_sense."""
-        return int(np.argmin([abs(math.log(w / self.t_sense)) for w in self.windows]))
-
-
-def choose_window(pcsa: PCSA, device: DeviceModel, vdd: float, temperature_c: float, n: int,
-                  generator: torch.Generator, *, factors: Sequence[float] = WINDOW_FACTORS,
-                  batch: int = DEFAULT_BATCH) -> WindowChoice:
-    """Pick the sense window that best separates the three states at (``vdd``, ``temperature_c``).
-
-    Candidates: ``factors`` x the PCSA characteristic time at that VDD (log grid). Score per
-    candidate: min(P(+1|LRS,HRS), P(-1|HRS,LRS), P(0|HRS,HRS)) - FLIP_PENALTY * P(sign flip).
-    The window is the geometric centre sqrt(W_low W_high) of the timing margin (``margin_windows``;
-    W_high capped at the longest candidate), the choice most robust to a timing error of either sign;
-    where there is no margin (W_low >= W_high) the best score is taken (the middle of a plateau of
-    equal best scores). ``n`` instances per state, one simulation per state at the longest candidate.
-    """
-    t_char = pcsa.characteristic_time(OperatingPoint.from_celsius(vdd, 1e-9, temperature_c))
-    windows = tuple(float(f * t_char) for f in factors)
-    op_long = OperatingPoint.from_celsius(vdd, max(windows), temperature_c)
-    rates = {}
-    decision_times: dict[str, Tensor] = {}
-    for state, (_, _, stored) in STATES.items():
-        out = simulate_state(pcsa, device, op_long, state, n, generator, batch=batch)
-        rates[state] = _rates(out.at_windows(windows), stored)
-        decision_times[state] = out.t_decide
-    pc_lh, fl_lh, _ = rates["LRS/HRS"]
-    pc_hl, fl_hl, _ = rates["HRS/LRS"]
-    _, _, p0 = rates["HRS/HRS"]
-    flip = 0.5 * (fl_lh + fl_hl)
-    score = torch.minimum(torch.minimum(pc_lh, pc_hl), p0) - FLIP_PENALTY * flip
-    w_low, w_high = margin_windows(decision_times, max(windows))
-    if math.isfinite(w_low) and w_low < min(w_high, max(windows)):
-        # Geometric centre of the margin: equal room (as a ratio) for timing error either way.
-        t_sense, policy = math.sqrt(w_low * min(w_high, max(windows))), "centre"
-    else:
-        best = float(score.max())
-        plateau = [i for i, s in enumerate(score.tolist()) if s >= best - 1e-12]
-        t_sense, policy = windows[plateau[len(plateau) // 2]], "score"
-    tup = lambda t: tuple(float(x) for x in t.tolist())  # noqa: E731
-    return WindowChoice(vdd=float(vdd), temperature_c=float(temperature_c), t_sense=t_sense, t_char=t_char,
-                        windows=windows, p_correct_lh=tup(pc_lh), p_correct_hl=tup(pc_hl), p_zero_hh=tup(p0),
-                        p_flip=tup(flip), score=tup(score), n_samples=int(n), w_low=w_low, w_high=w_high,
-                        policy=policy)
-
-
-#: W_low lets this fraction of (LRS, HRS)/(HRS, LRS) reads decide; W_high keeps P(0 | HRS, HRS) >= W_HIGH_P_ZERO.
-W_LOW_DECIDED: float = 0.99
-W_HIGH_P_ZERO: float = 0.90
-
-
-def margin_windows(decision_times: dict[str, Tensor], longest: float) -> tuple[float, float]:
-    """(W_low, W_high) in s from decision times per state (NaN = undecided) simulated over ``longest``.
-
-    Order statistics: W_low is when the ceil(0.99 N)-th (LRS, HRS)/(HRS, LRS) read has decided (inf if
-    it never does within ``longest``); W_high when the (floor(0.1 N) + 1)-th (HRS, HRS) read decides,
-    the first window at which P(0) drops below 0.9 (inf if that is beyond ``longest``)."""
-    lh = torch.cat([decision_times["LRS/HRS"], decision_times["HRS/LRS"]])
-    lh = torch.sort(torch.nan_to_num(lh, nan=math.inf)).values
-    hh = torch.sort(torch.nan_to_num(decision_times["HRS/HRS"], nan=math.inf)).values
-    w_low = float(lh[max(math.ceil(W_LOW_DECIDED * len(lh)) - 1, 0)])
-    w_high = float(hh[min(math.floor((1.0 - W_HIGH_P_ZERO) * len(hh) + 1e-9), len(hh) - 1)])
-    return w_low, (w_high if w_high <= longest else math.inf)
-
-
-def replica_delay(pcsa: PCSA, device: DeviceModel, vdd: float, temperature_c: float, t_char: float) -> float:
-    """Decision time (s) of a nominal replica cell (median LRS / median HRS, no mismatch) at this VDD: the
-    delay a tracking timing circuit built from the same devices would measure."""
-    op = OperatingPoint.from_celsius(vdd, 1000.0 * t_char, temperature_c)
-    res = pcsa.sense(torch.tensor([device.lrs.median], dtype=torch.float64),
-                     torch.tensor([device.hrs.median], dtype=torch.float64), op,
-                     dvth=torch.zeros(1, len(TRANSISTOR_NAMES), dtype=torch.float64))
-    td = float(res.t_decide[0])
-    if not math.isfinite(td):
-        raise InputError(f"vdd={vdd!r}: the replica cell does not decide within 1000 t_char: no tracking window")
-    return td
 
 
 # ------------------------------------------------------------------------------------------------
@@ -393,7 +174,7 @@ def record_from_outcomes(op: OperatingPoint, state: str, out: Outcomes, window_a
     p_flip = {+1: p_minus, -1: p_plus, 0: float("nan")}[stored]
     return SenseRecord(vdd=op.vdd, t_sense=op.t_sense, temperature_c=round(op.temperature_c, 9), state=state,
                        p_plus=p_plus, p_minus=p_minus, p_zero=p_zero, p_correct=p_correct, p_sign_flip=p_flip,
-                       t_decide_mean=_nanmean(out.t_decide), energy_per_sense=float(out.energy.mean()),
+                       t_decide_mean=nanmean(out.t_decide), energy_per_sense=float(out.energy.mean()),
                        n_samples=out.n, window_auto=window_auto)
 
 
@@ -446,15 +227,20 @@ def _window_json(w: WindowChoice) -> dict[str, Any]:
 
 
 def run_sense_study(config: SenseStudyConfig, out_dir: str | Path | None = None, *,
-                    pcsa: PCSA | None = None, device: DeviceModel | None = None, progress: bool = False,
-                    on_window: Callable[[WindowChoice], None] | None = None,
+                    pcsa: PCSA | None = None, device: DeviceModel | None = None, params: str | Path | None = None,
+                    progress: bool = False, on_window: Callable[[WindowChoice], None] | None = None,
                     batch: int = DEFAULT_BATCH) -> SenseStudy:
     """Run the sense study; with ``out_dir`` write ``config.json``, then ``sense.json`` and
     ``sense.csv`` after every finished point (atomically), then the figures.
 
     ``on_window`` is called with each automatic window choice as soon as it is made (the CLI prints it).
+    ``params``: a PARAMS.json (or preset file) giving the device and PCSA models instead of ``pcsa``/``device``.
     """
     config.validate()
+    if params is not None:
+        if pcsa is not None or device is not None:
+            raise InputError("params is not allowed together with pcsa or device: give one of them")
+        device, pcsa = load_models(params)
     pcsa = pcsa or PCSA(DEFAULT_PCSA)
     device = device or DeviceModel()
     out = Path(out_dir) if out_dir is not None else None
@@ -649,11 +435,11 @@ def ternary_map(vdds: Sequence[float], factors: Sequence[float] = WINDOW_FACTORS
     for i, vdd in enumerate(tqdm(list(vdds), desc="ternary map", disable=not progress, leave=False)):
         t_char = pcsa.characteristic_time(OperatingPoint.from_celsius(vdd, 1e-9, temperature_c))
         win[i] = fac * t_char
-        op = OperatingPoint.from_celsius(vdd, float(win[i].max()), temperature_c)
-        lh = simulate_state(pcsa, device, op, "LRS/HRS", n, seeded_generator(seed, 3, vdd, 1), batch=batch)
-        hh = simulate_state(pcsa, device, op, "HRS/HRS", n, seeded_generator(seed, 3, vdd, 3), batch=batch)
-        c, f, _ = _rates(lh.at_windows(win[i]), +1)
-        _, _, z = _rates(hh.at_windows(win[i]), 0)
+        outs = scan_states(pcsa, device, vdd, temperature_c, [float(w) for w in win[i]], n,
+                           {"LRS/HRS": seeded_generator(seed, 3, vdd, 1), "HRS/HRS": seeded_generator(seed, 3, vdd, 3)},
+                           batch=batch)
+        c, f, _ = outcome_rates(outs["LRS/HRS"].at_windows(win[i]), +1)
+        _, _, z = outcome_rates(outs["HRS/HRS"].at_windows(win[i]), 0)
         pc[i], pf[i], p0[i] = c.numpy(), f.numpy(), z.numpy()
     tm = TernaryMap(np.asarray(list(vdds), dtype=float), win, fac, pc, pf, p0, int(n), float(temperature_c))
     if out_dir is not None:

@@ -508,7 +508,17 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, seed: 
 
 
 __all__ = [
-    "DATASETS", "ImageData", "SafeUnpickler", "augment_batch", "default_cifar10_dir",
+    "DATASETS", "ImageData", "SafeUnpickler", "augment_batch", "data_copy", "default_cifar10_dir",
     "download_cifar10", "iterate_batches", "load_cifar10", "load_dataset", "load_digits",
     "load_mnist", "make_synthetic", "num_batches", "read_idx", "safe_pickle_load",
 ]
+
+
+def data_copy(name: str, data_dir: str | None) -> dict:
+    """Which copy of the data a network was trained on: the folder and whether its files are official."""
+    folder = data_dir or {"cifar10": default_cifar10_dir, "mnist": default_mnist_dir}.get(name, lambda: None)()
+    info: dict = {"folder": None if folder is None else str(Path(folder).resolve())}
+    if name == "cifar10" and folder is not None:
+        info["official_md5"] = all(file_md5(Path(folder) / f) == md5 for f, md5 in CIFAR10_OFFICIAL_MD5.items()
+                                   if (Path(folder) / f).is_file())
+    return info

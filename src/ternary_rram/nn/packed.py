@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from ternary_rram.errors import InputError
-from ternary_rram.fileio import atomic_write_bytes
+from ternary_rram.fileio import atomic_write_bytes, check_output_file
 from ternary_rram.nn.checkpoint import (
     canonical_json,
     check_same_architecture,
@@ -211,3 +211,23 @@ def pretrained(name_or_path: str | os.PathLike) -> nn.Module:
     model = model_from_checkpoint(ckpt)
     model.metadata = ckpt["metadata"]
     return model.eval()
+
+
+def pack_checkpoint(checkpoint: str | os.PathLike,
+                    out: str | os.PathLike | None = None) -> tuple[Path, dict[str, Any], str]:
+    """``ternary-rram pack``: the network of a training checkpoint as a packed file (default ``model.packed``
+    beside the checkpoint), with its last test accuracy, data set and training configuration.
+
+    Returns (the file written, its metadata, the checkpoint read). ``out`` must end in :data:`SUFFIX`."""
+    ckpt = load_checkpoint(checkpoint)
+    path = Path(out) if out is not None else Path(ckpt["path"]).parent / PACKED_NAME
+    if not str(path).endswith(SUFFIX):
+        raise InputError(f"--out {str(path)!r} is not allowed: must end in {SUFFIX}")
+    check_output_file(path, "--out")
+    model = model_from_checkpoint(ckpt)
+    last = ckpt["history"][-1] if ckpt["history"] else {}
+    metadata = {"command": f"not recorded (packed by `ternary-rram pack` from {ckpt['path']})",
+                "test_accuracy": last.get("test_acc"),
+                "test_accuracy_precision": last.get("precision", "fp32"),
+                "epoch": ckpt["epoch"], "data": ckpt["data"], "train_config": ckpt["train_config"]}
+    return save_packed(path, model, metadata=metadata), metadata, str(ckpt["path"])

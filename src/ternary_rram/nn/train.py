@@ -56,6 +56,7 @@ from ternary_rram.nn.checkpoint import (
     CHECKPOINT_NAME,
     atomic_write_bytes,
     atomic_write_text,
+    check_data_fits,
     check_same_architecture,
     load_checkpoint,
     load_model_state,
@@ -63,10 +64,10 @@ from ternary_rram.nn.checkpoint import (
     save_checkpoint,
 )
 from ternary_rram.nn.chip_aware import check_rates, set_read_errors
-from ternary_rram.nn.data import ImageData, augment_batch, iterate_batches, num_batches
+from ternary_rram.nn.data import DATASETS, ImageData, augment_batch, iterate_batches, load_dataset, num_batches
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
 from ternary_rram.nn.models import build_model
-from ternary_rram.nn.packed import load_network
+from ternary_rram.nn.packed import PACKED_NAME, load_network, save_packed
 
 AUGMENTS = ("auto", "none", "flip-crop", "crop", "flip")
 DEVICES = ("auto", "cpu", "cuda")
@@ -649,3 +650,48 @@ __all__ = [
     "weight_decay",
     "write_metrics",
 ]
+
+
+def train_network(model_config: dict[str, Any], data: ImageData, config: TrainConfig, out_dir: str | os.PathLike, *,
+                  device: torch.device | str = "cpu", progress: bool = True, resume: bool = False,
+                  metadata: dict[str, Any] | None = None) -> tuple[TrainResult, Path | None]:
+    """``ternary-rram train``: a model of ``model_config`` initialised from ``config.seed``, trained into
+    ``out_dir`` (:func:`train`), and once every epoch is done packed as ``out_dir/model.packed`` with its
+    float32 test accuracy, the data set, the training configuration and ``metadata`` (e.g. the command
+    and the data copy). Returns (result, packed file or None while epochs remain)."""
+    model = init_model(model_config, config.seed)
+    result = train(model, data, config, out_dir, device=device, progress=progress, resume=resume)
+    if not (result.history and int(result.history[-1]["epoch"]) >= config.epochs):
+        return result, None
+    acc = evaluate(model, data, error_model=None, device=device, batch_size=config.eval_batch_size).accuracy
+    meta = dict(metadata or {})
+    meta = {"command": meta.pop("command", "ternary-rram train (called from Python)"), "test_accuracy": acc,
+            "test_accuracy_precision": "fp32", "epoch": config.epochs,
+            "data": {**data.describe(), **meta.pop("data", {})}, "train_config": config.to_dict(),
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **meta}
+    return result, save_packed(Path(out_dir) / PACKED_NAME, model, metadata=meta)
+
+
+def evaluate_checkpoint(checkpoint: str | os.PathLike, *, data: str | None = None,
+                        data_dir: str | os.PathLike | None = None, limit: int | None = None, ber: float = 0.0,
+                        error_model: str | None = None, repeats: int = 1, error_mode: str = "per-forward",
+                        seed: int = 0, device: str | torch.device = "cpu",
+                        batch_size: int = 1000) -> tuple[dict[str, Any], ImageData, EvalResult, str]:
+    """``ternary-rram evaluate``: the network of ``checkpoint`` (a checkpoint, packed file or
+    ``pretrained:NAME``) on the test split of ``data`` (default: the data set the checkpoint names),
+    clean and under ``repeats`` draws of ``error_model`` errors at rate ``ber`` (default: "ternary" for
+    ternary weights, else "sign-flip"). Returns (checkpoint, data, result, error model used)."""
+    ckpt = load_network(checkpoint)
+    name = data or ckpt["data"].get("name")
+    if name is None:
+        raise InputError(f"checkpoint {ckpt['path']} does not say its data set: pass --data")
+    if name not in DATASETS:
+        raise InputError(f"--data {name!r} is not allowed: must be one of {', '.join(DATASETS)}")
+    kind = error_model or ("ternary" if str(ckpt["model_config"].get("weights")) == "ternary" else "sign-flip")
+    if kind not in ERROR_KINDS:
+        raise InputError(f"--error-model {kind!r} is not allowed: must be one of {', '.join(ERROR_KINDS)}")
+    ds = load_dataset(name, data_dir, limit=limit)
+    check_data_fits(ckpt, ds)
+    result = evaluate(ckpt, ds, ber=ber, error_model=kind, repeats=repeats, error_mode=error_mode, seed=seed,
+                      device=device, batch_size=batch_size)
+    return ckpt, ds, result, kind
