@@ -13,6 +13,8 @@ The Python face (``import ternary_rram as tr``; docs/architecture.md, README "Py
 * ``tr.train(model, data, tr.TrainConfig(...), out_dir)``: the seed training recipe;
 * ``tr.load_dataset(name)``: cifar10, mnist, digits, synthetic;
 * ``tr.load_params(path)``: a PARAMS.json from ``ternary-rram calibrate``;
+* ``tr.pretrained(name)``, ``tr.shipped_networks()``: networks trained to convergence and shipped
+  with the package (2-bit packed), rebuilt in eval mode;
 * ``tr.InputError``: the one error for bad input.
 
 The names load on first use (module ``__getattr__``), so ``import ternary_rram`` stays cheap and
@@ -36,6 +38,8 @@ _FACE: dict[str, str] = {
     "TrainConfig": "ternary_rram.nn.train",
     "load_dataset": "ternary_rram.nn.data",
     "load_params": "ternary_rram.chip.params_file",
+    "pretrained": "ternary_rram.nn.packed",
+    "shipped_networks": "ternary_rram.nn.packed",
     "InputError": "ternary_rram.errors",
 }
 

@@ -19,7 +19,7 @@ SMALL = dict(vdd=0.85, window=2.5e-9, array=(32, 32), amplifiers=2, n_grid=3, n_
 def test_face_names_load_lazily_without_torch():
     code = ("import sys, ternary_rram as tr; assert 'torch' not in sys.modules, 'eager torch'; "
             "names = [tr.Chip, tr.ChipResult, tr.convert, tr.vgg, tr.train, tr.TrainConfig, tr.load_params, "
-            "tr.load_dataset, tr.InputError]; assert 'Chip' in dir(tr); print('ok')")
+            "tr.load_dataset, tr.InputError, tr.pretrained, tr.shipped_networks]; assert 'Chip' in dir(tr); print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
     with pytest.raises(AttributeError):
