@@ -418,14 +418,16 @@ class PCSA:
         k = _Kernel(self.params, op, g_bl, g_blb, dvth)
         sym = _symmetric_instances(g_bl, g_blb, dvth)
         v_pre = _symmetrize(self._precharge(k, op, dvth), sym)
+        cap = k.cap
         if self.dtype != torch.float64:  # the precharge stays float64: its convergence test is at 1e-9 V
             k = _Kernel(self.params, op, g_bl, g_blb, dvth, self.dtype)
+        start = v_pre.to(self.dtype, copy=True)
         if dt is None:
-            v, t_decide, q_eval, traces = self._adaptive(k, v_pre.to(self.dtype), op, sym, record)
+            v, t_decide, q_eval, traces = self._adaptive(k, start, op, sym, record)
         else:
-            v, t_decide, q_eval, traces = self._fixed(k, v_pre.to(self.dtype), op, sym, dt, record)
+            v, t_decide, q_eval, traces = self._fixed(k, start, op, sym, dt, record)
         v = v.to(torch.float64)
-        q_restore = ((v_pre - v) * k.cap).clamp_min(0.0).sum(dim=0)
+        q_restore = ((v_pre - v) * cap).clamp_min(0.0).sum(dim=0)
         energy = op.vdd * (q_eval + q_restore)
         value = decode(v[OUT], v[OUTB], op.vdd, self.params.readout_fraction)
         return SenseResult(v[OUT].clone(), v[OUTB].clone(), value, t_decide, energy), traces
