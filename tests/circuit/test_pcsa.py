@@ -157,6 +157,47 @@ def test_adaptive_default_matches_tighter_tolerance_and_fine_fixed_step(vdd, fac
     _assert_same_reads(a, fine, n, min_decided)
 
 
+# float32 evaluation (PCSA(dtype=torch.float32)): benchmarks/pcsa_precision.py measured it within 7e-6 (decision
+# time) and 3e-6 (energy) of float64 over these cases, 100x below the integration error itself.
+@pytest.mark.parametrize("vdd", (1.0, 1.8))
+@pytest.mark.parametrize("factor, min_decided", [(10, 150), (30, 500)])
+def test_float32_integration_reads_as_float64_does(vdd, factor, min_decided):
+    n = 1000
+    r_bl, r_blb, dvth = _mixed_batch(n, 11)
+    op = window(vdd, factor)
+    p = PCSA_DEFAULT.params
+    tight = PCSA(replace(p, rtol=p.rtol / 4, atol_fraction=p.atol_fraction / 4, rtol_diff=p.rtol_diff / 4,
+                         atol_diff_fraction=p.atol_diff_fraction / 4))
+    single = PCSA(p, dtype=torch.float32).sense(r_bl, r_blb, op, dvth=dvth)
+    double = PCSA_DEFAULT.sense(r_bl, r_blb, op, dvth=dvth)
+    _assert_same_reads(single, tight.sense(r_bl, r_blb, op, dvth=dvth), n, min_decided)
+    # Far closer to float64 than the integration error: the rounding of float32 is not what limits it.
+    assert single.t_decide.dtype == single.energy.dtype == single.out.dtype == torch.float64
+    assert bool((single.value == double.value).all())
+    assert bool((torch.isnan(single.t_decide) == torch.isnan(double.t_decide)).all())
+    both = torch.isfinite(double.t_decide)
+    assert float(((single.t_decide - double.t_decide).abs() / double.t_decide)[both].max()) < 2e-4
+    assert float(((single.energy - double.energy).abs() / double.energy).max()) < 1e-4
+
+
+def test_float32_integration_handles_the_fixed_step_and_waveforms():
+    op = window(1.2, 20)
+    r_bl, r_blb = t([R_LRS, R_HRS]), t([R_HRS, R_LRS])
+    single = PCSA(PCSA_DEFAULT.params, dtype=torch.float32)
+    fixed = single.sense(r_bl, r_blb, op, dvth=zeros(2), dt=PCSA_DEFAULT.default_dt(op))
+    ref = PCSA_DEFAULT.sense(r_bl, r_blb, op, dvth=zeros(2), dt=PCSA_DEFAULT.default_dt(op))
+    assert fixed.value.tolist() == ref.value.tolist() == [1, -1]
+    torch.testing.assert_close(fixed.t_decide, ref.t_decide, rtol=1e-4, atol=0)
+    time_s, out, _ = single.waveforms(r_bl, r_blb, op, dvth=zeros(2))
+    assert out.dtype == torch.float64 and out.shape == (2, time_s.numel())
+
+
+@pytest.mark.parametrize("dtype", (torch.float16, torch.int32, "float32"))
+def test_unsupported_integration_dtype_raises_input_error(dtype):
+    with pytest.raises(InputError, match="dtype"):
+        PCSA(dtype=dtype)
+
+
 def test_adaptive_waveforms_land_on_the_window_and_refine_the_sen_edge():
     op = window(1.2, 40)
     time_s, _, _ = PCSA_DEFAULT.waveforms(t([R_LRS, R_HRS]), t([R_HRS, 1.1 * R_HRS]), op, dvth=zeros(2))

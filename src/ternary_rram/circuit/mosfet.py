@@ -117,15 +117,16 @@ def ekv_from_arguments(c: EKVCoefficients, half_ab: Tensor, vds: Tensor, *, deri
     # DIBL raises V_P by sigma |V_DS|~ / n: both arguments by sigma |V_DS|~ / (2 n U_T). The caller's
     # half_ab is left untouched (the PCSA kernel reuses it); e holds the shifted arguments.
     dibl = c.sigma_dibl
+    limit = 300.0 if half_ab.dtype == torch.float64 else 80.0
     if isinstance(dibl, Tensor) or dibl != 0.0:
         torch.mul(clm, dibl / (2.0 * c.n * c.u_t), out=i)
-        torch.add(half_ab, i, out=e).clamp_(max=300.0)
+        torch.add(half_ab, i, out=e).clamp_(max=limit)
     else:
-        torch.clamp(half_ab, max=300.0, out=e)
+        torch.clamp(half_ab, max=limit, out=e)
     clm.mul_(c.lambda_clm).add_(1.0)
     # F = softplus^2 and F' = softplus * sigmoid share one exponential: softplus = log1p(e^x),
     # sigmoid = e^x / (1 + e^x). Arguments above 300 (far outside any circuit) are clamped so e^x
-    # stays finite; there log1p(e^x) = x to double precision anyway.
+    # stays finite; there log1p(e^x) = x to double precision anyway (float32: above 80, to single precision).
     e.exp_()
     torch.log1p(e, out=sp)
     torch.sub(sp[0], sp[1], out=i0).mul_(torch.add(sp[0], sp[1], out=i)).mul_(c.i_spec)

@@ -98,7 +98,10 @@ POST_DECISION_STEP_GROWTH = 10.0
 # Pseudo-transient step sizes (s) for the precharge DC state: 1e-13 s * 2.5^k up to 1 s, then 1e3 s
 # (far past every leakage time constant); the warm start from a nominal solution needs far fewer.
 _FULL_CONTINUATION = tuple(min(1e-13 * 2.5 ** k, 1.0) for k in range(38)) + (1e3, 1e3)
-_WARM_CONTINUATION = (1e-5, 1e-3, 1e-1, 1e1, 1e3, 1e3, 1e3, 1e3, 1e3)  # max step / dt once every instance of the batch has decided  # V: early stop when no node would move more than this in the rest of the window
+_WARM_CONTINUATION = (1e-5, 1e-3, 1e-1, 1e1, 1e3, 1e3, 1e3, 1e3, 1e3)
+# Further Newton steps (s) for the instances the warm start leaves unconverged (under 1 % of a batch): at
+# 1.2 V, 61 of 8192 (LRS, HRS) cells, all converged after these, within 1e-15 V of the full continuation.
+_EXTRA_NEWTON = (1e3,) * 6
 
 
 @dataclass
@@ -206,14 +209,17 @@ class _Kernel:
     rails, the bulk and each instance's threshold offset.
     """
 
-    def __init__(self, p: PCSAParams, op: OperatingPoint, g_bl: Tensor, g_blb: Tensor, dvth: Tensor) -> None:
+    def __init__(self, p: PCSAParams, op: OperatingPoint, g_bl: Tensor, g_blb: Tensor, dvth: Tensor,
+                 dtype: torch.dtype = torch.float64) -> None:
         device = g_bl.device
+        # Everything is set up in float64 and the per-step tensors are then cast to ``dtype``.
         f64 = dict(dtype=torch.float64, device=device)
-        col = lambda x: x.view(-1, 1)  # noqa: E731
+        col = lambda x: x.view(-1, 1).to(dtype)  # noqa: E731
         c = EKVCoefficients.build(p.transistor_types(), p.widths, p.lengths, op.temperature, device=device)
         dibl = col(c.sigma_dibl) if bool((c.sigma_dibl != 0).any()) else 0.0  # 0.0: the DIBL terms are skipped
         self.coef = EKVCoefficients(col(c.polarity), col(c.vt), col(c.n), col(c.i_spec), col(c.lambda_clm), c.u_t,
                                     dibl)
+        self.dtype = dtype
         pol, n_slope, u_t = c.polarity.tolist(), c.n.tolist(), c.u_t
         vbulk = [op.vdd if b else 0.0 for (_, _, _, b) in TOPOLOGY]
         m = torch.zeros(3 * N_TRANSISTORS, N_STATES + 3, **f64)  # columns: 7 states, VDD, GND, SEN
@@ -223,8 +229,8 @@ class _Kernel:
                 m[base + k, far] -= pol[k] / (2.0 * u_t)
             m[2 * N_TRANSISTORS + k, d] += pol[k]
             m[2 * N_TRANSISTORS + k, s] -= pol[k]
-        self.m_state = m[:, :N_STATES].contiguous()
-        self.m_sen = m[:, SEN_NODE:SEN_NODE + 1].contiguous()
+        self.m_state = m[:, :N_STATES].to(dtype).contiguous()
+        self.m_sen = m[:, SEN_NODE:SEN_NODE + 1].to(dtype).contiguous()
         # Constant part per transistor: -(pol V_bulk + V_T) / (2 n U_T) + pol V_bulk / (2 U_T) (+ VDD rail).
         vb = torch.tensor(vbulk, **f64)
         const = (-(c.polarity * vb + c.vt) / (2.0 * c.n * u_t) + c.polarity * vb / (2.0 * u_t))
@@ -232,7 +238,7 @@ class _Kernel:
         shift = col(const) - dvth.T / col(2.0 * c.n * u_t)  # (9, N) threshold offsets enter V_P
         offset[:N_TRANSISTORS] += shift
         offset[N_TRANSISTORS:2 * N_TRANSISTORS] += shift
-        self.offset = offset
+        self.offset = offset.to(dtype)
         incidence = torch.zeros(N_STATES + 1, N_TRANSISTORS, **f64)  # node rows, then the VDD supply row
         for k, (d, _, s, _) in enumerate(TOPOLOGY):
             if d < N_STATES:
@@ -240,30 +246,37 @@ class _Kernel:
             if s < N_STATES:
                 incidence[s, k] += 1.0
             incidence[N_STATES, k] = (1.0 if d == VDD_NODE else 0.0) - (1.0 if s == VDD_NODE else 0.0)
-        self.incidence = incidence
+        self.incidence = incidence.to(dtype)
         caps = (p.c_out, p.c_out, p.c_bl, p.c_bl, p.c_mid, p.c_mid, p.c_foot)  # F, per state node
-        self.cap = torch.tensor(caps, **f64).view(-1, 1)
-        self.g_bl, self.g_blb = g_bl, g_blb
+        self.cap = torch.tensor(caps, **f64).view(-1, 1).to(dtype)
+        self.g_bl, self.g_blb = g_bl.to(dtype), g_blb.to(dtype)
+        g_bl, g_blb = self.g_bl, self.g_blb
         self.vdd = op.vdd
         self.n = n = g_bl.shape[0]
         # Work buffers, reused by every step (row views made once: indexing costs more than the ops).
-        self.args = torch.empty(3 * N_TRANSISTORS, n, **f64)
-        self.deriv = torch.empty(3, N_TRANSISTORS, n, **f64)
-        self.work = torch.empty(4, 2, N_TRANSISTORS, n, **f64)
-        self.flow = torch.empty(N_STATES + 1, n, **f64)
-        deriv_rows = self.deriv.view(3 * N_TRANSISTORS, n).unbind(0)
-        self.store = torch.empty(len(SPARSE_LU.slot), n, **f64)
+        fw = dict(dtype=dtype, device=device)
+        self.args = torch.empty(3 * N_TRANSISTORS, n, **fw)
+        self.deriv = torch.empty(3, N_TRANSISTORS, n, **fw)
+        self.work = torch.empty(4, 2, N_TRANSISTORS, n, **fw)
+        self.flow = torch.empty(N_STATES + 1, n, **fw)
+        self.deriv_flat = self.deriv.view(3 * N_TRANSISTORS, n)
+        self.store = torch.empty(len(SPARSE_LU.slot), n, **fw)
         self.rows = list(self.store.unbind(0))
-        self.pivots = torch.empty(N_STATES, n, **f64)
+        self.pivots = torch.empty(N_STATES, n, **fw)
         self.inv = list(self.pivots.unbind(0))
-        # (target row, derivative row, factor): the store gets factor * h * derivative.
-        self.stamps = [(self.rows[SPARSE_LU.slot[entry]], deriv_rows[source], -sign / caps[entry[0]])
-                       for entry, terms in STAMPS.items() for source, sign in terms]
+        # -h J / C = h (S @ derivatives + R): S (E, 27) sums each transistor derivative into its stored
+        # entries (sign / C of the row's node); R (E, N) holds the RRAM conductances (-g on the
+        # diagonal of J, +g off it). One matrix product stamps the whole store.
+        stamp = torch.zeros(len(SPARSE_LU.slot), 3 * N_TRANSISTORS, **f64)
+        for entry, terms in STAMPS.items():
+            for source, sign in terms:
+                stamp[SPARSE_LU.slot[entry], source] -= sign / caps[entry[0]]
+        self.stamp = stamp.to(dtype)
+        self.rram = torch.zeros(len(SPARSE_LU.slot), n, **fw)
         for (a, b), g in zip(RRAM_BRANCHES, (g_bl, g_blb)):
             for node, other in ((a, b), (b, a)):
-                # The RRAM conductance: -g on the diagonal of the Jacobian, +g off it.
-                self.stamps.append((self.rows[SPARSE_LU.slot[(node, node)]], g, 1.0 / caps[node]))
-                self.stamps.append((self.rows[SPARSE_LU.slot[(node, other)]], g, -1.0 / caps[node]))
+                self.rram[SPARSE_LU.slot[(node, node)]] += g / caps[node]
+                self.rram[SPARSE_LU.slot[(node, other)]] -= g / caps[node]
 
     def evaluate(self, v: Tensor, sen: float, jacobian: bool) -> tuple[Tensor, Tensor]:
         """Currents into the nodes (7, N) A and the supply current from VDD (N,) A at node voltages
@@ -287,10 +300,8 @@ class _Kernel:
 
     def factorize(self, h: float) -> None:
         """LU of I - h J / C, J from the derivatives of the last ``evaluate(..., jacobian=True)``."""
-        self.store.zero_()
-        self.store[:N_STATES] = 1.0
-        for target, source, factor in self.stamps:
-            target.add_(source, alpha=factor * h)
+        torch.addmm(self.rram, self.stamp, self.deriv_flat, beta=h, alpha=h, out=self.store)
+        self.store[:N_STATES].add_(1.0)  # the identity: slots 0-6 are the diagonal
         SPARSE_LU.factorize(self.rows, self.inv)
 
     def solve_(self, rhs: Tensor) -> Tensor:
@@ -313,8 +324,14 @@ def _validate_resistance(name: str, r) -> Tensor:
 class PCSA:
     """Batched transient model of the precharge sense amplifier (see module docstring)."""
 
-    def __init__(self, params: PCSAParams = DEFAULT_PCSA) -> None:
+    def __init__(self, params: PCSAParams = DEFAULT_PCSA, *, dtype: torch.dtype = torch.float64) -> None:
+        """``dtype``: precision of the evaluation-phase integration (float64, or float32: about 2x faster
+        on CPU, within the accuracy test's tolerances of float64, see docs/benchmarks.md). The precharge
+        state, decision times, charges and energies are always float64."""
+        if dtype not in (torch.float64, torch.float32):
+            raise InputError(f"dtype={dtype!r} is not allowed: must be torch.float64 or torch.float32")
         self.params = params
+        self.dtype = dtype
 
     # ----------------------------------------------------------------------------------- mismatch
     def sigma_vt(self, device=None) -> Tensor:
@@ -374,15 +391,22 @@ class PCSA:
         first for one nominal instance from OUT = OUTb = VDD, all else 0 (cached per parameters, VDD
         and temperature; two devices of sqrt(R_LRS R_HRS), no mismatch); then every instance starts
         from that nominal state for a short continuation; instances whose last update is not below
-        1e-9 V redo the full continuation from scratch.
+        1e-9 V take a few more Newton steps on their own, and those still not converged redo the full
+        continuation from scratch.
         """
         nominal = _nominal_precharge(self.params, op.vdd, op.temperature, str(k.g_bl.device)).to(k.g_bl.device)
         v, step = _continuation(k, nominal.expand(N_STATES, k.n).clone(), _WARM_CONTINUATION)
         bad = step > 1e-9
         if bool(bad.any()):
-            sub = _Kernel(self.params, op, k.g_bl[bad], k.g_blb[bad], dvth[bad])
-            redo, _ = _continuation(sub, _precharge_start(op.vdd, sub.n, k.g_bl.device), _FULL_CONTINUATION)
-            v[:, bad] = redo
+            idx = bad.nonzero().squeeze(1)
+            sub = _Kernel(self.params, op, k.g_bl[idx], k.g_blb[idx], dvth[idx])
+            more, step = _continuation(sub, v[:, idx], _EXTRA_NEWTON)
+            left = step > 1e-9
+            if bool(left.any()):
+                last = _Kernel(self.params, op, sub.g_bl[left], sub.g_blb[left], dvth[idx[left]])
+                redo, _ = _continuation(last, _precharge_start(op.vdd, last.n, k.g_bl.device), _FULL_CONTINUATION)
+                more[:, left] = redo
+            v[:, idx] = more
         return v
 
     def _integrate(self, r_bl, r_blb, op: OperatingPoint, dvth, generator, dt, record: bool):
@@ -394,11 +418,16 @@ class PCSA:
         k = _Kernel(self.params, op, g_bl, g_blb, dvth)
         sym = _symmetric_instances(g_bl, g_blb, dvth)
         v_pre = _symmetrize(self._precharge(k, op, dvth), sym)
+        cap = k.cap
+        if self.dtype != torch.float64:  # the precharge stays float64: its convergence test is at 1e-9 V
+            k = _Kernel(self.params, op, g_bl, g_blb, dvth, self.dtype)
+        start = v_pre.to(self.dtype, copy=True)
         if dt is None:
-            v, t_decide, q_eval, traces = self._adaptive(k, v_pre.clone(), op, sym, record)
+            v, t_decide, q_eval, traces = self._adaptive(k, start, op, sym, record)
         else:
-            v, t_decide, q_eval, traces = self._fixed(k, v_pre.clone(), op, sym, dt, record)
-        q_restore = ((v_pre - v) * k.cap).clamp_min(0.0).sum(dim=0)
+            v, t_decide, q_eval, traces = self._fixed(k, start, op, sym, dt, record)
+        v = v.to(torch.float64)
+        q_restore = ((v_pre - v) * cap).clamp_min(0.0).sum(dim=0)
         energy = op.vdd * (q_eval + q_restore)
         value = decode(v[OUT], v[OUTB], op.vdd, self.params.readout_fraction)
         return SenseResult(v[OUT].clone(), v[OUTB].clone(), value, t_decide, energy), traces
@@ -449,7 +478,7 @@ class PCSA:
             if bool(new.any()):
                 # Linear interpolation of |OUT - OUTb| across the step.
                 frac = (thr - diff_prev) / (diff - diff_prev).clamp_min(1e-30)
-                t_decide = torch.where(new, (t - h) + frac.clamp(0.0, 1.0) * h, t_decide)
+                t_decide = torch.where(new, (t - h) + frac.clamp(0.0, 1.0).to(torch.float64) * h, t_decide)
             diff_prev = diff
             if traces is not None:
                 traces.add(t, v)
@@ -524,7 +553,8 @@ class PCSA:
                     y0, y1 = sgn * d_old[idx], sgn * d_new[idx]
                     s0 = sgn * (dvdt[OUT, idx] - dvdt[OUTB, idx]) * h
                     s1 = sgn * (dvdt_new[OUT, idx] - dvdt_new[OUTB, idx]) * h
-                    t_decide[idx] = t + h * _hermite_crossing(y0, y1, s0, s1, thr)
+                    f64 = torch.float64
+                    t_decide[idx] = t + h * _hermite_crossing(y0.to(f64), y1.to(f64), s0.to(f64), s1.to(f64), thr)
                     undecided = bool(t_decide.isnan().any())
             t, v, supply, dvdt = t_new, v_new, supply_new, dvdt_new
             if traces is not None:
@@ -591,7 +621,8 @@ class _Traces:
 
     def stacked(self) -> tuple[Tensor, Tensor, Tensor]:
         """(t (T,) s, out (N, T) V, outb (N, T) V)."""
-        return torch.tensor(self.t, dtype=torch.float64), torch.stack(self.out, 1), torch.stack(self.outb, 1)
+        f64 = torch.float64
+        return torch.tensor(self.t, dtype=f64), torch.stack(self.out, 1).to(f64), torch.stack(self.outb, 1).to(f64)
 
 
 def _hermite_crossing(y0: Tensor, y1: Tensor, s0: Tensor, s1: Tensor, thr: float) -> Tensor:

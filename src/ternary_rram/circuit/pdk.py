@@ -36,7 +36,11 @@ SKY130_NFET = "sky130_fd_pr__nfet_01v8"
 SKY130_PFET = "sky130_fd_pr__pfet_01v8"
 NGSPICE = "ngspice"
 # ngspice settings a foundry library needs (HSPICE-compatible parsing) and that speed loading up.
-SPICEINIT = "set ngbehavior=hsa\nset ng_nomodcheck\nset skywaterpdk\noption noinit\nset rndseed=1\n"
+# num_threads=1: ngspice evaluates BSIM4 devices on OpenMP threads (2 by default, whatever OMP_NUM_THREADS
+# says); on a busy machine a descheduled thread leaves the other spinning, and one 0.05 s transient then
+# took 2-4 s in about one run of four (matrix load time). One thread gives the same output bit for bit.
+SPICEINIT = ("set ngbehavior=hsa\nset ng_nomodcheck\nset skywaterpdk\noption noinit\nset rndseed=1\n"
+             "set num_threads=1\n")
 
 
 # ------------------------------------------------------------------------------------ SKY130 cache
