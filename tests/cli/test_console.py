@@ -125,12 +125,15 @@ def test_warnings_are_one_clean_line(capsys):
     assert console.format_warning("a  b\nc") == "ternary-rram: warning: a b c"
 
 
-@pytest.mark.parametrize("command,folder", [("demo", "runs/demo"), ("sense", "runs/sense")])
-def test_default_output_folders_are_under_the_git_ignored_runs_folder(command, folder):
+@pytest.mark.parametrize("command,argv,folder", [("demo", [], "runs/demo"), ("demo", ["--cifar"], "runs/demo-cifar"),
+                                                  ("sense", [], "runs/sense")])
+def test_default_output_folders_are_under_the_git_ignored_runs_folder(command, argv, folder):
     from pathlib import Path
 
-    args = _subparsers()[command].parse_args([])
-    assert Path(args.out) == Path(folder)
+    from ternary_rram.cli import cmd_demo
+
+    args = _subparsers()[command].parse_args(argv)
+    assert (cmd_demo.out_folder(args) if command == "demo" else Path(args.out)) == Path(folder)
     gitignore = (Path(__file__).resolve().parents[2] / ".gitignore").read_text(encoding="utf-8").split()
     assert "runs/" in gitignore
 

@@ -43,14 +43,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet_argument(parser, what="no progress bar", aliases=("--no-progress",))
 
 
+def out_folder(args: argparse.Namespace) -> Path:
+    """--out, or the variant's default folder under runs/."""
+    if args.out is not None:
+        return Path(args.out)
+    return DEFAULT_OUT_CIFAR if args.cifar else DEFAULT_OUT
+
+
 def run(args: argparse.Namespace) -> int:
     check_seed("--seed", args.seed)
     if not args.cifar and (args.data_dir is not None or args.limit_test != CIFAR_LIMIT_TEST):
         raise InputError("--data-dir and --limit-test are not allowed without --cifar: the digits demo "
                          "uses the data scikit-learn ships")
     check_int("--limit-test", args.limit_test, 1, 10_000, why="CIFAR-10 has 10,000 test images")
-    default = DEFAULT_OUT_CIFAR if args.cifar else DEFAULT_OUT
-    out: Path = check_output_folder(default if args.out is None else args.out, "--out")
+    out: Path = check_output_folder(out_folder(args), "--out")
     with output_lock(out, "--out"):
         return _run(args, out)
 
