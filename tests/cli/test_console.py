@@ -133,7 +133,7 @@ def test_default_output_folders_are_under_the_git_ignored_runs_folder(command, a
     from ternary_rram.cli import cmd_demo
 
     args = _subparsers()[command].parse_args(argv)
-    assert (cmd_demo.out_folder(args) if command == "demo" else Path(args.out)) == Path(folder)
+    assert Path(cmd_demo.out_folder(args) if command == "demo" else args.out) == Path(folder)
     gitignore = (Path(__file__).resolve().parents[2] / ".gitignore").read_text(encoding="utf-8").split()
     assert "runs/" in gitignore
 

@@ -43,10 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet_argument(parser, what="no progress bar", aliases=("--no-progress",))
 
 
-def out_folder(args: argparse.Namespace) -> Path:
-    """--out, or the variant's default folder under runs/."""
+def out_folder(args: argparse.Namespace) -> str | Path:
+    """--out as given (an empty one is refused later, by check_output_folder), or the variant's default
+    folder under runs/."""
     if args.out is not None:
-        return Path(args.out)
+        return args.out
     return DEFAULT_OUT_CIFAR if args.cifar else DEFAULT_OUT
 
 
