@@ -137,6 +137,12 @@ def _assert_same_reads(a, b, n: int, min_decided: int):
     assert float(((a.energy - b.energy).abs() / b.energy).max()) < 0.01
 
 
+def _tighter(p, k: float) -> PCSA:
+    """A PCSA whose integration tolerances are all ``k`` times tighter than ``p``'s."""
+    return PCSA(replace(p, rtol=p.rtol / k, atol_fraction=p.atol_fraction / k, rtol_diff=p.rtol_diff / k,
+                        atol_diff_fraction=p.atol_diff_fraction / k))
+
+
 # 1.0 V is the lowest VDD where (LRS, HRS) decides within 10 t_char with the default transistors (about 8 t_char
 # there, 11 at 0.9 V, 16 at 0.8 V), so the 10 t_char case still compares decided reads.
 @pytest.mark.parametrize("vdd", (1.0, 1.2, 1.8))
@@ -148,8 +154,7 @@ def test_adaptive_default_matches_tighter_tolerance_and_fine_fixed_step(vdd, fac
     r_bl, r_blb, dvth = _mixed_batch(n, 11)
     op = window(vdd, factor)
     p = PCSA_DEFAULT.params
-    tight = PCSA(replace(p, rtol=p.rtol / 4, atol_fraction=p.atol_fraction / 4, rtol_diff=p.rtol_diff / 4,
-                         atol_diff_fraction=p.atol_diff_fraction / 4))
+    tight = _tighter(p, 4)
     a = PCSA_DEFAULT.sense(r_bl, r_blb, op, dvth=dvth)
     b = tight.sense(r_bl, r_blb, op, dvth=dvth)
     fine = PCSA_DEFAULT.sense(r_bl, r_blb, op, dvth=dvth, dt=PCSA_DEFAULT.characteristic_time(op) / 16)
@@ -166,8 +171,7 @@ def test_float32_integration_reads_as_float64_does(vdd, factor, min_decided):
     r_bl, r_blb, dvth = _mixed_batch(n, 11)
     op = window(vdd, factor)
     p = PCSA_DEFAULT.params
-    tight = PCSA(replace(p, rtol=p.rtol / 4, atol_fraction=p.atol_fraction / 4, rtol_diff=p.rtol_diff / 4,
-                         atol_diff_fraction=p.atol_diff_fraction / 4))
+    tight = _tighter(p, 4)
     single = PCSA(p, dtype=torch.float32).sense(r_bl, r_blb, op, dvth=dvth)
     double = PCSA_DEFAULT.sense(r_bl, r_blb, op, dvth=dvth)
     _assert_same_reads(single, tight.sense(r_bl, r_blb, op, dvth=dvth), n, min_decided)

@@ -81,3 +81,12 @@ def test_mismatch_scale_and_corner():
     slow = process_corner(DEFAULT_PCSA, 3.0)
     assert slow.nmos.vt0 == pytest.approx(DEFAULT_PCSA.nmos.vt0 + 3 * PROCESS_SIGMA_VT)
     assert slow.pmos.vt0 == pytest.approx(DEFAULT_PCSA.pmos.vt0 + 3 * PROCESS_SIGMA_VT)
+
+
+def test_timing_margin_is_w_high_over_w_low_and_nan_where_w_low_is_unknown():
+    from ternary_rram.circuit.window import timing_margin
+
+    assert timing_margin(1e-9, 3e-9) == pytest.approx(3.0)
+    assert timing_margin(1e-9, float("inf")) == float("inf")  # zeros hold beyond the scan
+    for w_low in (float("inf"), float("nan"), 0.0):
+        assert math.isnan(timing_margin(w_low, 2e-9))

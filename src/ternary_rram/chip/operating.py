@@ -33,7 +33,7 @@ from ternary_rram.chip.params import MIN_P_CORRECT, T_SENSE_RANGE, TEMPERATURE_C
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.circuit.read import seeded_generator, simulate_state
-from ternary_rram.circuit.window import choose_window
+from ternary_rram.circuit.window import choose_window, timing_margin
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text, jsonable
@@ -58,7 +58,7 @@ class WindowInfo:
     @property
     def margin(self) -> float:
         """W_high / W_low (NaN when unknown)."""
-        return self.w_high / self.w_low if self.w_low > 0 else float("nan")
+        return timing_margin(self.w_low, self.w_high)
 
     def to_dict(self) -> dict[str, Any]:
         return {"t_sense": self.t_sense, "source": self.source, "p_correct_lh": self.p_correct_lh,

@@ -39,6 +39,11 @@ W_LOW_DECIDED: float = 0.99
 W_HIGH_P_ZERO: float = 0.90
 
 
+def timing_margin(w_low: float, w_high: float) -> float:
+    """W_high / W_low of a ternary timing margin (NaN where W_low is unknown or not reached)."""
+    return w_high / w_low if math.isfinite(w_low) and w_low > 0 else float("nan")
+
+
 @dataclass(frozen=True)
 class WindowChoice:
     """Automatic sense-window choice at one (VDD, temperature).
@@ -73,7 +78,7 @@ class WindowChoice:
     @property
     def margin(self) -> float:
         """W_high / W_low (NaN where W_low is not reached)."""
-        return self.w_high / self.w_low if math.isfinite(self.w_low) and self.w_low > 0 else float("nan")
+        return timing_margin(self.w_low, self.w_high)
 
     @property
     def best_index(self) -> int:
