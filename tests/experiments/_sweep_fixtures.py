@@ -34,3 +34,11 @@ POLY = register(Experiment(
     metrics=("accuracy", "energy", "noise", "label"), accuracy_metric="accuracy", energy_metric="energy",
     default_metric="accuracy"), replace=True)
 
+
+
+def warning_point(params: dict, seed: int) -> dict:
+    """A point that warns (as the CIFAR-10 loader does for a non-official copy), then returns."""
+    import warnings
+
+    warnings.warn("data copy is not\nthe official one", UserWarning, stacklevel=1)
+    return {"y": 1.0}

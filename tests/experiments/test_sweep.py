@@ -237,3 +237,21 @@ def test_chip_experiments_run_deterministically(tmp_path):
     assert exp.load()(packed, 3) == r
     with pytest.raises(InputError, match="checkpoint is missing"):
         parse_spec({"experiment": "deployed-accuracy", "grid": {"vdd": [1.0]}})
+
+
+def test_a_worker_warning_is_one_line(capsys):
+    """Points run in fresh worker processes: their warnings print in the CLI's one-line form."""
+    import warnings
+
+    from ternary_rram.experiments.sweep import execute_point
+
+    saved = warnings.showwarning
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            out = execute_point("tests.experiments._sweep_fixtures:warning_point", {}, 0, ("y",))
+    finally:
+        warnings.showwarning = saved
+    err = capsys.readouterr().err.strip().splitlines()
+    assert out["metrics"] == {"y": 1.0}
+    assert err == ["ternary-rram sweep: warning: data copy is not the official one"]

@@ -48,6 +48,7 @@ import time
 import tomllib
 import traceback as tb_module
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -483,12 +484,20 @@ def load_results(out_dir: str | os.PathLike) -> pd.DataFrame:
 # Execution on Dask
 # ------------------------------------------------------------------------------------------------
 
+def _show_warning_one_line(message, category, filename, lineno, file=None, line=None) -> None:
+    # Workers are fresh processes that never saw the CLI's warning format: without this a warning
+    # prints as two lines (the message, then the source line that raised it).
+    text = " ".join(str(message).split())
+    print(f"ternary-rram sweep: warning: {text}", file=file or sys.stderr, flush=True)
+
+
 def execute_point(target: str, params: dict, seed: int, metrics: Sequence[str] = ()) -> dict:
     """Run one point (this is the Dask task): import ``target``, call it, check its scalars.
 
     Returns ``{"metrics": {...}, "duration_s": s, "worker": "host:pid"}``; raises when the point
     function raises or returns something else than the declared scalar metrics.
     """
+    warnings.showwarning = _show_warning_one_line
     fn: Callable = load_target(target)
     t0 = time.perf_counter()
     raw = fn(dict(params), int(seed))
