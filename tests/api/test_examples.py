@@ -25,3 +25,18 @@ def test_chip_aware_training_example_runs(monkeypatch, capsys):
     runpy.run_path(str(example), run_name="__main__")
     out = capsys.readouterr().out
     assert "P(read != programmed) for -1/0/+1:" in out and "mean over 1 seeds: plain" in out
+
+
+def test_error_tolerance_plot_reads_a_sweep_folder(tmp_path, capsys):
+    import pandas as pd
+
+
+    rows = [{"error_model": m, "ber": b, "accuracy": a, "accuracy_min": a - 0.01, "accuracy_clean": 0.8}
+            for m, accs in (("sign-flip", (0.79, 0.5)), ("ternary", (0.8, 0.7))) for b, a in zip((1e-3, 1e-1), accs)]
+    pd.DataFrame(rows).to_parquet(tmp_path / "results.parquet")
+    script = EXAMPLE.parent / "plot_error_tolerance.py"
+    ns = runpy.run_path(str(script))
+    assert ns["main"]([str(tmp_path), "--out", str(tmp_path / "tol.png")]) == 0
+    png = (tmp_path / "tol.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert "wrote" in capsys.readouterr().out
