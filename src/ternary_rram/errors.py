@@ -69,3 +69,8 @@ def check_number(name: str, value: object) -> float:
     if v != v or v in (float("inf"), float("-inf")):
         raise InputError(f"{name}={value!r} is not allowed: must be a finite number")
     return v
+
+
+def format_warning(message: Warning | str, prog: str = "ternary-rram") -> str:
+    """One console line for a warning: ``PROG: warning: MESSAGE`` (PROG e.g. "ternary-rram train")."""
+    return f"{prog}: warning: " + " ".join(str(message).split())

@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
+from ternary_rram.errors import format_warning  # one line per warning: the CLI and the sweep workers share it
+
 EXIT_USAGE = 2
 
 
@@ -62,11 +64,6 @@ def add_quiet_argument(parser: argparse.ArgumentParser, *, what: str = "no progr
 def show_progress(args: argparse.Namespace) -> bool:
     """Draw progress bars: not ``--quiet`` and stderr is a terminal (logs stay free of bar redraws)."""
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
-
-
-def format_warning(message: Warning | str, prog: str = "ternary-rram") -> str:
-    """One console line for a warning: ``PROG: warning: MESSAGE`` (PROG e.g. "ternary-rram train")."""
-    return f"{prog}: warning: " + " ".join(str(message).split())
 
 
 def install_warning_format(prog: str = "ternary-rram") -> None:

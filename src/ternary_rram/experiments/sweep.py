@@ -63,7 +63,7 @@ from distributed import Client, LocalCluster, as_completed
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, format_warning
 from ternary_rram.experiments.points import Experiment, Param, as_scalar, get_experiment, load_target
 from ternary_rram.fileio import (
     STALE_TMP_AGE_S,
@@ -487,8 +487,7 @@ def load_results(out_dir: str | os.PathLike) -> pd.DataFrame:
 def _show_warning_one_line(message, category, filename, lineno, file=None, line=None) -> None:
     # Workers are fresh processes that never saw the CLI's warning format: without this a warning
     # prints as two lines (the message, then the source line that raised it).
-    text = " ".join(str(message).split())
-    print(f"ternary-rram sweep: warning: {text}", file=file or sys.stderr, flush=True)
+    print(format_warning(message, "ternary-rram sweep"), file=file or sys.stderr, flush=True)
 
 
 def execute_point(target: str, params: dict, seed: int, metrics: Sequence[str] = ()) -> dict:
