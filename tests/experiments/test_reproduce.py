@@ -249,3 +249,64 @@ def test_full_preset_trains_with_the_seed_recipe():
     # the short presets anneal once over their own run instead
     quick = train_config(PRESETS["quick"], seed=0)
     assert quick.cycles == (PRESETS["quick"].epochs,)
+
+
+@pytest.mark.filterwarnings("ignore:CIFAR-10 files")
+def test_quick_judges_network_claims_on_the_shipped_converged_pair(tiny_run, tmp_path, monkeypatch):
+    """With ``judge_shipped`` on CIFAR-10 and both networks of SHIPPED_PAIR shipped, sections 6-7 and the
+    converged claim of section 5 use the shipped networks (evaluated on the run's test images), not the
+    preset's own short runs; without CIFAR-10 (digits) the trained ones are used as before."""
+    import dataclasses
+    import shutil
+
+    import ternary_rram.experiments.reproduce.run as run_mod
+    import ternary_rram.nn.packed as packed
+    from ternary_rram.experiments.reproduce.compute import cifar_data, judges_shipped, load_data
+    from ternary_rram.experiments.reproduce.presets import SHIPPED_PAIR
+    from ternary_rram.nn.data import load_dataset
+    from ternary_rram.nn.layers import quantized_layers
+    from ternary_rram.nn.models import vgg
+    from tests.fake_data import write_fake_cifar
+
+    # two small networks of the CIFAR-10 shape stand in for the shipped pair; distinct, so a mix-up shows
+    shipped = tmp_path / "pretrained"
+    shipped.mkdir()
+    for i, (kind, name) in enumerate(SHIPPED_PAIR.items()):
+        torch.manual_seed(10 + i)
+        net = vgg(3, kind, "binary", in_channels=3, num_classes=10, image_size=32)  # tiny trains width 2
+        packed.save_packed(shipped / f"{name}.packed", net,
+                           metadata={"command": f"train {kind}", "test_accuracy": 0.5, "epoch": 7})
+    monkeypatch.setattr(packed, "PRETRAINED_DIR", shipped)
+    write_fake_cifar(tmp_path / "cifar", n=40)
+    tiny = dataclasses.replace(PRESETS["tiny"], judge_shipped=True)
+    monkeypatch.setitem(PRESETS, "tiny", tiny)
+    cifar = cifar_data(load_dataset("cifar10", tmp_path / "cifar", limit=tiny.data_limit), tiny)
+    assert judges_shipped(tiny, cifar) and not judges_shipped(PRESETS["full"], cifar)
+    assert not judges_shipped(tiny, load_data(tiny, None))  # digits: the shipped nets do not fit
+    monkeypatch.setattr(run_mod, "load_data", lambda p, d, w: cifar)
+    # the sense sections are read back from the tiny run; everything about networks is computed here
+    out = tmp_path / "run"
+    (out / "cache").mkdir(parents=True)
+    for f in (tiny_run[0] / "cache").iterdir():
+        if f.name.startswith(("sense-", "chip-pool-")):
+            shutil.copy(f, out / "cache" / f.name)
+    log: list[str] = []
+    res = run_reproduce(out, "tiny", log=log.append)
+    # the plan counts the two evaluations of the shipped pair: N = every unit stored
+    ns = {int(m.group(1)) for m in (re.match(r"unit \d+ of (\d+): ", line) for line in log) if m}
+    assert ns == {len(list((out / "cache").glob("*.json")))}
+    assert sum("evaluating the shipped network" in line for line in log) == 2
+    shipped_eval = {json.loads(f.read_text())["values"]["weights"]: json.loads(f.read_text())["values"]["test_acc"]
+                    for f in (out / "cache").glob("shipped-*.json")}
+    doc = json.loads((out / "fig7_deployed.json").read_text())
+    assert doc["width"] == 3
+    for kind, name in SHIPPED_PAIR.items():
+        n_weights = sum(layer.weight.numel() for _, layer in quantized_layers(packed.pretrained(name))
+                        if layer.weight_quantizer.is_quantized)
+        for rec in doc["records"][kind].values():  # the shipped network went onto the chip
+            assert rec["n_weights"] == n_weights and rec["accuracy_ideal"] == pytest.approx(shipped_eval[kind])
+    md = (out / "report.md").read_text()
+    assert "converged networks shipped with the package" in md and "`train ternary`" in md
+    claim = next(c for c in res.claims if c.claim.endswith("converged networks [P1, P2]"))
+    assert claim.holds == (shipped_eval["ternary"] > shipped_eval["binary"])
+    assert f"{shipped_eval['ternary'] * 100:.2f} %" in claim.measured

@@ -52,7 +52,7 @@ PREFIX = "pretrained:"
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 __all__ = ["FORMAT", "PACKED_NAME", "PREFIX", "PRETRAINED_DIR", "SUFFIX", "load_network", "load_packed",
-           "pack_codes", "pretrained", "save_packed", "shipped_networks", "unpack_codes"]
+           "pack_codes", "pretrained", "save_packed", "shipped_networks", "shipped_path", "unpack_codes"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,7 +180,8 @@ def shipped_networks() -> list[str]:
     return sorted(p.stem for p in PRETRAINED_DIR.glob(f"*{SUFFIX}"))
 
 
-def _registry_path(name: str) -> Path:
+def shipped_path(name: str) -> Path:
+    """The file of a shipped network (InputError listing the shipped names when ``name`` is not one)."""
     names = shipped_networks()
     if name not in names:
         listed = ", ".join(names) if names else "none yet (only networks trained to convergence are shipped)"
@@ -193,7 +194,7 @@ def load_network(spec: str | os.PathLike) -> dict[str, Any]:
     (file or run folder; see ``checkpoint.load_checkpoint``)."""
     text = str(spec)
     if text.startswith(PREFIX):
-        return load_packed(_registry_path(text[len(PREFIX):]))
+        return load_packed(shipped_path(text[len(PREFIX):]))
     if text.endswith(SUFFIX):
         return load_packed(text)
     return load_checkpoint(spec)
@@ -207,7 +208,7 @@ def pretrained(name_or_path: str | os.PathLike) -> nn.Module:
     if text.startswith(PREFIX):
         text = text[len(PREFIX):]
     looks_like_path = text.endswith(SUFFIX) or os.sep in text or Path(text).is_file()
-    ckpt = load_packed(text) if looks_like_path else load_packed(_registry_path(text))
+    ckpt = load_packed(text) if looks_like_path else load_packed(shipped_path(text))
     model = model_from_checkpoint(ckpt)
     model.metadata = ckpt["metadata"]
     return model.eval()

@@ -278,6 +278,16 @@ def claims_width(trained: dict, widths: Sequence[int], kinds: Sequence[tuple[str
     )
 
 
+def claim_converged(binary: dict, ternary: dict) -> tuple[Claim, ...]:
+    """Section 5, on the converged pair: ternary above binary at equal width."""
+    return (Claim("Ternary weights give higher accuracy than binary weights at equal width, converged networks "
+                  "[P1, P2]",
+                  f"width {ternary['width']}, {ternary['epochs']} epochs: ternary {ternary['test_acc'] * 100:.2f} % vs "
+                  f"binary {binary['test_acc'] * 100:.2f} % (gap {(ternary['test_acc'] - binary['test_acc']) * 100:+.2f}"
+                  " points; one seed each)",
+                  ternary["test_acc"] > binary["test_acc"], "ternary > binary on the same test images"),)
+
+
 def claims_errors(bers: Sequence[float], acc_b: Sequence[float], acc_t: Sequence[float], clean_b: float,
                   clean_t: float, circuit_ber: float) -> tuple[Claim, ...]:
     """Section 6: accuracy flat under the circuit's ternary errors; sign flips hurt earlier."""

@@ -7,6 +7,7 @@ run resumes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from ternary_rram.experiments.reproduce.presets import (
     CHIP_BATCH,
     CHIP_READS,
     CHIP_TEMPERATURE_C,
+    SHIPPED_PAIR,
     TERNARY_USED,
     VDD_NOMINAL,
     Preset,
@@ -40,6 +42,7 @@ from ternary_rram.experiments.reproduce.presets import (
 from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
 from ternary_rram.nn.data import default_cifar10_dir, load_dataset
 from ternary_rram.nn.models import vgg
+from ternary_rram.nn.packed import PREFIX, load_network, shipped_networks, shipped_path
 from ternary_rram.nn.train import evaluate, init_model, train
 
 
@@ -237,8 +240,60 @@ def train_unit(ctx: RunContext, data: NetData, width: int, weights: str, activat
 
 
 def load_model(ctx: RunContext, folder: str):
-
+    """The network of a training unit (its run folder under ``ctx.out``) or of a shipped unit (``pretrained:NAME``)."""
+    if folder.startswith(PREFIX):
+        return model_from_checkpoint(load_network(folder))
     return model_from_checkpoint(load_checkpoint(ctx.out / folder))
+
+
+def judges_shipped(preset: Preset, data: NetData | None) -> bool:
+    """Whether the network claims are judged on the shipped converged pair (:data:`SHIPPED_PAIR`): the preset
+    asks for it, the data is CIFAR-10 (the networks' own data) and both networks ship with the package."""
+    return (preset.judge_shipped and data is not None and data.name == "cifar10"
+            and set(SHIPPED_PAIR.values()) <= set(shipped_networks()))
+
+
+def shipped_unit(ctx: RunContext, data: NetData, kind: str) -> Any:
+    """A shipped network (:data:`SHIPPED_PAIR`) on this run's test images: the record of a training unit
+    (``test_acc`` measured here, in float32; ``folder`` is ``pretrained:NAME``) plus its training metadata.
+    Cached under the file's SHA-256, so a re-trained network shipped later is evaluated afresh."""
+    name = SHIPPED_PAIR[kind]
+    digest = hashlib.sha256(shipped_path(name).read_bytes()).hexdigest()
+    cfg = {"name": name, "sha256": digest, "data": data.describe}
+
+    def compute():
+        ckpt = load_network(PREFIX + name)
+        model = model_from_checkpoint(ckpt)
+        acc = evaluate(model, data.data, device="auto").accuracy
+        meta = ckpt["metadata"]
+        return {"test_acc": acc, "folder": PREFIX + name, "width": int(model.config["width"]), "weights": kind,
+                "activations": str(model.config["activations"]), "epochs": meta.get("epoch"),
+                "test_acc_shipped": meta.get("test_accuracy"), "command": meta.get("command")}, {}
+
+    return ctx.unit("shipped", cfg, compute, f"evaluating the shipped network {name}")
+
+
+@dataclass(frozen=True)
+class JudgedNetworks:
+    """The binary and ternary networks of sections 6-7 (``nets[kind]``: a training or shipped unit) and how the
+    report names them (``label``); ``shipped`` when they are the converged pair shipped with the package."""
+
+    nets: dict[str, Any]
+    label: str
+    shipped: bool
+
+
+def judged_networks(ctx: RunContext, data: NetData, trained: dict[tuple[int, str], Any]) -> JudgedNetworks:
+    """The shipped converged pair where :func:`judges_shipped`, else the widest trained binary and ternary nets."""
+    if judges_shipped(ctx.preset, data):
+        nets = {k: shipped_unit(ctx, data, k) for k in ("binary", "ternary")}
+        t = nets["ternary"]
+        label = (f"the converged networks shipped with the package ({', '.join(SHIPPED_PAIR.values())}: "
+                 f"width {t['width']}, all 50,000 CIFAR-10 training images, {t['epochs']} epochs)")
+        return JudgedNetworks(nets, label, True)
+    wmax = max(ctx.preset.widths)
+    nets = {k: trained[(wmax, k)] for k in ("binary", "ternary")}
+    return JudgedNetworks(nets, f"the networks of width {wmax} of section 5", False)
 
 
 def eval_unit(ctx: RunContext, data: NetData, trained: Any, kind: str, ber: float) -> Any:
@@ -385,7 +440,7 @@ def map_study(ctx: RunContext) -> MapStudy:
     err_min, vdd_star, j_star = best
     w_star = float(windows[j_star])
     ctx.log(f"chosen operating point: VDD={vdd_star:g} V, window={w_star * 1e9:.3g} ns (ternary error {err_min:.3g})")
-    ctx.plan = planned_units(ctx.preset, ctx.sections, vdd_star)
+    ctx.plan = planned_units(ctx.preset, ctx.sections, vdd_star, ctx.shipped)
     # Timing margin per VDD from the map's decision times (circuit.window.margin_windows): W_low lets 99 % of +-1
     # reads decide, W_high keeps P(0 | HRS, HRS) >= 0.9; inf where beyond the longest window of the map.
     margins: dict[float, tuple[float, float]] = {}
@@ -472,12 +527,12 @@ class ChipStudy:
     rows: dict[str, dict[float, dict]]
 
 
-def chip_study(ctx: RunContext, summary: SenseSummary, data: NetData, trained: dict, wmax: int) -> ChipStudy:
-    """Pool units per VDD at the chosen window, then the binary and ternary networks of width ``wmax`` deployed."""
+def chip_study(ctx: RunContext, summary: SenseSummary, data: NetData, nets: dict[str, Any]) -> ChipStudy:
+    """Pool units per VDD at the chosen window, then the binary and ternary networks ``nets[kind]`` deployed."""
     vdds = sorted(summary.rates, reverse=True)
     window = summary.window
     kinds = ("binary", "ternary")
     maps = {v: chip_map_unit(ctx, v, window) for v in vdds}
-    recs = {k: {v: chip_deploy_unit(ctx, data, trained[(wmax, k)], v, window, maps[v]) for v in vdds} for k in kinds}
+    recs = {k: {v: chip_deploy_unit(ctx, data, nets[k], v, window, maps[v]) for v in vdds} for k in kinds}
     rows = {k: {v: chip_row(recs[k][v]) for v in vdds} for k in kinds}
     return ChipStudy(vdds, window, recs, rows)

@@ -35,6 +35,8 @@ class RunContext:
     plan: int = 0
     unit_numbers: dict[str, int] = field(default_factory=dict)
     bars: bool = False
+    #: Whether sections 5-7 judge the network claims on the shipped converged pair (compute.judges_shipped).
+    shipped: bool = False
 
     def base_config(self) -> dict:
         return {"params": self.fingerprint, "seed": self.seed}
@@ -51,17 +53,19 @@ class RunContext:
         return self.cache.get_or_compute(name, config, announced)
 
 
-def planned_units(preset: Preset, sections: Sequence[str], vdd_star: float | None = None) -> int:
+def planned_units(preset: Preset, sections: Sequence[str], vdd_star: float | None = None,
+                  shipped: bool = False) -> int:
     """Distinct cached units a run of ``sections`` asks for (the N of "unit k of N").
 
     Before the operating point is known the waveform study counts two VDDs (nominal and chosen); it is
-    one when the chosen VDD is the nominal one. Kept in step with the section code by a test."""
+    one when the chosen VDD is the nominal one. ``shipped``: the network claims are judged on the shipped
+    pair (two more units, their evaluation). Kept in step with the section code by a test."""
     n_vdd = len(preset.vdds)
     n_cond = 1 + sum(t != 27.0 for t in preset.temperatures_c) + len(preset.corners)
     n_wave = 1 if vdd_star is not None and vdd_star == VDD_NOMINAL else 2
     n = n_vdd + n_wave + n_cond * n_vdd
     if "nn" in sections:
-        n += 3 * len(preset.widths) + 2 * len(preset.bers) + n_vdd + 2 * n_vdd
+        n += 3 * len(preset.widths) + 2 * len(preset.bers) + n_vdd + 2 * n_vdd + (2 if shipped else 0)
     return n
 
 

@@ -16,7 +16,7 @@ from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_seed
 from ternary_rram.experiments.cache import Cache
 from ternary_rram.experiments.report import Claim, Report, Section, Table, write_report
-from ternary_rram.experiments.reproduce.compute import load_data
+from ternary_rram.experiments.reproduce.compute import judges_shipped, load_data
 from ternary_rram.experiments.reproduce.context import RunContext, jsonable_params, planned_units
 from ternary_rram.experiments.reproduce.presets import PRESETS
 from ternary_rram.experiments.reproduce.sections import sections_nn, sections_sense
@@ -84,8 +84,9 @@ def run_reproduce(out_dir: str | Path, preset: str = "quick", *, data_dir: str |
         pcsa_params = replace(pcsa_params, steps_per_tau=p.steps_per_tau)
     ctx = RunContext(out=out, preset=p, device=device, pcsa_params=pcsa_params,
                cache=Cache(out / "cache", use_cache, warn=warn),
-               seed=seed, log=log or (lambda _m: None), sections=tuple(sections), bars=progress)
-    ctx.plan = planned_units(p, ctx.sections)
+               seed=seed, log=log or (lambda _m: None), sections=tuple(sections), bars=progress,
+               shipped=judges_shipped(p, data))
+    ctx.plan = planned_units(p, ctx.sections, shipped=ctx.shipped)
     ctx.fingerprint = {"device": jsonable_params(device), "pcsa": jsonable_params(pcsa_params)}
     all_sections: list[Section] = []
     note = "not run"

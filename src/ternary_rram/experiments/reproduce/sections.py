@@ -86,41 +86,46 @@ def sections_nn(ctx: RunContext, summary: SenseSummary, data: NetData) -> tuple[
     p = ctx.preset
     out = ctx.out
     trained = compute.trained_networks(ctx, data)
+    judged = compute.judged_networks(ctx, data, trained)
+    tb, tt = judged.nets["binary"], judged.nets["ternary"]
     # --- section 5 -------------------------------------------------------------------------------
     F.fig5_accuracy_width(out, trained, p.widths)
+    shipped_text = ((f"The claims of sections 6 and 7, and the last claim here, are judged on {judged.label}, "
+                     f"evaluated in float32 on this run's {data.describe['n_test']} test images: binary "
+                     f"{tb['test_acc'] * 100:.2f} %, ternary {tt['test_acc'] * 100:.2f} %. Their training "
+                     f"commands: `{tb['command']}` and `{tt['command']}`.",) if judged.shipped else ())
     s5 = Section(
         f"Accuracy against width ({data.note})",
         (f"VGG of docs/physics.md section 5 trained for {p.epochs} epoch(s)"
          + (" with one cosine cycle over the run" if p.anneal_within_run else " with the seed recipe")
          + (f", at most {p.max_batches} batches per epoch" if p.max_batches else "")
-         + f"; data: {data.note}. Binary activations for binary and ternary weights.",),
+         + f"; data: {data.note}. Binary activations for binary and ternary weights.",) + shipped_text,
         figures=(Figure("fig5_accuracy_width.png", "Test accuracy against width.", ("fig5_accuracy_width.csv",)),),
-        claims=C.claims_width(trained, p.widths, NN_KINDS))
+        claims=C.claims_width(trained, p.widths, NN_KINDS)
+        + (C.claim_converged(tb, tt) if judged.shipped else ()))
     # --- section 6 -------------------------------------------------------------------------------
-    wmax = max(p.widths)
     bers = sorted(p.bers)
-    tb, tt = trained[(wmax, "binary")], trained[(wmax, "ternary")]
     acc_b = [compute.eval_unit(ctx, data, tb, "sign-flip", b)["mean"] for b in bers]
     acc_t = [compute.eval_unit(ctx, data, tt, "ternary", b)["mean"] for b in bers]
     circuit_ber = compute.circuit_error_rate(summary)
     F.fig6_accuracy_errors(out, bers, acc_b, acc_t, circuit_ber)
     s6 = Section(
         "Accuracy against error rate",
-        (f"Width {wmax}. Errors drawn at every forward pass ([C]); {p.repeats} draw(s) per point. The dotted line is "
-         "the circuit's ternary error rate used in the first claim.",),
+        (f"The networks: {judged.label}. Errors drawn at every forward pass ([C]); {p.repeats} draw(s) per point. "
+         "The dotted line is the circuit's ternary error rate used in the first claim.",),
         figures=(Figure("fig6_accuracy_errors.png", "Accuracy against injected error rate.",
                         ("fig6_accuracy_errors.csv",)),),
         claims=C.claims_errors(bers, acc_b, acc_t, tb["test_acc"], tt["test_acc"], circuit_ber))
     # --- section 7 -------------------------------------------------------------------------------
-    s7 = section_chip(ctx, summary, data, trained, wmax)
+    s7 = section_chip(ctx, summary, data, judged)
     return [s5, s6, s7], data.note
 
 
-def section_chip(ctx: RunContext, summary: SenseSummary, data: NetData, trained: dict, wmax: int) -> Section:
-    """Section 7: the binary and ternary networks of width ``wmax`` on the simulated chip against VDD."""
+def section_chip(ctx: RunContext, summary: SenseSummary, data: NetData, judged: compute.JudgedNetworks) -> Section:
+    """Section 7: the judged binary and ternary networks on the simulated chip against VDD."""
     p = ctx.preset
-    chip = compute.chip_study(ctx, summary, data, trained, wmax)
-    F.fig7_deployed(ctx.out, chip, summary, p, wmax)
+    chip = compute.chip_study(ctx, summary, data, judged.nets)
+    F.fig7_deployed(ctx.out, chip, summary, p, int(judged.nets["ternary"]["width"]))
     vdds, window, rows = chip.vdds, chip.window, chip.rows
     kinds = ("binary", "ternary")
     table_rows = tuple(
@@ -131,7 +136,7 @@ def section_chip(ctx: RunContext, summary: SenseSummary, data: NetData, trained:
     n_test = int(chip.recs["ternary"][summary.vdd_star]["n_test"])
     return Section(
         "Deployed networks on the chip: accuracy and energy per inference against VDD",
-        ((f"The binary and ternary networks of width {wmax} (section 5) are programmed into 2T2R arrays of "
+        ((f"The binary and ternary networks ({judged.label}) are programmed into 2T2R arrays of "
          f"{CHIP_ARRAY[0]} x {CHIP_ARRAY[1]} cells (devices drawn from the device model) and read through the chip "
          f"(ternary_rram.chip, chip instance {ctx.seed}): each column has one sense amplifier whose mismatch is "
          f"fixed, drawn from a pool of {p.chip_amplifiers}; every stored pair is sensed through its amplifier's "
