@@ -40,3 +40,23 @@ def test_error_tolerance_plot_reads_a_sweep_folder(tmp_path, capsys):
     png = (tmp_path / "tol.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "wrote" in capsys.readouterr().out
+
+
+def test_learning_curves_plot_reads_train_metrics_and_refuses_other_files(tmp_path, capsys):
+    import pytest
+
+    from ternary_rram.nn.train import METRIC_FIELDS
+
+    lines = [",".join(METRIC_FIELDS)] + [",".join(str(v) for v in (e, 0, 0.01 / e, 0.02, 1.0, 0.3 + e / 100, 1.1,
+                                                                    0.35 + e / 100, 5.0)) for e in range(1, 6)]
+    (tmp_path / "metrics.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    ns = runpy.run_path(str(EXAMPLE.parent / "plot_learning_curves.py"))
+    assert ns["main"]([f"ternary={tmp_path / 'metrics.csv'}", "--out", str(tmp_path / "c.png")]) == 0
+    png = (tmp_path / "c.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    with pytest.raises(SystemExit, match="not a train metrics.csv"):
+        ns["main"]([f"x={tmp_path / 'other.csv'}", "--out", str(tmp_path / "d.png")])
+    with pytest.raises(SystemExit, match="LABEL=PATH"):
+        ns["main"]([str(tmp_path / "metrics.csv"), "--out", str(tmp_path / "d.png")])
+    assert not (tmp_path / "d.png").exists()
