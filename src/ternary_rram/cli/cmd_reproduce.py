@@ -27,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     size.add_argument("--tiny", dest="preset", action="store_const", const="tiny",
                       help="seconds-long smoke run (tests)")
     size.add_argument("--quick", dest="preset", action="store_const", const="quick",
-                      help="small widths, few epochs, fewer samples: under 45 min on 2 CPU cores (13 min "
-                           "measured, docs/user-guide.md section 2); the default size")
+                      help="small widths, few epochs, fewer samples, the network claims judged on the shipped "
+                           "converged pair: under 45 min on 2 CPU cores (25 min measured, docs/user-guide.md "
+                           "section 2); the default size")
     size.add_argument("--full", dest="preset", action="store_const", const="full",
                       help="the seed recipe (700 epochs, widths 32-256): for a GPU")
     parser.set_defaults(preset="quick")
