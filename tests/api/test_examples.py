@@ -40,6 +40,14 @@ def test_error_tolerance_plot_reads_a_sweep_folder(tmp_path, capsys):
     png = (tmp_path / "tol.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "wrote" in capsys.readouterr().out
+    # several labelled sweeps on one figure; a folder without results is one line
+    assert ns["main"]([f"ternary net={tmp_path}", f"binary net={tmp_path}", "--out", str(tmp_path / "two.png")]) == 0
+    assert (tmp_path / "two.png").stat().st_size > 10_000
+    import pytest
+
+    with pytest.raises(SystemExit, match="results.parquet cannot be read"):
+        ns["main"]([f"x={tmp_path / 'nothing'}", "--out", str(tmp_path / "none.png")])
+    assert not (tmp_path / "none.png").exists()
 
 
 def test_learning_curves_plot_reads_train_metrics_and_refuses_other_files(tmp_path, capsys):
