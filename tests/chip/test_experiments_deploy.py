@@ -100,7 +100,7 @@ def _ship(monkeypatch, folder, labels):
     for i, label in enumerate(labels):
         torch.manual_seed(i)
         net = vgg(2, label, "binary").eval()
-        packed.save_packed(folder / f"{D.CIFAR_NETWORKS[label]}.packed", net, metadata={"test_accuracy": 0.1 * (i + 1)})
+        packed.save_packed(folder / f"{packed.SHIPPED_CIFAR10[label]}.packed", net, metadata={"test_accuracy": 0.1 * (i + 1)})
 
 
 @pytest.mark.filterwarnings("ignore:CIFAR-10 files")  # the fake copy is not the official one

@@ -253,7 +253,7 @@ def test_full_preset_trains_with_the_seed_recipe():
 
 @pytest.mark.filterwarnings("ignore:CIFAR-10 files")
 def test_quick_judges_network_claims_on_the_shipped_converged_pair(tiny_run, tmp_path, monkeypatch):
-    """With ``judge_shipped`` on CIFAR-10 and both networks of SHIPPED_PAIR shipped, sections 6-7 and the
+    """With ``judge_shipped`` on CIFAR-10 and both networks of SHIPPED_CIFAR10 shipped, sections 6-7 and the
     converged claim of section 5 use the shipped networks (evaluated on the run's test images), not the
     preset's own short runs; without CIFAR-10 (digits) the trained ones are used as before."""
     import dataclasses
@@ -262,7 +262,6 @@ def test_quick_judges_network_claims_on_the_shipped_converged_pair(tiny_run, tmp
     import ternary_rram.experiments.reproduce.run as run_mod
     import ternary_rram.nn.packed as packed
     from ternary_rram.experiments.reproduce.compute import cifar_data, judges_shipped, load_data
-    from ternary_rram.experiments.reproduce.presets import SHIPPED_PAIR
     from ternary_rram.nn.data import load_dataset
     from ternary_rram.nn.layers import quantized_layers
     from ternary_rram.nn.models import vgg
@@ -271,7 +270,7 @@ def test_quick_judges_network_claims_on_the_shipped_converged_pair(tiny_run, tmp
     # two small networks of the CIFAR-10 shape stand in for the shipped pair; distinct, so a mix-up shows
     shipped = tmp_path / "pretrained"
     shipped.mkdir()
-    for i, (kind, name) in enumerate(SHIPPED_PAIR.items()):
+    for i, (kind, name) in enumerate(packed.SHIPPED_CIFAR10.items()):
         torch.manual_seed(10 + i)
         net = vgg(3, kind, "binary", in_channels=3, num_classes=10, image_size=32)  # tiny trains width 2
         packed.save_packed(shipped / f"{name}.packed", net,
@@ -296,11 +295,11 @@ def test_quick_judges_network_claims_on_the_shipped_converged_pair(tiny_run, tmp
     ns = {int(m.group(1)) for m in (re.match(r"unit \d+ of (\d+): ", line) for line in log) if m}
     assert ns == {len(list((out / "cache").glob("*.json")))}
     assert sum("evaluating the shipped network" in line for line in log) == 2
-    shipped_eval = {json.loads(f.read_text())["values"]["weights"]: json.loads(f.read_text())["values"]["test_acc"]
-                    for f in (out / "cache").glob("shipped-*.json")}
+    units = [json.loads(f.read_text())["values"] for f in (out / "cache").glob("shipped-*.json")]
+    shipped_eval = {u["weights"]: u["test_acc"] for u in units}
     doc = json.loads((out / "fig7_deployed.json").read_text())
     assert doc["width"] == 3
-    for kind, name in SHIPPED_PAIR.items():
+    for kind, name in packed.SHIPPED_CIFAR10.items():
         n_weights = sum(layer.weight.numel() for _, layer in quantized_layers(packed.pretrained(name))
                         if layer.weight_quantizer.is_quantized)
         for rec in doc["records"][kind].values():  # the shipped network went onto the chip

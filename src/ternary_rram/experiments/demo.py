@@ -16,7 +16,7 @@ Chip inference runs on the exact integer path (:mod:`ternary_rram.chip.integer`)
 whether its decisions equal the float network's with the same read weights.
 
 The CIFAR-10 variant (``cifar=True``, ``ternary-rram demo --cifar``) trains nothing: it reads the
-converged width-32 VGGs shipped with the package (``CIFAR_NETWORKS``, :mod:`ternary_rram.nn.packed`)
+converged width-32 VGGs shipped with the package (``SHIPPED_CIFAR10`` of :mod:`ternary_rram.nn.packed`)
 on the first ``CIFAR_LIMIT_TEST`` CIFAR-10 test images, with the chip's default amplifier pool
 (:mod:`ternary_rram.array.column`) and the float engine (the VGG's integer path is slower; the summary
 still checks it against the float decisions on ``CIFAR_INTEGER_CHECK`` images).
@@ -52,7 +52,7 @@ from ternary_rram.experiments.plots import layer_names, legend_below, new_figure
 from ternary_rram.fileio import atomic_write_text, jsonable
 from ternary_rram.nn.data import load_dataset, load_digits
 from ternary_rram.nn.models import mlp
-from ternary_rram.nn.packed import pretrained, shipped_networks
+from ternary_rram.nn.packed import SHIPPED_CIFAR10, pretrained, shipped_networks
 
 #: Hidden width of the demo MLPs. [D] chosen.
 DEMO_WIDTH: int = 128
@@ -76,9 +76,8 @@ DEMO_READS: str = "every-inference"
 DEMO_EVAL_BATCH: int = 50
 #: Supplies of the demo, V.
 DEMO_VDDS: tuple[float, ...] = (VDD_NOMINAL, VDD_NEAR_THRESHOLD)
-#: The CIFAR-10 variant: shipped networks it reads (label -> name in nn/pretrained/); the ternary one
-#: is required, the binary one is read when shipped.
-CIFAR_NETWORKS: dict[str, str] = {"binary": "cifar10-vgg32-binary", "ternary": "cifar10-vgg32-ternary"}
+#: The CIFAR-10 variant reads the shipped networks of ``SHIPPED_CIFAR10`` (label -> name in nn/pretrained/);
+#: the ternary one is required, the binary one is read when shipped.
 #: Test images of the CIFAR-10 variant (the first N), and how many of them check the integer path. [D]
 #: chosen: about a minute per network on two CPU cores.
 CIFAR_LIMIT_TEST: int = 2000
@@ -119,20 +118,20 @@ def digits_setup(seed: int = 0) -> DemoSetup:
 
 
 def cifar_setup(data_dir: str | Path | None = None, limit_test: int | None = None) -> DemoSetup:
-    """The CIFAR-10 variant: the shipped converged VGGs (``CIFAR_NETWORKS``) on CIFAR-10 test images.
+    """The CIFAR-10 variant: the shipped converged VGGs (``SHIPPED_CIFAR10``) on CIFAR-10 test images.
 
     ``data_dir``: the cifar-10-batches-py folder (None: the usual places, see ``nn.data``).
     ``limit_test``: test images read (default ``CIFAR_LIMIT_TEST``). InputError (one line) when the
     ternary network is not shipped with this installation or the data is missing.
     """
     shipped = shipped_networks()
-    if CIFAR_NETWORKS["ternary"] not in shipped:
+    if SHIPPED_CIFAR10["ternary"] not in shipped:
         have = ", ".join(shipped) if shipped else "none"
-        raise InputError(f"demo --cifar needs the shipped network {CIFAR_NETWORKS['ternary']!r}; this installation "
+        raise InputError(f"demo --cifar needs the shipped network {SHIPPED_CIFAR10['ternary']!r}; this installation "
                          f"ships: {have}")
-    nets = {label: pretrained(name) for label, name in CIFAR_NETWORKS.items() if name in shipped}
+    nets = {label: pretrained(name) for label, name in SHIPPED_CIFAR10.items() if name in shipped}
     data = load_dataset("cifar10", data_dir, limit=CIFAR_LIMIT_TEST if limit_test is None else limit_test)
-    meta = {label: {"name": CIFAR_NETWORKS[label], "test_accuracy": getattr(m, "metadata", {}).get("test_accuracy"),
+    meta = {label: {"name": SHIPPED_CIFAR10[label], "test_accuracy": getattr(m, "metadata", {}).get("test_accuracy"),
                     "command": getattr(m, "metadata", {}).get("command")} for label, m in nets.items()}
     return DemoSetup(data, nets, {"name": "vgg", "width": nets["ternary"].config.get("width"),
                                   "activations": "binary", "trained": "shipped", "networks": meta},

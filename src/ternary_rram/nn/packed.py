@@ -50,8 +50,12 @@ SUFFIX = ".packed"
 PACKED_NAME = "model.packed"  # what `train` writes into its output folder
 PREFIX = "pretrained:"
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+#: The converged CIFAR-10 VGGs (width 32, binary activations, all 50,000 images, 100 epochs; the
+#: training command is in each file's metadata) shipped in PRETRAINED_DIR, by weight kind. The demo's
+#: CIFAR-10 variant reads them and ``reproduce --quick`` judges its network claims on them.
+SHIPPED_CIFAR10: dict[str, str] = {"binary": "cifar10-vgg32-binary", "ternary": "cifar10-vgg32-ternary"}
 
-__all__ = ["FORMAT", "PACKED_NAME", "PREFIX", "PRETRAINED_DIR", "SUFFIX", "load_network", "load_packed",
+__all__ = ["FORMAT", "PACKED_NAME", "PREFIX", "PRETRAINED_DIR", "SHIPPED_CIFAR10", "SUFFIX", "load_network", "load_packed",
            "pack_codes", "pretrained", "save_packed", "shipped_networks", "shipped_path", "unpack_codes"]
 
 

@@ -33,7 +33,6 @@ from ternary_rram.experiments.reproduce.presets import (
     CHIP_BATCH,
     CHIP_READS,
     CHIP_TEMPERATURE_C,
-    SHIPPED_PAIR,
     TERNARY_USED,
     VDD_NOMINAL,
     Preset,
@@ -42,7 +41,7 @@ from ternary_rram.experiments.reproduce.presets import (
 from ternary_rram.nn.checkpoint import load_checkpoint, model_from_checkpoint
 from ternary_rram.nn.data import default_cifar10_dir, load_dataset
 from ternary_rram.nn.models import vgg
-from ternary_rram.nn.packed import PREFIX, load_network, shipped_networks, shipped_path
+from ternary_rram.nn.packed import PREFIX, SHIPPED_CIFAR10, load_network, shipped_networks, shipped_path
 from ternary_rram.nn.train import evaluate, init_model, train
 
 
@@ -247,17 +246,17 @@ def load_model(ctx: RunContext, folder: str):
 
 
 def judges_shipped(preset: Preset, data: NetData | None) -> bool:
-    """Whether the network claims are judged on the shipped converged pair (:data:`SHIPPED_PAIR`): the preset
+    """Whether the network claims are judged on the shipped converged pair (``SHIPPED_CIFAR10``): the preset
     asks for it, the data is CIFAR-10 (the networks' own data) and both networks ship with the package."""
     return (preset.judge_shipped and data is not None and data.name == "cifar10"
-            and set(SHIPPED_PAIR.values()) <= set(shipped_networks()))
+            and set(SHIPPED_CIFAR10.values()) <= set(shipped_networks()))
 
 
 def shipped_unit(ctx: RunContext, data: NetData, kind: str) -> Any:
-    """A shipped network (:data:`SHIPPED_PAIR`) on this run's test images: the record of a training unit
+    """A shipped network (``SHIPPED_CIFAR10``) on this run's test images: the record of a training unit
     (``test_acc`` measured here, in float32; ``folder`` is ``pretrained:NAME``) plus its training metadata.
     Cached under the file's SHA-256, so a re-trained network shipped later is evaluated afresh."""
-    name = SHIPPED_PAIR[kind]
+    name = SHIPPED_CIFAR10[kind]
     digest = hashlib.sha256(shipped_path(name).read_bytes()).hexdigest()
     cfg = {"name": name, "sha256": digest, "data": data.describe}
 
@@ -288,7 +287,7 @@ def judged_networks(ctx: RunContext, data: NetData, trained: dict[tuple[int, str
     if judges_shipped(ctx.preset, data):
         nets = {k: shipped_unit(ctx, data, k) for k in ("binary", "ternary")}
         t = nets["ternary"]
-        label = (f"the converged networks shipped with the package ({', '.join(SHIPPED_PAIR.values())}: "
+        label = (f"the converged networks shipped with the package ({', '.join(SHIPPED_CIFAR10.values())}: "
                  f"width {t['width']}, all 50,000 CIFAR-10 training images, {t['epochs']} epochs)")
         return JudgedNetworks(nets, label, True)
     wmax = max(ctx.preset.widths)

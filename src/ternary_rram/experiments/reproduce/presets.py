@@ -25,10 +25,6 @@ CHIP_READS: str = "every-inference"
 CHIP_ARRAY: tuple[int, int] = (128, 128)
 CHIP_TEMPERATURE_C: float = 27.0
 CHIP_BATCH: int = 500
-#: The converged networks (width 32, all of CIFAR-10, 100 epochs; docs/results.md) that presets with
-#: ``judge_shipped`` judge the network claims on, by weight kind; both must be shipped
-#: (``ternary_rram.nn.packed.shipped_networks``).
-SHIPPED_PAIR: dict[str, str] = {"binary": "cifar10-vgg32-binary", "ternary": "cifar10-vgg32-ternary"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -55,7 +51,7 @@ class Preset:
             chip_amplifiers * chip_grid**2 * chip_mc).
         judge_shipped: on CIFAR-10, judge the network claims (binary against ternary, error
             tolerance, the chip) on the converged networks shipped with the package
-            (:data:`SHIPPED_PAIR`) instead of the preset's own short runs, when both are shipped.
+            (``ternary_rram.nn.packed.SHIPPED_CIFAR10``) instead of the preset's own short runs, when both are shipped.
     """
 
     name: str
