@@ -11,18 +11,18 @@ dotted line. ``LABEL=DIR`` names the network in the legend (several sweeps on on
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 
+from ternary_rram.cli.console import Parser
 from ternary_rram.experiments.plots import legend_below, new_figure, save_figure
 
 LABELS = {"sign-flip": "sign flips (+1 <-> -1)", "ternary": "+-1 <-> 0 (near-threshold reads)"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])  # bad input: one line, exit status 2
     ap.add_argument("sweeps", nargs="+", metavar="[LABEL=]DIR", help="output folder of a sweep, optionally labelled")
     ap.add_argument("--out", type=Path, required=True, help="PNG to write")
     ap.add_argument("--title", default="", help="figure title")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             table = pd.read_parquet(Path(folder) / "results.parquet")
         except (OSError, ValueError) as exc:
-            raise SystemExit(f"sweep {spec!r}: {folder}/results.parquet cannot be read ({exc})") from None
+            ap.error(f"sweep {spec!r}: {folder}/results.parquet cannot be read ({exc})")
         for model, rows in table.sort_values("ber").groupby("error_model"):
             line, = ax.plot(rows["ber"], 100 * rows["accuracy"], "o-", color=f"C{k}",
                             label=prefix + LABELS.get(model, model))

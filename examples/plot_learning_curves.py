@@ -10,39 +10,43 @@ Each run is one ``LABEL=PATH`` argument; the label names it in the legend.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from ternary_rram.cli.console import Parser
+from ternary_rram.errors import InputError
 from ternary_rram.experiments.plots import legend_below, new_figure, save_figure
 
 COLUMNS = ("epoch", "lr", "train_acc", "test_acc")
 
 
 def read_run(spec: str) -> tuple[str, pd.DataFrame]:
-    """``LABEL=PATH`` -> (label, the run's metrics); SystemExit with one line when it cannot be read."""
+    """``LABEL=PATH`` -> (label, the run's metrics); InputError (one line) when it cannot be read."""
     label, sep, path = spec.partition("=")
     if not sep or not label or not path:
-        raise SystemExit(f"run {spec!r} is not allowed: give LABEL=PATH/metrics.csv")
+        raise InputError(f"run {spec!r} is not allowed: give LABEL=PATH/metrics.csv")
     try:
         table = pd.read_csv(Path(path))
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"run {spec!r}: {path} cannot be read ({exc})") from None
+        raise InputError(f"run {spec!r}: {path} cannot be read ({exc})") from None
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing or table.empty:
-        raise SystemExit(f"run {spec!r}: {path} is not a train metrics.csv (needs columns {', '.join(COLUMNS)})")
+        raise InputError(f"run {spec!r}: {path} is not a train metrics.csv (needs columns {', '.join(COLUMNS)})")
     return label, table
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = Parser(description=__doc__.splitlines()[0])  # bad input: one line, exit status 2
     ap.add_argument("runs", nargs="+", metavar="LABEL=PATH", help="a label and the run's metrics.csv")
     ap.add_argument("--out", type=Path, required=True, help="PNG to write")
     ap.add_argument("--title", default="", help="figure title")
     args = ap.parse_args(argv)
-    runs = [read_run(s) for s in args.runs]
+    try:
+        runs = [read_run(s) for s in args.runs]
+    except InputError as exc:
+        ap.error(str(exc))
     fig, axes = new_figure(1, 2, width=4.6, height=3.4)
     acc, lr = axes[0]
     for i, (label, t) in enumerate(runs):

@@ -45,8 +45,11 @@ def test_error_tolerance_plot_reads_a_sweep_folder(tmp_path, capsys):
     assert (tmp_path / "two.png").stat().st_size > 10_000
     import pytest
 
-    with pytest.raises(SystemExit, match="results.parquet cannot be read"):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
         ns["main"]([f"x={tmp_path / 'nothing'}", "--out", str(tmp_path / "none.png")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "results.parquet cannot be read" in err and err.count("\n") == 1
     assert not (tmp_path / "none.png").exists()
 
 
@@ -63,8 +66,11 @@ def test_learning_curves_plot_reads_train_metrics_and_refuses_other_files(tmp_pa
     assert ns["main"]([f"ternary={tmp_path / 'metrics.csv'}", "--out", str(tmp_path / "c.png")]) == 0
     png = (tmp_path / "c.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-    with pytest.raises(SystemExit, match="not a train metrics.csv"):
-        ns["main"]([f"x={tmp_path / 'other.csv'}", "--out", str(tmp_path / "d.png")])
-    with pytest.raises(SystemExit, match="LABEL=PATH"):
-        ns["main"]([str(tmp_path / "metrics.csv"), "--out", str(tmp_path / "d.png")])
+    capsys.readouterr()
+    for bad, said in (([f"x={tmp_path / 'other.csv'}"], "not a train metrics.csv"),
+                      ([str(tmp_path / "metrics.csv")], "LABEL=PATH")):
+        with pytest.raises(SystemExit) as stop:  # one line, exit status 2
+            ns["main"]([*bad, "--out", str(tmp_path / "d.png")])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and said in err and err.count("\n") == 1
     assert not (tmp_path / "d.png").exists()
