@@ -108,3 +108,25 @@ def test_train_chip_aware_records_the_read_rates_and_resumes(tmp_path: Path, cap
                  str(tmp_path / "f"), "--chip", "0.85"]) == 2
     err = _error_lines(capsys)
     assert len(err) == 1 and "--chip is not allowed with --weights float" in err[0]
+
+
+def test_train_init_fine_tunes_with_the_network_own_architecture(tmp_path: Path, capsys) -> None:
+    first = tmp_path / "first"
+    assert main(["train", "--data", "synthetic", "--model", "mlp", "--width", "8", "--weights", "binary",
+                 "--epochs", "1", "--out", str(first), "--no-progress", "--device", "cpu"]) == 0
+    tuned = tmp_path / "tuned"
+    # No model options: they come from the --init network (a default would be a ternary VGG).
+    assert main(["train", "--data", "synthetic", "--init", str(first), "--epochs", "1", "--lr", "0.001",
+                 "--out", str(tuned), "--no-progress", "--device", "cpu"]) == 0
+    metrics = json.loads((tuned / "metrics.json").read_text())
+    assert metrics["model_config"] == json.loads((first / "metrics.json").read_text())["model_config"]
+    assert metrics["train_config"]["init"] == str(first)
+    capsys.readouterr()
+    assert main(["train", "--data", "synthetic", "--init", str(first), "--weights", "ternary",
+                 "--out", str(tmp_path / "other"), "--no-progress"]) == 2
+    err = _error_lines(capsys)
+    assert len(err) == 1 and "another architecture" in err[0] and "weights" in err[0]
+    assert main(["train", "--data", "synthetic", "--init", str(tmp_path / "missing.packed"),
+                 "--out", str(tmp_path / "third"), "--no-progress"]) == 2
+    err = _error_lines(capsys)
+    assert len(err) == 1 and "missing.packed" in err[0]

@@ -13,13 +13,16 @@ import torch
 from ternary_rram.errors import InputError
 from ternary_rram.nn.checkpoint import load_checkpoint
 from ternary_rram.nn.data import make_synthetic
+from ternary_rram.nn.packed import load_packed, save_packed
 from ternary_rram.nn.train import (
+    PACKED_INIT_SCALE,
     TrainConfig,
     cycle_note,
     cycle_of,
     evaluate,
     init_model,
     learning_rate,
+    start_from,
     train,
     weight_decay,
 )
@@ -106,3 +109,47 @@ def test_evaluate_under_errors(tmp_path: Path, data) -> None:
     other = make_synthetic(n_train=8, n_test=8, image_size=12)
     with pytest.raises(InputError, match="does not fit the network"):
         evaluate(tmp_path, other)
+
+
+def test_init_starts_from_the_checkpoint_weights_and_a_resume_keeps_it(tmp_path: Path, data) -> None:
+    cfg = dataclasses.replace(TINY, epochs=1, error_model=None, ber=0.0)
+    train(init_model(MODEL, 0), data, cfg, tmp_path / "first", progress=False)
+    source = load_checkpoint(tmp_path / "first")["model_state"]
+    # A learning rate of 1e-9 leaves the weights where they started: the init's, not seed 5's.
+    tiny_lr = dataclasses.replace(cfg, lr=1e-9, epochs=2, cycles=(2,), init=str(tmp_path / "first"))
+    model = init_model(MODEL, 5)
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    train(model, data, dataclasses.replace(tiny_lr, epochs=1), tmp_path / "tuned", progress=False)
+    state = model.state_dict()
+    weights = [k for k in state if k.endswith("weight")]
+    for k in weights:
+        assert torch.allclose(state[k], source[k], atol=1e-6), k
+        assert not torch.allclose(fresh[k], source[k], atol=1e-3), k
+    # The resume need not repeat init; the checkpoint records it.
+    train(init_model(MODEL, 5), data, dataclasses.replace(tiny_lr, init=None), tmp_path / "tuned",
+          progress=False, resume=True)
+    assert load_checkpoint(tmp_path / "tuned")["train_config"]["init"] == str(tmp_path / "first")
+    with pytest.raises(InputError, match="another recipe: init"):
+        train(init_model(MODEL, 5), data, dataclasses.replace(tiny_lr, init="elsewhere"), tmp_path / "tuned",
+              progress=False, resume=True)
+
+
+def test_init_from_a_packed_file_keeps_the_codes_near_the_threshold(tmp_path: Path, data) -> None:
+    cfg = dataclasses.replace(TINY, epochs=1, error_model=None, ber=0.0)
+    trained = init_model(MODEL, 0)
+    train(trained, data, cfg, tmp_path / "run", progress=False)
+    packed = load_packed(save_packed(tmp_path / "net.packed", trained))
+    model = init_model(MODEL, 3)
+    start_from(model, tmp_path / "net.packed")
+    state = model.state_dict()
+    assert packed["packed_keys"]
+    for k in packed["packed_keys"]:
+        codes = packed["model_state"][k]
+        assert set(codes.unique().tolist()) <= {-1.0, 0.0, 1.0}
+        assert torch.equal(state[k], codes * PACKED_INIT_SCALE), k
+    x = (data.x_test[:16].float() / 255 - 0.5) / 0.25
+    trained.eval(), model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x).argmax(1), trained(x).argmax(1))
+    with pytest.raises(InputError, match="another architecture"):
+        start_from(init_model({**MODEL, "width": 8}, 0), tmp_path / "net.packed")

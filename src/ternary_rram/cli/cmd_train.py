@@ -102,13 +102,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     add_data_arguments(parser, default_data="cifar10")
     g = parser.add_argument_group("model")
-    g.add_argument("--model", default="vgg", metavar="NAME", help=f"network: {', '.join(MODEL_CHOICES)}")
+    g.add_argument("--model", default=None, metavar="NAME",
+                   help=f"network: {', '.join(MODEL_CHOICES)} (default: vgg, or the --init network's)")
     g.add_argument("--width", type=int, default=None,
                    help=f"width F (channels of the first conv / hidden units); default: vgg {CLI_VGG_WIDTH}, "
-                        f"mlp 256, convnet 32 (the seed VGG is 128: about 16 times the work of 32 per image)")
-    g.add_argument("--weights", default="ternary", metavar="KIND", help=f"weights: {', '.join(WEIGHT_CHOICES)}")
-    g.add_argument("--activations", default="binary", metavar="KIND",
-                   help=f"activations: {', '.join(ACTIVATION_CHOICES)}")
+                        f"mlp 256, convnet 32, or the --init network's (the seed VGG is 128: about 16 times "
+                        f"the work of 32 per image)")
+    g.add_argument("--weights", default=None, metavar="KIND",
+                   help=f"weights: {', '.join(WEIGHT_CHOICES)} (default: ternary, or the --init network's)")
+    g.add_argument("--activations", default=None, metavar="KIND",
+                   help=f"activations: {', '.join(ACTIVATION_CHOICES)} (default: binary, or the --init network's)")
+    g.add_argument("--init", default=None, metavar="NETWORK",
+                   help="fine-tune: start from the weights of this trained network (a training checkpoint or "
+                        "run folder, a .packed file, or pretrained:NAME) instead of a random initialisation; "
+                        "the model options default to its own. A packed file holds no latent weights: each "
+                        "weight starts at its code times 0.1, twice the ternary threshold")
     g = parser.add_argument_group("run")
     g.add_argument("--out", required=True, metavar="DIR", help="output folder (checkpoint, metrics, figure)")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -202,10 +210,33 @@ def _betas(text: str) -> tuple[float, float]:
     return values  # type: ignore[return-value]
 
 
+#: The model options' values when neither the command line nor an --init network gives them.
+MODEL_DEFAULTS = {"model": "vgg", "weights": "ternary", "activations": "binary"}
+
+
+def fill_model_options(args: argparse.Namespace) -> None:
+    """Model options not given take the --init network's values (when there is one), else the defaults."""
+    from ternary_rram.nn.packed import load_network
+
+    found = {}
+    if args.init is not None:
+        if str(args.init).strip() == "":
+            raise InputError("--init='' is not allowed: give a checkpoint, run folder, .packed file or "
+                             "pretrained:NAME")
+        found = dict(load_network(args.init)["model_config"])
+        found["model"] = found.get("name")
+    for key, default in MODEL_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, found.get(key) or default)
+    if args.width is None and "width" in found:
+        args.width = found["width"]
+
+
 def run(args: argparse.Namespace) -> int:
     from ternary_rram.fileio import check_output_folder, output_lock
     from ternary_rram.nn.train import TrainConfig, resolve_device
 
+    fill_model_options(args)
     check_choice("--data", args.data, DATA_CHOICES)
     check_choice("--model", args.model, MODEL_CHOICES)
     check_choice("--weights", args.weights, WEIGHT_CHOICES)
@@ -241,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
         eps=args.eps, reset_moments=not args.no_reset_moments, augment=args.augment,
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
         error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches,
-        precision=args.precision)
+        precision=args.precision, init=None if args.init is None else str(args.init))
     for name in ("chip", "t_sense", "params", "n_grid", "n_mc"):  # options without a default value
         if not hasattr(args, name):
             setattr(args, name, None)

@@ -130,7 +130,8 @@ def load_packed(path: str | os.PathLike) -> dict[str, Any]:
 
     Returns keys ``model_config``, ``model_state`` (quantized weights as float +-1/0), ``metadata``,
     ``data`` (the metadata's data description), ``epoch``, ``history`` ([]), ``train_config``,
-    ``path`` and ``format``. InputError (one line) when the file is missing, unreadable or not ours.
+    ``path``, ``format`` and ``packed_keys`` (the state keys stored as 2-bit codes). InputError (one
+    line) when the file is missing, unreadable or not ours.
     """
     path = Path(path)
     if not path.is_file():
@@ -157,7 +158,8 @@ def load_packed(path: str | os.PathLike) -> dict[str, Any]:
     data = metadata.get("data") if isinstance(metadata.get("data"), dict) else {}
     ckpt = {"format": FORMAT, "model_config": config, "model_state": state, "metadata": metadata,
             "data": data, "epoch": int(metadata.get("epoch", 0) or 0), "history": [],
-            "train_config": metadata.get("train_config") or {}, "path": str(path)}
+            "train_config": metadata.get("train_config") or {}, "path": str(path),
+            "packed_keys": sorted(obj["packed"])}
     # A configuration that does not fit its own tensors is a damaged file: say so here, before any
     # data set is compared with it.
 

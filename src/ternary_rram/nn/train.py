@@ -68,6 +68,7 @@ from ternary_rram.nn.data import DATASETS, ImageData, augment_batch, iterate_bat
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
 from ternary_rram.nn.models import build_model
 from ternary_rram.nn.packed import PACKED_NAME, load_network, save_packed
+from ternary_rram.nn.quantizers import TERNARY_THRESHOLD
 
 AUGMENTS = ("auto", "none", "flip-crop", "crop", "flip")
 DEVICES = ("auto", "cpu", "cuda")
@@ -78,6 +79,11 @@ METRIC_FIELDS = ("epoch", "cycle", "lr", "weight_decay", "train_loss", "train_ac
 # of the epochs already done, or are meant to be extended).
 # The precision may change on resume (another machine); each history row records its own.
 _RESUMABLE_CHANGES = ("epochs", "eval_batch_size", "precision")
+#: Latent value of a weight loaded from a packed file, per unit of its code (-1/0/+1): a packed file
+#: keeps no latent weights, and codes taken as latent weights would sit 20x the ternary threshold
+#: (0.05) from it, where fine-tuning could not move them. At twice the threshold, every weight is as
+#: far from changing state as the threshold is from zero, and the codes are unchanged.
+PACKED_INIT_SCALE = 2.0 * TERNARY_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,9 @@ class TrainConfig:
             -1/0/+1, column: read -1/0/+1; ``nn.chip_aware.state_read_rates``), drawn afresh for
             every forward pass in training and test; None: off. Excludes ``error_model``.
         read_source: where ``read_rates`` come from (VDD, window, parameters), for the record.
+        init: start from the weights of this trained network (a training checkpoint or run folder,
+            a ``.packed`` file or ``pretrained:NAME``; :func:`start_from`) instead of a random
+            initialisation: fine-tuning. None: random (``init_model``).
     """
 
     epochs: int = 700
@@ -127,6 +136,7 @@ class TrainConfig:
     precision: str = "fp32"
     read_rates: tuple[tuple[float, ...], ...] | None = None
     read_source: str = ""
+    init: str | None = None
 
     def __post_init__(self) -> None:
         # Normalise sequences to tuples so that configs read from JSON compare equal.
@@ -284,6 +294,20 @@ def init_model(model_config: dict[str, Any], seed: int) -> nn.Module:
 
     torch.manual_seed(seed)
     return build_model(**model_config)
+
+
+def start_from(model: nn.Module, spec: str | os.PathLike) -> dict[str, Any]:
+    """Load the weights of the trained network ``spec`` into ``model`` (fine-tuning) and return it as
+    loaded (``packed.load_network``). A training checkpoint gives its latent weights as they were; a
+    packed file gives each quantized weight ``code * PACKED_INIT_SCALE`` (same codes, latent values
+    near the threshold). One-line InputError when the architectures differ."""
+    ckpt = load_network(spec)
+    check_same_architecture(getattr(model, "config", {}), ckpt["model_config"], ckpt["path"])
+    state = dict(ckpt["model_state"])
+    for key in ckpt.get("packed_keys", ()):
+        state[key] = state[key] * PACKED_INIT_SCALE
+    load_model_state(model, state, ckpt["path"])
+    return ckpt
 
 
 def _augment_flags(config: TrainConfig, data: ImageData) -> tuple[bool, int]:
@@ -471,6 +495,8 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
     start_epoch = 0
     if resume:
         ckpt = load_checkpoint(ckpt_path)
+        if config.init is None:  # a resume need not repeat --init: the checkpoint holds the weights
+            config = dataclasses.replace(config, init=ckpt["train_config"].get("init"))
         _check_resume(ckpt, model, data, config)
         load_model_state(model, ckpt["model_state"], str(ckpt_path))
         model.to(dev, memory_format=fmt)
@@ -478,6 +504,9 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
         gens.restore(ckpt["rng"])
         history = list(ckpt["history"])
         start_epoch = int(ckpt["epoch"])
+    elif config.init is not None:
+        check_data_fits(start_from(model, config.init), data)
+        model.to(dev, memory_format=fmt)
     meta = {"model_config": getattr(model, "config", {}), "train_config": config.to_dict(),
             "data": data.describe(), "device": str(dev), "precision": precision}
     if config.error_model is not None:
@@ -630,6 +659,7 @@ def evaluate(checkpoint: str | os.PathLike | dict[str, Any] | nn.Module, data: I
 
 
 __all__ = [
+    "PACKED_INIT_SCALE",
     "PRECISIONS",
     "EvalResult",
     "TrainConfig",
@@ -646,6 +676,7 @@ __all__ = [
     "plot_learning_curve",
     "resolve_device",
     "resolve_precision",
+    "start_from",
     "train",
     "weight_decay",
     "write_metrics",
