@@ -4,8 +4,8 @@
 
 For each seed, trains the digits MLP (ternary weights, binary activations, width 64) twice with
 the same recipe: plainly, and with the read errors of the chip at ``--vdd`` in every forward pass
-(``TrainConfig.read_rates``, the per-state read rates of the chip's amplifier pool over the device
-spread, as ``ternary-rram train --chip VDD`` does). Both are then tested clean and under those read
+(``TrainConfig.read_rates``, the per-state read rates of the chip's amplifier pool over cells
+programmed with its write-verify, as ``ternary-rram train --chip VDD`` does). Both are then tested clean and under those read
 errors (``--draws`` test passes, fresh errors in every pass). Prints one line per seed and the means.
 The pool is 16 amplifiers x 9 x 9 points x 16 noise draws (cached in ``--cache``).
 """
@@ -18,8 +18,8 @@ import tempfile
 
 import torch
 
-from ternary_rram.chip.operating import operating_point_for, pool_at
-from ternary_rram.nn.chip_aware import set_read_errors, state_read_rates
+from ternary_rram.chip.operating import chip_read_rates
+from ternary_rram.nn.chip_aware import set_read_errors
 from ternary_rram.nn.data import load_digits
 from ternary_rram.nn.train import TrainConfig, eval_metrics, init_model, train
 
@@ -41,10 +41,9 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=5, help="test passes under read errors")
     ap.add_argument("--cache", default=None, help="amplifier-pool cache folder (default: a temporary one)")
     args = ap.parse_args()
-    op, info = operating_point_for(args.vdd)
     with tempfile.TemporaryDirectory() as tmp:
-        pool = pool_at(op, n_grid=9, n_mc=16, cache_dir=args.cache or tmp)
-    rates = state_read_rates(pool.maps, generator=torch.Generator().manual_seed(0))
+        table, op, info = chip_read_rates(args.vdd, n_grid=9, n_mc=16, cache_dir=args.cache or tmp)
+    rates = torch.tensor(table, dtype=torch.float64)
     print(f"VDD {op.vdd:g} V, window {op.t_sense:.3g} s ({info.source}); P(read != programmed) for "
           f"-1/0/+1: " + " / ".join(f"{1 - float(rates[i, i]):.3f}" for i in range(3)))
     data = load_digits()

@@ -11,7 +11,7 @@ import torch
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
 from ternary_rram.circuit.read import simulate_state
-from ternary_rram.circuit.sensemap import SenseMap, read_counts_csv
+from ternary_rram.circuit.sensemap import SenseMap, mean_probabilities, read_counts_csv
 from ternary_rram.device.model import DeviceModel
 from ternary_rram.errors import InputError
 
@@ -167,3 +167,27 @@ def test_sense_map_matches_direct_transient_mc():
         m = torch.bincount(v.long() + 1, minlength=3).double() / v.numel()
         se = torch.sqrt(d * (1 - d) / n_direct)
         assert torch.all((m - d).abs() <= 0.01 + 2 * se), (state, m.tolist(), d.tolist())
+
+
+def _random_map(seed: int, n_grid: int = 7, ln_r_max: float = math.log(1e7)) -> SenseMap:
+    g = torch.Generator().manual_seed(seed)
+    probs = torch.rand(n_grid, n_grid, 3, generator=g, dtype=torch.float64)
+    return SenseMap(op=OperatingPoint(0.8, 2e-9), ln_r_min=math.log(1e3), ln_r_max=ln_r_max,
+                    probs=probs / probs.sum(-1, keepdim=True),
+                    energy_grid=torch.full((n_grid, n_grid), 1e-14, dtype=torch.float64),
+                    t_decide_grid=torch.full((n_grid, n_grid), 1e-9, dtype=torch.float64), n_mc=10,
+                    source="counts")
+
+
+@pytest.mark.parametrize("other_grid", [False, True])
+def test_mean_probabilities_is_the_mean_of_each_map(other_grid: bool) -> None:
+    maps = [_random_map(0), _random_map(1), _random_map(2, n_grid=9 if other_grid else 7)]
+    g = torch.Generator().manual_seed(5)
+    r_bl = torch.exp(torch.empty(5000, dtype=torch.float64).uniform_(math.log(5e2), math.log(2e7), generator=g))
+    r_blb = torch.exp(torch.empty(5000, dtype=torch.float64).uniform_(math.log(5e2), math.log(2e7), generator=g))
+    expected = torch.stack([m.probabilities(r_bl, r_blb) for m in maps]).mean(0)
+    got = mean_probabilities(maps, r_bl, r_blb)
+    assert got.shape == (5000, 3) and torch.allclose(got, expected, atol=1e-12, rtol=0)
+    assert not torch.allclose(got, maps[0].probabilities(r_bl, r_blb), atol=1e-3)
+    with pytest.raises(InputError, match="maps"):
+        mean_probabilities([], r_bl, r_blb)

@@ -26,9 +26,10 @@ from typing import Any
 
 import torch
 
+from ternary_rram.array.array2t2r import Array2T2R, WriteVerify
 from ternary_rram.array.column import N_AMPLIFIERS, N_GRID, N_MC, AmplifierPool
 from ternary_rram.array.params import DEFAULT_NOISE, ReadNoise
-from ternary_rram.chip.deploy import build_amplifier_pool
+from ternary_rram.chip.deploy import build_amplifier_pool, default_verify
 from ternary_rram.chip.params import MIN_P_CORRECT, T_SENSE_RANGE, TEMPERATURE_C_RANGE, VDD_RANGE, WINDOW_SAMPLES
 from ternary_rram.circuit.operating import OperatingPoint
 from ternary_rram.circuit.pcsa import PCSA
@@ -37,7 +38,11 @@ from ternary_rram.circuit.window import choose_window, timing_margin
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text, jsonable
-from ternary_rram.nn.chip_aware import state_read_rates
+from ternary_rram.nn.chip_aware import RATE_SAMPLES, pair_read_rates
+
+#: Columns of each array programmed for :func:`programmed_pairs` (cells are independent: the shape only
+#: sets how the samples are laid out).
+RATE_COLUMNS = 500
 
 
 @dataclass(frozen=True)
@@ -146,13 +151,14 @@ def pool_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: Devic
 
 def chip_read_rates(vdd: float, t_sense: float | None = None, temperature_c: float = 27.0, *,
                     pcsa: PCSA | None = None, device_model: DeviceModel | None = None, n_grid: int = N_GRID,
-                    n_mc: int = N_MC, seed: int = 0,
-                    cache_dir: str | Path | None = None) -> tuple[list[list[float]], OperatingPoint, WindowInfo]:
+                    n_mc: int = N_MC, seed: int = 0, cache_dir: str | Path | None = None,
+                    n: int = RATE_SAMPLES) -> tuple[list[list[float]], OperatingPoint, WindowInfo]:
     """P(read | programmed) (3 x 3, rows and columns -1, 0, +1) of the chip at this operating point.
 
     The chip's own read model: the amplifier pool (N_AMPLIFIERS maps with per-read noise) over cells
-    drawn from the device model (:func:`ternary_rram.nn.chip_aware.state_read_rates`); the pool is
-    cached in ``cache_dir`` (a resumed run finds the same rates). Returns (rates, op, window info).
+    programmed with the chip's write-verify (:func:`programmed_pairs`,
+    :func:`ternary_rram.nn.chip_aware.pair_read_rates`), ``n`` cells per state; the pool is cached in
+    ``cache_dir`` (a resumed run finds the same rates). Returns (rates, op, window info).
     """
     if isinstance(n_grid, bool) or not isinstance(n_grid, int) or n_grid < 2:
         raise InputError(f"--n-grid {n_grid} is not allowed: must be an integer >= 2")
@@ -161,5 +167,24 @@ def chip_read_rates(vdd: float, t_sense: float | None = None, temperature_c: flo
     op, info = operating_point_for(vdd, t_sense, temperature_c, pcsa=pcsa, device_model=device_model, seed=seed)
     pool = pool_at(op, pcsa=pcsa, device_model=device_model, n_amplifiers=N_AMPLIFIERS, n_grid=n_grid,
                    n_mc=n_mc, seed=seed, cache_dir=cache_dir)
-    rates = state_read_rates(pool.maps, device_model, generator=torch.Generator().manual_seed(seed))
-    return rates.tolist(), op, info
+    pairs = programmed_pairs(device_model, n=n, generator=torch.Generator().manual_seed(seed))
+    return pair_read_rates(pool.maps, pairs).tolist(), op, info
+
+
+def programmed_pairs(device_model: DeviceModel | None = None, *, n: int = RATE_SAMPLES,
+                     verify: WriteVerify | str | None = "default",
+                     generator: torch.Generator | None = None) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """Device resistances (ohm, float64 (n,) each) of ``n`` cells per state -1, 0, +1, programmed as
+    ``deploy`` programs a chip: one array per state, its write-verify (``"default"``:
+    :func:`~ternary_rram.chip.deploy.default_verify`; None: one pulse per device). The verify cuts the
+    tails of the resistance spread, so these cells read better than fresh devices would."""
+    dm = device_model if device_model is not None else DeviceModel()
+    check = default_verify(dm) if verify == "default" else verify
+    cols = RATE_COLUMNS
+    rows = max(1, -(-n // cols))
+    pairs = {}
+    for s in (-1, 0, 1):
+        arr = Array2T2R(rows, cols, dm)
+        arr.program(torch.full((rows, cols), s, dtype=torch.int8), generator, verify=check)
+        pairs[s] = (arr.r_bl.reshape(-1)[:n], arr.r_blb.reshape(-1)[:n])
+    return pairs

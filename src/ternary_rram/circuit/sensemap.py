@@ -520,6 +520,23 @@ def bilinear(table: torch.Tensor, idx: torch.Tensor, fu: torch.Tensor, fv: torch
     return torch.lerp(lo, hi, fv)
 
 
+def mean_probabilities(maps: Sequence[SenseMap], r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
+    """P(-1), P(0), P(+1) of each pair averaged over ``maps``: float64 (N, 3).
+
+    Maps on one grid (the amplifiers of a pool) take one interpolation of their mean table: bilinear
+    interpolation is linear in the table, and interpolated probability rows stay non-negative and sum
+    to one. Maps on different grids are interpolated one by one.
+    """
+    if not maps:
+        raise InputError("maps=[] is not allowed: give at least one sense map")
+    first = maps[0]
+    if all((m.ln_r_min, m.ln_r_max, m.n_grid) == (first.ln_r_min, first.ln_r_max, first.n_grid) for m in maps):
+        table = torch.stack([m.probs.reshape(-1, 3) for m in maps]).mean(0)
+        p = first._interp(table, r_bl, r_blb)
+        return p.clamp_min(0.0) / p.sum(dim=1, keepdim=True)
+    return torch.stack([m.probabilities(r_bl, r_blb) for m in maps]).mean(0)
+
+
 def draw_values(cum: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """Sensed values int8 (N,) from cumulative probabilities (N, 2) and uniforms u (N,) in [0, 1)."""
     return (u.unsqueeze(1) >= cum).sum(dim=1, dtype=torch.int8) - 1

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ternary_rram.array import encode
-from ternary_rram.circuit.sensemap import SenseMap
+from ternary_rram.circuit.sensemap import SenseMap, mean_probabilities
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
 from ternary_rram.nn.layers import quantized_layers
@@ -31,7 +31,7 @@ from ternary_rram.nn.layers import quantized_layers
 STATES = (-1, 0, 1)
 RATE_SAMPLES = 200_000  # device pairs per state: standard error of a rate p below sqrt(p / 2e5)
 
-__all__ = ["RATE_SAMPLES", "ReadErrorInjector", "check_rates", "set_read_errors", "state_read_rates"]
+__all__ = ["RATE_SAMPLES", "ReadErrorInjector", "check_rates", "pair_read_rates", "set_read_errors", "state_read_rates"]
 
 
 def state_read_rates(sense_map: SenseMap | Sequence[SenseMap], device_model: DeviceModel | None = None, *,
@@ -45,18 +45,32 @@ def state_read_rates(sense_map: SenseMap | Sequence[SenseMap], device_model: Dev
     amplifier pool of a chip, one map per amplifier), the rows are also averaged over the maps:
     every column of a chip draws its amplifier from the pool with equal probability.
     """
-    maps = [sense_map] if isinstance(sense_map, SenseMap) else list(sense_map)
-    if not maps:
-        raise InputError("sense_map=[] is not allowed: give at least one map")
     if n < 1:
         raise InputError(f"n={n!r} is not allowed: must be >= 1")
     dm = device_model if device_model is not None else DeviceModel()
-    rows = []
+    pairs = {}
     for s in STATES:
         bl_lrs, blb_lrs = encode(torch.full((n,), s, dtype=torch.int8))
-        r_bl = dm.sample_pairs(bl_lrs, generator, t_relax=t_relax)
-        r_blb = dm.sample_pairs(blb_lrs, generator, t_relax=t_relax)
-        rows.append(torch.stack([m.probabilities(r_bl, r_blb).mean(0) for m in maps]).mean(0))
+        pairs[s] = (dm.sample_pairs(bl_lrs, generator, t_relax=t_relax),
+                    dm.sample_pairs(blb_lrs, generator, t_relax=t_relax))
+    return pair_read_rates(sense_map, pairs)
+
+
+def pair_read_rates(sense_map: SenseMap | Sequence[SenseMap],
+                    pairs: dict[int, tuple[Tensor, Tensor]]) -> Tensor:
+    """Read rates (3, 3) float64 over given cells: ``pairs[s] = (r_bl, r_blb)``, the device
+    resistances (ohm, any equal shapes) of cells programmed to state s in -1, 0, +1 (e.g. as a chip's
+    write-verify leaves them). Each row is the mean of the maps' probabilities over its cells."""
+    maps = [sense_map] if isinstance(sense_map, SenseMap) else list(sense_map)
+    if not maps:
+        raise InputError("sense_map=[] is not allowed: give at least one map")
+    missing = [s for s in STATES if s not in pairs]
+    if missing:
+        raise InputError(f"pairs without states {missing} are not allowed: give cells of -1, 0 and +1")
+    rows = []
+    for s in STATES:
+        r_bl, r_blb = (torch.as_tensor(r, dtype=torch.float64).reshape(-1) for r in pairs[s])
+        rows.append(mean_probabilities(maps, r_bl, r_blb).mean(0))
     rates = torch.stack(rows)
     return rates / rates.sum(1, keepdim=True)
 

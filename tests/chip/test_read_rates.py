@@ -1,0 +1,65 @@
+"""The read rates chip-aware training injects (`chip_read_rates`) are the rates a deployed chip reads."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ternary_rram.chip.deploy import deploy
+from ternary_rram.chip.operating import chip_read_rates, pool_at, programmed_pairs
+from ternary_rram.chip.params import VERIFY_SIGMAS
+from ternary_rram.device import DeviceModel
+from ternary_rram.nn.chip_aware import state_read_rates
+from ternary_rram.nn.models import build_model
+from tests.chip.helpers import randomize
+
+VDD, T_SENSE = 0.85, 2.5e-9  # near threshold: every kind of read error at 0.1-7 %
+
+
+def _confusion(target: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    idx = (target.long().reshape(-1) + 1) * 3 + (read.long().reshape(-1) + 1)
+    counts = torch.bincount(idx, minlength=9).reshape(3, 3).double()
+    return counts / counts.sum(1, keepdim=True), counts.sum(1, keepdim=True)
+
+
+def test_chip_read_rates_are_the_rates_a_deployed_chip_reads(tmp_path) -> None:
+    rates, op, _ = chip_read_rates(VDD, T_SENSE, n_grid=5, n_mc=2, seed=0, cache_dir=tmp_path, n=30_000)
+    rates = torch.tensor(rates, dtype=torch.float64)
+    pool = pool_at(op, n_grid=5, n_mc=2, seed=0, cache_dir=tmp_path)  # the same (cached) pool
+    model = randomize(build_model("mlp", width=256, weights="ternary", activations="binary", num_classes=10,
+                                  in_channels=1, image_size=16), torch.Generator().manual_seed(0))
+    p_hat, n = torch.zeros(3, 3, dtype=torch.float64), torch.zeros(3, 1, dtype=torch.float64)
+    for seed in range(6):  # chips: fresh devices and amplifier choices each
+        chip = deploy(model, pool, seed=seed)
+        read = chip.read()
+        for d in chip.layers:
+            p, k = _confusion(d.target, read[d.name])
+            p_hat += p * k
+            n += k
+    p_hat /= n
+    assert bool((n > 50_000).all()), n.flatten().tolist()
+    # Cells share devices and amplifiers within a chip, so allow 15 % of the rate beyond 5 binomial sigma.
+    def agrees(r: torch.Tensor) -> bool:
+        sigma = torch.sqrt(r * (1 - r) / n)
+        off = ~torch.eye(3, dtype=torch.bool) & (r > 1e-3)
+        return bool(((p_hat - r).abs()[off] <= 0.15 * r[off] + 5 * sigma[off]).all())
+
+    assert agrees(rates), (p_hat, rates)
+    # Rates over fresh devices (no write-verify: the low tail of HRS kept) are not the chip's.
+    fresh = state_read_rates(pool.maps, DeviceModel(), n=30_000, generator=torch.Generator().manual_seed(0))
+    assert not agrees(fresh), (p_hat, fresh)
+
+
+def test_programmed_pairs_obey_the_write_verify_window() -> None:
+    dm = DeviceModel()
+    pairs = programmed_pairs(dm, n=20_000, generator=torch.Generator().manual_seed(0))
+    r_bl, r_blb = pairs[0]  # (HRS, HRS)
+    assert r_bl.shape == (20_000,) and r_blb.dtype == torch.float64
+    # Only cells that spent every attempt stay outside the window (few of them).
+    low = dm.hrs.median * math.exp(-VERIFY_SIGMAS * dm.hrs.sigma)
+    assert float((r_bl < low).double().mean()) < 0.001 and float((r_blb < low).double().mean()) < 0.001
+    r_lrs = pairs[1][0]  # +1 is (LRS, HRS)
+    assert float((r_lrs > dm.lrs.median * math.exp(VERIFY_SIGMAS * dm.lrs.sigma)).double().mean()) < 0.001
+    unverified = programmed_pairs(dm, n=20_000, verify=None, generator=torch.Generator().manual_seed(0))
+    assert float((unverified[0][0] < low).double().mean()) > 0.01  # about 2.3 % of fresh HRS devices
