@@ -6,13 +6,14 @@ gives each programmed state. Averaged over devices, that is a 3 x 3 matrix of *r
 
     rates[s + 1, r + 1] = P(read r | programmed s),  s, r in {-1, 0, +1}
 
-(:func:`state_read_rates`; weight +1 is the pair (LRS, HRS), -1 is (HRS, LRS), 0 is (HRS, HRS), as
-``array.encode``). During training, :class:`ReadErrorInjector` replaces each quantized weight by a
+(:func:`state_read_rates` over fresh devices, :func:`pair_read_rates` over given cells, e.g. the
+chip's write-verified ones in ``chip.operating.chip_read_rates``; weight +1 is the pair (LRS, HRS),
+-1 is (HRS, LRS), 0 is (HRS, HRS), as ``array.encode``). During training, :class:`ReadErrorInjector` replaces each quantized weight by a
 value drawn from its state's row, fresh at every forward pass (a chip read at every inference);
 the gradient passes straight through to the latent weights (``layers.QuantizedLayer``).
 
-The chip model's per-cell static part (one cell stays weak for its lifetime) is not modelled here:
-each read is independent given the programmed state.
+The chip model's static part (which amplifier serves a column, which cell stays weak for its
+lifetime) is not modelled here: each read is independent given the programmed state.
 """
 
 from __future__ import annotations
