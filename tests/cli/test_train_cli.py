@@ -126,6 +126,11 @@ def test_train_init_fine_tunes_with_the_network_own_architecture(tmp_path: Path,
                  "--out", str(tmp_path / "other"), "--no-progress"]) == 2
     err = _error_lines(capsys)
     assert len(err) == 1 and "another architecture" in err[0] and "weights" in err[0]
+    # Another data set: the message names it and the sizes that differ, not a model key.
+    assert main(["train", "--data", "digits", "--init", str(first), "--out", str(tmp_path / "digits"),
+                 "--no-progress"]) == 2
+    err = _error_lines(capsys)
+    assert len(err) == 1 and "data 'digits' is not allowed" in err[0] and "num_classes 10 (network: 4)" in err[0]
     assert main(["train", "--data", "synthetic", "--init", str(tmp_path / "missing.packed"),
                  "--out", str(tmp_path / "third"), "--no-progress"]) == 2
     err = _error_lines(capsys)

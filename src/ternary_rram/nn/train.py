@@ -296,12 +296,15 @@ def init_model(model_config: dict[str, Any], seed: int) -> nn.Module:
     return build_model(**model_config)
 
 
-def start_from(model: nn.Module, spec: str | os.PathLike) -> dict[str, Any]:
+def start_from(model: nn.Module, spec: str | os.PathLike, data: ImageData | None = None) -> dict[str, Any]:
     """Load the weights of the trained network ``spec`` into ``model`` (fine-tuning) and return it as
     loaded (``packed.load_network``). A training checkpoint gives its latent weights as they were; a
     packed file gives each quantized weight ``code * PACKED_INIT_SCALE`` (same codes, latent values
-    near the threshold). One-line InputError when the architectures differ."""
+    near the threshold). One-line InputError when ``data`` (the data to fine-tune on) does not fit
+    the network, or the architectures differ."""
     ckpt = load_network(spec)
+    if data is not None:
+        check_data_fits(ckpt, data)
     check_same_architecture(getattr(model, "config", {}), ckpt["model_config"], ckpt["path"])
     state = dict(ckpt["model_state"])
     for key in ckpt.get("packed_keys", ()):
@@ -505,7 +508,7 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
         history = list(ckpt["history"])
         start_epoch = int(ckpt["epoch"])
     elif config.init is not None:
-        check_data_fits(start_from(model, config.init), data)
+        start_from(model, config.init, data)
         model.to(dev, memory_format=fmt)
     meta = {"model_config": getattr(model, "config", {}), "train_config": config.to_dict(),
             "data": data.describe(), "device": str(dev), "precision": precision}
