@@ -5,8 +5,9 @@
 For each seed, trains the digits MLP (ternary weights, binary activations, width 64) twice with
 the same recipe: plainly, and with the read errors of the chip at ``--vdd`` in every forward pass
 (``TrainConfig.read_rates``, the per-state read rates of the chip's amplifier pool over cells
-programmed with its write-verify, as ``ternary-rram train --chip VDD`` does). Both are then tested clean and under those read
-errors (``--draws`` test passes, fresh errors in every pass). Prints one line per seed and the means.
+programmed with its write-verify, as ``ternary-rram train --chip VDD`` does). Both are then tested
+clean and under those read errors (``--draws`` test passes, fresh errors in every pass). Prints one
+line per seed and the means.
 The pool is 16 amplifiers x 9 x 9 points x 16 noise draws (cached in ``--cache``).
 """
 

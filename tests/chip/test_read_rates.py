@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from ternary_rram.chip.deploy import deploy
 from ternary_rram.chip.operating import chip_read_rates, pool_at, programmed_pairs
 from ternary_rram.chip.params import VERIFY_SIGMAS
 from ternary_rram.device import DeviceModel
+from ternary_rram.errors import InputError
 from ternary_rram.nn.chip_aware import state_read_rates
 from ternary_rram.nn.models import build_model
 from tests.chip.helpers import randomize
@@ -63,3 +65,5 @@ def test_programmed_pairs_obey_the_write_verify_window() -> None:
     assert float((r_lrs > dm.lrs.median * math.exp(VERIFY_SIGMAS * dm.lrs.sigma)).double().mean()) < 0.001
     unverified = programmed_pairs(dm, n=20_000, verify=None, generator=torch.Generator().manual_seed(0))
     assert float((unverified[0][0] < low).double().mean()) > 0.01  # about 2.3 % of fresh HRS devices
+    with pytest.raises(InputError, match="n=0 is not allowed"):
+        programmed_pairs(dm, n=0)

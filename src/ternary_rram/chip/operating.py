@@ -178,6 +178,8 @@ def programmed_pairs(device_model: DeviceModel | None = None, *, n: int = RATE_S
     ``deploy`` programs a chip: one array per state, its write-verify (``"default"``:
     :func:`~ternary_rram.chip.deploy.default_verify`; None: one pulse per device). The verify cuts the
     tails of the resistance spread, so these cells read better than fresh devices would."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InputError(f"n={n!r} is not allowed: must be an integer >= 1 (cells per state)")
     dm = device_model if device_model is not None else DeviceModel()
     check = default_verify(dm) if verify == "default" else verify
     cols = RATE_COLUMNS

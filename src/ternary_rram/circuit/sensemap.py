@@ -329,7 +329,11 @@ class SenseMap:
         Args:
             r_bl, r_blb: resistances, ohm, shape (N,) (any float dtype; broadcast to each other).
         """
-        p = self._interp(self.probs.reshape(-1, 3), r_bl, r_blb)
+        return self._outcomes(self.probs, r_bl, r_blb)
+
+    def _outcomes(self, probs: torch.Tensor, r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
+        """An outcome table (G, G, 3) on this map's grid at each pair, renormalised: float64 (N, 3)."""
+        p = self._interp(probs.reshape(-1, 3), r_bl, r_blb)
         return p.clamp_min(0.0) / p.sum(dim=1, keepdim=True)
 
     def cumulative(self, r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
@@ -531,9 +535,7 @@ def mean_probabilities(maps: Sequence[SenseMap], r_bl: torch.Tensor, r_blb: torc
         raise InputError("maps=[] is not allowed: give at least one sense map")
     first = maps[0]
     if all((m.ln_r_min, m.ln_r_max, m.n_grid) == (first.ln_r_min, first.ln_r_max, first.n_grid) for m in maps):
-        table = torch.stack([m.probs.reshape(-1, 3) for m in maps]).mean(0)
-        p = first._interp(table, r_bl, r_blb)
-        return p.clamp_min(0.0) / p.sum(dim=1, keepdim=True)
+        return first._outcomes(torch.stack([m.probs for m in maps]).mean(0), r_bl, r_blb)
     return torch.stack([m.probabilities(r_bl, r_blb) for m in maps]).mean(0)
 
 

@@ -220,7 +220,7 @@ def fill_model_options(args: argparse.Namespace) -> None:
 
     found = {}
     if args.init is not None:
-        if str(args.init).strip() == "":
+        if args.init.strip() == "":
             raise InputError("--init='' is not allowed: give a checkpoint, run folder, .packed file or "
                              "pretrained:NAME")
         found = dict(load_network(args.init)["model_config"])
@@ -272,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
         eps=args.eps, reset_moments=not args.no_reset_moments, augment=args.augment,
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
         error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches,
-        precision=args.precision, init=None if args.init is None else str(args.init))
+        precision=args.precision, init=args.init)
     for name in ("chip", "t_sense", "params", "n_grid", "n_mc"):  # options without a default value
         if not hasattr(args, name):
             setattr(args, name, None)

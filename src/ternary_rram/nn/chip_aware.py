@@ -8,9 +8,10 @@ gives each programmed state. Averaged over devices, that is a 3 x 3 matrix of *r
 
 (:func:`state_read_rates` over fresh devices, :func:`pair_read_rates` over given cells, e.g. the
 chip's write-verified ones in ``chip.operating.chip_read_rates``; weight +1 is the pair (LRS, HRS),
--1 is (HRS, LRS), 0 is (HRS, HRS), as ``array.encode``). During training, :class:`ReadErrorInjector` replaces each quantized weight by a
-value drawn from its state's row, fresh at every forward pass (a chip read at every inference);
-the gradient passes straight through to the latent weights (``layers.QuantizedLayer``).
+-1 is (HRS, LRS), 0 is (HRS, HRS), as ``array.encode``). During training,
+:class:`ReadErrorInjector` replaces each quantized weight by a value drawn from its state's row,
+fresh at every forward pass (a chip read at every inference); the gradient passes straight through
+to the latent weights (``layers.QuantizedLayer``).
 
 The chip model's static part (which amplifier serves a column, which cell stays weak for its
 lifetime) is not modelled here: each read is independent given the programmed state.
@@ -32,7 +33,8 @@ from ternary_rram.nn.layers import quantized_layers
 STATES = (-1, 0, 1)
 RATE_SAMPLES = 200_000  # device pairs per state: standard error of a rate p below sqrt(p / 2e5)
 
-__all__ = ["RATE_SAMPLES", "ReadErrorInjector", "check_rates", "pair_read_rates", "set_read_errors", "state_read_rates"]
+__all__ = ["RATE_SAMPLES", "ReadErrorInjector", "check_rates", "pair_read_rates", "set_read_errors",
+           "state_read_rates"]
 
 
 def state_read_rates(sense_map: SenseMap | Sequence[SenseMap], device_model: DeviceModel | None = None, *,
