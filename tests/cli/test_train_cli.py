@@ -101,9 +101,25 @@ def test_train_chip_aware_records_the_read_rates_and_resumes(tmp_path: Path, cap
     assert main(args + ["--epochs", "1"]) == 0
     assert "chip-aware, VDD 0.85 V" in capsys.readouterr().err
     cfg = json.loads((out / "metrics.json").read_text())["train_config"]
-    rates = cfg["read_rates"]
-    assert len(rates) == 3 and all(abs(sum(r) - 1) < 1e-9 for r in rates) and "VDD 0.85 V" in cfg["read_source"]
+    rates = cfg["read_rates"]  # per amplifier of the 16-member pool, read in 128 x 128 arrays (the default)
+    assert len(rates) == 16 and all(abs(sum(r) - 1) < 1e-9 for t in rates for r in t)
+    assert cfg["read_layout"] == [128, 128, 1] and "read model columns" in cfg["read_source"]
+    assert "VDD 0.85 V" in cfg["read_source"]
     assert main(args + ["--epochs", "2", "--resume"]) == 0  # the cached sense map gives the same rates
+    assert main(args + ["--epochs", "2", "--resume", "--read-model", "independent"]) == 2
+    err = _error_lines(capsys)
+    assert len(err) == 1 and "resume of" in err[0] and "read_layout=None (checkpoint: [128, 128, 1])" in err[0]
+    alone = [a if a != str(out) else str(tmp_path / "alone") for a in args]
+    assert main(alone + ["--epochs", "1", "--read-model", "independent", "--amplifiers", "4"]) == 0
+    cfg = json.loads((tmp_path / "alone" / "metrics.json").read_text())["train_config"]
+    assert len(cfg["read_rates"]) == 3 and cfg["read_layout"] is None and "pool 4 x" in cfg["read_source"]
+    assert main(alone[:-8] + ["--out", str(tmp_path / "g"), "--epochs", "1", "--column-group", "2"]) == 2
+    err = _error_lines(capsys)
+    assert len(err) == 1 and "--column-group is not allowed without --chip" in err[0]
+    assert main(args[:-8] + ["--out", str(tmp_path / "h"), "--chip", "0.85", "--epochs", "1", "--array", "64"]
+                + ["--column-group", "65"]) == 2
+    err = _error_lines(capsys)
+    assert len(err) == 1 and "--column-group=65 is not allowed" in err[0]
     assert main(["train", "--data", "synthetic", "--model", "mlp", "--weights", "float", "--out",
                  str(tmp_path / "f"), "--chip", "0.85"]) == 2
     err = _error_lines(capsys)

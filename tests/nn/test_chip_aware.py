@@ -5,10 +5,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ternary_rram.array import encode
+from ternary_rram.array import Array2T2R, encode, weight_matrix
+from ternary_rram.circuit.sensemap import map_probabilities
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError
-from ternary_rram.nn.chip_aware import ReadErrorInjector, check_rates, state_read_rates
+from ternary_rram.nn.chip_aware import (
+    AmplifierLayout,
+    ReadErrorInjector,
+    amplifier_read_rates,
+    check_rates,
+    pair_read_rates,
+    state_read_rates,
+)
 from ternary_rram.nn.data import make_synthetic
 from ternary_rram.nn.layers import quantized_layers
 from ternary_rram.nn.train import TrainConfig, init_model, train
@@ -69,3 +77,99 @@ def test_chip_aware_training_installs_the_rates_and_records_them(tmp_path):
         check_rates([[0.5, 0.5, 0.5], [0, 1, 0], [0, 0, 1]])
     with pytest.raises(InputError, match="read_rates"):
         TrainConfig(read_rates=rates, error_model="ternary", ber=0.01)
+
+
+def test_amplifier_layout_gives_each_weight_the_amplifier_of_its_chip_cell():
+    layout = AmplifierLayout(rows=16, cols=8, column_group=3)
+    shape = (20, 3, 3, 3)  # conv: matrix of 27 rows (inputs) x 20 columns (outputs)
+    arr = Array2T2R(27, 20, tile=(16, 8), column_group=3)
+    # the layout, unrolled as deploy unrolls a weight, is the array's own cell -> amplifier map
+    assert torch.equal(weight_matrix(layout.index(shape)), arr.amplifier_index())
+    assert int(layout.index(shape).max()) + 1 <= arr.n_amplifiers
+    with pytest.raises(InputError, match="column_group=9 is not allowed"):
+        AmplifierLayout(rows=16, cols=8, column_group=9)
+
+
+def _two_amplifiers() -> torch.Tensor:
+    """Pool of two: a perfect amplifier, and one that reads every 0 as +1 and -1 as 0 or -1 evenly."""
+    good = torch.eye(3, dtype=torch.float64)
+    bad = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    return torch.stack([good, bad])
+
+
+def test_per_amplifier_errors_cluster_in_the_columns_one_amplifier_reads():
+    rates = _two_amplifiers()
+    layout = AmplifierLayout(rows=8, cols=4)
+    injector = ReadErrorInjector(rates, torch.Generator().manual_seed(0), layout)
+    w = torch.zeros(64, 16)  # matrix 16 x 64: 2 arrays down, 128 amplifiers of 8 weights
+    segments = []
+    for _ in range(200):  # 200 chips
+        read = weight_matrix(injector(w)).reshape(2, 8, 64)
+        segments.append(read.mean(1))
+    seg = torch.stack(segments)  # fraction of each amplifier's 8 zeros read as +1
+    assert bool(((seg == 0) | (seg == 1)).all())  # all or none: one amplifier reads the whole segment
+    n = seg.numel()
+    assert abs(float(seg.mean()) - 0.5) <= 5 * (0.25 / n) ** 0.5  # each chip draws its amplifier uniformly
+    # The two arrays down one column have their own amplifiers, so they agree only half the time.
+    agree = float((seg[:, 0] == seg[:, 1]).double().mean())
+    assert abs(agree - 0.5) <= 5 * (0.25 / (200 * 64)) ** 0.5
+    # The same mean rates read independently scatter the errors over the segment.
+    independent = ReadErrorInjector(rates.mean(0), torch.Generator().manual_seed(0))
+    spread = weight_matrix(independent(w)).reshape(2, 8, 64).mean(1)
+    assert float(((spread > 0) & (spread < 1)).double().mean()) > 0.9
+
+
+def test_per_amplifier_reads_match_the_pool_mean_rates_over_many_chips():
+    rates = _two_amplifiers()
+    rates[0] = torch.tensor([[0.9, 0.1, 0.0], [0.02, 0.95, 0.03], [0.0, 0.05, 0.95]], dtype=torch.float64)
+    layout = AmplifierLayout(rows=4, cols=4)
+    w = torch.tensor([-1.0, 0.0, 1.0]).repeat(400 * 100).reshape(400, 300)  # matrix 300 x 400
+    injector = ReadErrorInjector(rates, torch.Generator().manual_seed(1), layout)
+    p_hat, n = torch.zeros(3, 3, dtype=torch.float64), torch.zeros(3, 1, dtype=torch.float64)
+    chips = 5
+    for _ in range(chips):
+        p, k = _confusion(w, injector(w))
+        p_hat += p * k
+        n += k
+    p_hat /= n
+    # The weights of one amplifier share its draw: count amplifiers, not weights, as the samples.
+    n_amplifiers = chips * (int(layout.index(w.shape).max()) + 1)
+    ok, worst = _within_5_sigma(p_hat, torch.full((3, 1), float(n_amplifiers), dtype=torch.float64),
+                                rates.mean(0))
+    assert ok, (worst, p_hat)
+
+
+def test_amplifier_read_rates_are_each_map_own_rates():
+    maps = [threshold_map(zero_band=b, p_flip=f) for b, f in ((1.0, 0.0), (2.5, 0.02), (4.0, 0.1))]
+    dm = DeviceModel()
+    g = torch.Generator().manual_seed(0)
+    pairs = {}
+    for s in (-1, 0, 1):
+        bl, blb = encode(torch.full((20_000,), s, dtype=torch.int8))
+        pairs[s] = (dm.sample_pairs(bl, g), dm.sample_pairs(blb, g))
+    per_amp = amplifier_read_rates(maps, pairs)
+    assert per_amp.shape == (3, 3, 3)
+    for k, m in enumerate(maps):
+        assert torch.allclose(per_amp[k], pair_read_rates(m, pairs), atol=1e-12)
+    assert torch.allclose(per_amp.mean(0), pair_read_rates(maps, pairs), atol=1e-12)
+    assert not torch.allclose(per_amp[0], per_amp[2], atol=0.01)  # the maps differ
+    r_bl, r_blb = pairs[0]
+    stacked = map_probabilities(maps, r_bl, r_blb)
+    assert torch.allclose(stacked[:, 1], maps[1].probabilities(r_bl, r_blb), atol=1e-12)
+
+
+def test_per_amplifier_rates_need_a_layout_and_are_kept_by_the_config(tmp_path):
+    rates = _two_amplifiers()
+    with pytest.raises(InputError, match="need an amplifier layout"):
+        ReadErrorInjector(rates)
+    with pytest.raises(InputError, match="need read_layout"):
+        TrainConfig(read_rates=rates.tolist())
+    with pytest.raises(InputError, match="read rates of shape"):
+        check_rates(torch.ones(4, 3, 3))
+    config = TrainConfig(epochs=1, cycles=(1,), batch_size=64, read_rates=rates.tolist(), read_layout=(8, 8, 1))
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    model = init_model({"name": "mlp", "width": 16, "weights": "ternary", "activations": "binary",
+                        "in_channels": 1, "num_classes": 4, "image_size": 8}, 0)
+    train(model, make_synthetic(n_train=128, n_test=64), config, tmp_path / "run", progress=False)
+    hook = next(layer.error_hook for _, layer in quantized_layers(model))
+    assert hook.layout == AmplifierLayout(8, 8, 1) and torch.equal(hook.rates, rates)

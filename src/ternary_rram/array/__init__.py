@@ -3,7 +3,7 @@
 Public names: :class:`Array2T2R`, :class:`ArrayParams`, :class:`ReadResult`, :class:`ErrorCounts`,
 :class:`ProgramResult`, :class:`WriteVerify`, :func:`check_weights`, :func:`encode`,
 :func:`count_errors`, :func:`sense_energy`; tiling: :func:`matrix_shape`, :func:`weight_matrix`,
-:func:`tile_slices`, :func:`tile_counts`, :class:`TileCounts`, :func:`network_counts`,
+:func:`tile_slices`, :func:`tile_counts`, :func:`amplifier_index`, :class:`TileCounts`, :func:`network_counts`,
 :class:`NetworkCounts`; column amplifiers of a chip (:mod:`ternary_rram.array.column`):
 :class:`AmplifierPool`, :func:`build_pool`, :class:`ReadNoise`. Defaults and sources:
 :mod:`ternary_rram.array.params`.
@@ -26,6 +26,7 @@ from ternary_rram.array.params import DEFAULT_ARRAY, DEFAULT_NOISE, NO_NOISE, Ar
 from ternary_rram.array.tiling import (
     NetworkCounts,
     TileCounts,
+    amplifier_index,
     matrix_shape,
     network_counts,
     tile_counts,
@@ -47,6 +48,7 @@ __all__ = [
     "ReadResult",
     "TileCounts",
     "WriteVerify",
+    "amplifier_index",
     "build_pool",
     "check_weights",
     "count_errors",

@@ -23,6 +23,7 @@ import torch
 
 from ternary_rram.array.column import noisy_inputs
 from ternary_rram.array.params import DEFAULT_ARRAY, MAX_PULSES, ArrayParams
+from ternary_rram.array.tiling import amplifier_index
 from ternary_rram.circuit.read import lrs_masks
 from ternary_rram.circuit.sensemap import draw_values
 from ternary_rram.device import DeviceModel, State
@@ -328,11 +329,7 @@ class Array2T2R:
         return cached
 
     def _amplifier_index(self) -> torch.Tensor:
-        groups_per_tile = -(-self.tile_cols // self.column_group)
-        r = torch.arange(self.rows) // self.tile_rows
-        c = torch.arange(self.cols)
-        col_amp = (c // self.tile_cols) * groups_per_tile + (c % self.tile_cols) // self.column_group
-        return r[:, None] * self._amplifiers_across() + col_amp[None, :]
+        return amplifier_index(self.rows, self.cols, self.tile_rows, self.tile_cols, self.column_group)
 
     def assign_amplifiers(self, pool: Any, generator: torch.Generator | None = None) -> torch.Tensor:
         """Fabricate this array's amplifiers: each picks a member of ``pool`` (an

@@ -48,6 +48,22 @@ def weight_matrix(weight: torch.Tensor) -> torch.Tensor:
     return weight.reshape(n_cols, n_rows).t() if weight.ndim != 1 else weight.reshape(n_rows, 1)
 
 
+def amplifier_index(n_rows: int, n_cols: int, tile_rows: int, tile_cols: int,
+                    column_group: int = 1) -> torch.Tensor:
+    """Sense amplifier of each cell of an (n_rows, n_cols) matrix tiled into arrays of
+    (tile_rows, tile_cols): int64 (n_rows, n_cols), numbered row of arrays by row of arrays.
+
+    Each array has one amplifier per group of ``column_group`` adjacent columns (the last group of
+    an array may be narrower), so an amplifier serves up to tile_rows x column_group cells.
+    """
+    groups_per_tile = -(-tile_cols // column_group)
+    across = -(-n_cols // tile_cols) * groups_per_tile
+    r = torch.arange(n_rows) // tile_rows
+    c = torch.arange(n_cols)
+    col_amp = (c // tile_cols) * groups_per_tile + (c % tile_cols) // column_group
+    return r[:, None] * across + col_amp[None, :]
+
+
 def tile_slices(n_rows: int, n_cols: int, params: ArrayParams = DEFAULT_ARRAY
                 ) -> list[tuple[slice, slice]]:
     """(row slice, column slice) of each array covering an (n_rows, n_cols) matrix, row-major."""

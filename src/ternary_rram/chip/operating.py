@@ -38,7 +38,7 @@ from ternary_rram.circuit.window import choose_window, timing_margin
 from ternary_rram.device import DeviceModel
 from ternary_rram.errors import InputError, check_range
 from ternary_rram.fileio import atomic_write_text, jsonable
-from ternary_rram.nn.chip_aware import RATE_SAMPLES, pair_read_rates
+from ternary_rram.nn.chip_aware import RATE_SAMPLES, amplifier_read_rates, pair_read_rates
 
 #: Columns of each array programmed for :func:`programmed_pairs` (cells are independent: the shape only
 #: sets how the samples are laid out).
@@ -152,23 +152,27 @@ def pool_at(op: OperatingPoint, *, pcsa: PCSA | None = None, device_model: Devic
 def chip_read_rates(vdd: float, t_sense: float | None = None, temperature_c: float = 27.0, *,
                     pcsa: PCSA | None = None, device_model: DeviceModel | None = None, n_grid: int = N_GRID,
                     n_mc: int = N_MC, seed: int = 0, cache_dir: str | Path | None = None,
-                    n: int = RATE_SAMPLES) -> tuple[list[list[float]], OperatingPoint, WindowInfo]:
-    """P(read | programmed) (3 x 3, rows and columns -1, 0, +1) of the chip at this operating point.
+                    n: int = RATE_SAMPLES, n_amplifiers: int = N_AMPLIFIERS, per_amplifier: bool = False
+                    ) -> tuple[list, OperatingPoint, WindowInfo]:
+    """P(read | programmed) (3 x 3, rows and columns -1, 0, +1) of the chip at this operating point,
+    or with ``per_amplifier`` one such table per amplifier of the pool (n_amplifiers x 3 x 3).
 
-    The chip's own read model: the amplifier pool (N_AMPLIFIERS maps with per-read noise) over cells
-    programmed with the chip's write-verify (:func:`programmed_pairs`,
-    :func:`ternary_rram.nn.chip_aware.pair_read_rates`), ``n`` cells per state; the pool is cached in
-    ``cache_dir`` (a resumed run finds the same rates). Returns (rates, op, window info).
+    The chip's own read model: the amplifier pool (``n_amplifiers`` maps with per-read noise) over
+    cells programmed with the chip's write-verify (:func:`programmed_pairs`,
+    :func:`ternary_rram.nn.chip_aware.pair_read_rates` / ``amplifier_read_rates``), ``n`` cells per
+    state; the pool is cached in ``cache_dir`` (a resumed run finds the same rates). Returns
+    (rates, op, window info).
     """
     if isinstance(n_grid, bool) or not isinstance(n_grid, int) or n_grid < 2:
         raise InputError(f"--n-grid {n_grid} is not allowed: must be an integer >= 2")
     if isinstance(n_mc, bool) or not isinstance(n_mc, int) or n_mc < 1:
         raise InputError(f"--n-mc {n_mc} is not allowed: must be an integer >= 1")
     op, info = operating_point_for(vdd, t_sense, temperature_c, pcsa=pcsa, device_model=device_model, seed=seed)
-    pool = pool_at(op, pcsa=pcsa, device_model=device_model, n_amplifiers=N_AMPLIFIERS, n_grid=n_grid,
+    pool = pool_at(op, pcsa=pcsa, device_model=device_model, n_amplifiers=n_amplifiers, n_grid=n_grid,
                    n_mc=n_mc, seed=seed, cache_dir=cache_dir)
     pairs = programmed_pairs(device_model, n=n, generator=torch.Generator().manual_seed(seed))
-    return pair_read_rates(pool.maps, pairs).tolist(), op, info
+    rates = amplifier_read_rates if per_amplifier else pair_read_rates
+    return rates(pool.maps, pairs).tolist(), op, info
 
 
 def programmed_pairs(device_model: DeviceModel | None = None, *, n: int = RATE_SAMPLES,

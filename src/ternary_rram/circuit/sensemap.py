@@ -531,12 +531,31 @@ def mean_probabilities(maps: Sequence[SenseMap], r_bl: torch.Tensor, r_blb: torc
     interpolation is linear in the table, and interpolated probability rows stay non-negative and sum
     to one. Maps on different grids are interpolated one by one.
     """
+    if _one_grid(maps):
+        return maps[0]._outcomes(torch.stack([m.probs for m in maps]).mean(0), r_bl, r_blb)
+    return torch.stack([m.probabilities(r_bl, r_blb) for m in maps]).mean(0)
+
+
+def map_probabilities(maps: Sequence[SenseMap], r_bl: torch.Tensor, r_blb: torch.Tensor) -> torch.Tensor:
+    """P(-1), P(0), P(+1) of each pair under each of ``maps``: float64 (N, K, 3) for K maps.
+
+    Maps on one grid (the amplifiers of a pool) are interpolated in one pass over their tables side
+    by side (G*G, 3K); maps on different grids one by one.
+    """
+    if _one_grid(maps):
+        k = len(maps)
+        table = torch.stack([m.probs.reshape(-1, 3) for m in maps], dim=1).reshape(-1, 3 * k)
+        p = maps[0]._interp(table, r_bl, r_blb).reshape(-1, k, 3).clamp_min(0.0)
+        return p / p.sum(dim=2, keepdim=True)
+    return torch.stack([m.probabilities(r_bl, r_blb) for m in maps], dim=1)
+
+
+def _one_grid(maps: Sequence[SenseMap]) -> bool:
+    """True when every map shares the first one's grid; InputError for no map."""
     if not maps:
         raise InputError("maps=[] is not allowed: give at least one sense map")
     first = maps[0]
-    if all((m.ln_r_min, m.ln_r_max, m.n_grid) == (first.ln_r_min, first.ln_r_max, first.n_grid) for m in maps):
-        return first._outcomes(torch.stack([m.probs for m in maps]).mean(0), r_bl, r_blb)
-    return torch.stack([m.probabilities(r_bl, r_blb) for m in maps]).mean(0)
+    return all((m.ln_r_min, m.ln_r_max, m.n_grid) == (first.ln_r_min, first.ln_r_max, first.n_grid) for m in maps)
 
 
 def draw_values(cum: torch.Tensor, u: torch.Tensor) -> torch.Tensor:

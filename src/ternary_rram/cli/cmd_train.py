@@ -34,6 +34,9 @@ ACTIVATION_CHOICES = ("binary", "ternary", "float")
 ERROR_MODEL_CHOICES = ("sign-flip", "ternary")
 ERROR_MODE_CHOICES = ("per-forward", "fixed")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+READ_MODEL_CHOICES = ("columns", "independent")
+#: Array size of a chip with --chip (deploy's default).
+CHIP_ARRAY = "128x128"
 AUGMENT_CHOICES = ("auto", "none", "flip-crop", "flip", "crop")
 #: Largest width per model. Training keeps about 16 bytes per weight (float weight, gradient, two Adam
 #: moments); VGG holds ~4e8 weights at F=1024 (its count grows as F^2: 2.7e7 at F=256), i.e. ~6.4 GB plus
@@ -173,6 +176,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="grid points per axis of each amplifier's map for --chip; when not given, the deploy default")
     g.add_argument("--n-mc", type=int, default=argparse.SUPPRESS, metavar="M",
                    help="read-noise draws per map point for --chip; when not given, the deploy default")
+    g.add_argument("--read-model", default=argparse.SUPPRESS, metavar="MODEL",
+                   help="columns (default with --chip): every forward pass draws an amplifier from the pool "
+                        "for each column of each array and reads the column's weights with its rates, so "
+                        "errors cluster in columns as on a chip; independent: every weight read with the "
+                        "pool's mean rates")
+    g.add_argument("--array", default=argparse.SUPPRESS, metavar="ROWSxCOLS",
+                   help="size of one array with --read-model columns, as deploy's --array (default 128x128)")
+    g.add_argument("--column-group", type=int, default=argparse.SUPPRESS, metavar="K",
+                   help="columns sharing one sense amplifier with --read-model columns (default 1)")
+    g.add_argument("--amplifiers", type=int, default=argparse.SUPPRESS, metavar="K",
+                   help="amplifiers in the pool with --chip, as deploy's --amplifiers (default 16)")
 
 
 def default_error_model(weights: str) -> str:
@@ -273,17 +287,28 @@ def run(args: argparse.Namespace) -> int:
         crop_padding=args.crop_padding, seed=args.seed, ber=args.ber, error_model=error_model,
         error_mode=args.error_mode, eval_batch_size=args.eval_batch_size, max_batches=args.max_batches,
         precision=args.precision, init=args.init)
-    for name in ("chip", "t_sense", "params", "n_grid", "n_mc"):  # options without a default value
+    chip_only = ("read_model", "array", "column_group", "amplifiers")
+    given = [name for name in chip_only if hasattr(args, name)]
+    for name in ("chip", "t_sense", "params", "n_grid", "n_mc", *chip_only):  # options without a default value
         if not hasattr(args, name):
             setattr(args, name, None)
+    if args.chip is None and given:
+        raise InputError(f"--{given[0].replace('_', '-')} is not allowed without --chip: it describes the chip "
+                         "whose read errors chip-aware training injects")
     if args.chip is not None:
         if args.weights == "float":
             raise InputError("--chip is not allowed with --weights float: only binary or ternary weights are read "
                              "from the chip")
-        rates, source = chip_read_rates(args)
-        config = dataclasses.replace(config, read_rates=rates, read_source=source)
+        layout = chip_layout(args)
+        rates, source = chip_read_rates(args, per_amplifier=layout is not None)
+        config = dataclasses.replace(config, read_rates=rates, read_source=source,
+                                     read_layout=None if layout is None else
+                                     (layout.rows, layout.cols, layout.column_group))
+        mean = [[sum(t[i][j] for t in rates) / len(rates) for j in range(3)] for i in range(3)] \
+            if layout is not None else rates
         print(f"ternary-rram train: chip-aware, {source}; P(read != programmed) for -1/0/+1: "
-              + " / ".join(f"{1 - rates[i][i]:.3g}" for i in range(3)), file=sys.stderr)
+              + " / ".join(f"{1 - mean[i][i]:.3g}" for i in range(3))
+              + (" on average over the amplifiers" if layout is not None else ""), file=sys.stderr)
     device = resolve_device(args.device)
     with output_lock(out, "--out"):
         return _train(args, config, device, error_model)
@@ -319,20 +344,46 @@ def _train(args: argparse.Namespace, config, device, error_model) -> int:
     return 0
 
 
-def chip_read_rates(args: argparse.Namespace) -> tuple[list[list[float]], str]:
-    """Read rates (3 x 3) of the operating point of --chip/--t-sense and where they come from.
+def chip_layout(args: argparse.Namespace):
+    """The chip's amplifier layout for --read-model columns (the default); None for independent."""
+    from ternary_rram.chip.deploy import parse_array_shape
+    from ternary_rram.nn.chip_aware import AmplifierLayout
+
+    model = "columns" if args.read_model is None else args.read_model
+    check_choice("--read-model", model, READ_MODEL_CHOICES)
+    if model == "independent":
+        if args.array is not None or args.column_group is not None:
+            raise InputError("--array and --column-group are not allowed with --read-model independent: "
+                             "every weight is read alone there")
+        return None
+    rows, cols = parse_array_shape(CHIP_ARRAY if args.array is None else args.array)
+    group = 1 if args.column_group is None else args.column_group
+    check_int("--column-group", group, 1, cols, why="columns of one array share an amplifier")
+    return AmplifierLayout(rows, cols, group)
+
+
+def chip_read_rates(args: argparse.Namespace, per_amplifier: bool = False) -> tuple[list, str]:
+    """Read rates (3 x 3, or K x 3 x 3 per amplifier) of the operating point of --chip/--t-sense and
+    where they come from.
 
     The amplifier pool is cached in OUT/cache, so a resume finds the same rates.
     """
     from ternary_rram.chip.deploy import N_AMPLIFIERS, N_GRID, N_MC
     from ternary_rram.chip.operating import chip_read_rates as rates_at
+    from ternary_rram.cli.cmd_deploy import AMPLIFIERS_MAX
 
     n_grid = N_GRID if args.n_grid is None else args.n_grid
     n_mc = N_MC if args.n_mc is None else args.n_mc
+    n_amp = N_AMPLIFIERS if args.amplifiers is None else args.amplifiers
+    check_int("--amplifiers", n_amp, 1, AMPLIFIERS_MAX)
     device_model, pcsa = load_models(args.params)
     rates, op, info = rates_at(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa, device_model=device_model,
-                               n_grid=n_grid, n_mc=n_mc, seed=args.seed, cache_dir=Path(args.out) / "cache")
+                               n_grid=n_grid, n_mc=n_mc, seed=args.seed, cache_dir=Path(args.out) / "cache",
+                               n_amplifiers=n_amp, per_amplifier=per_amplifier)
     source = (f"VDD {op.vdd:g} V, window {op.t_sense:.4g} s ({info.source}), {args.temperature_c:g} degC, "
-              f"amplifier pool {N_AMPLIFIERS} x {n_grid}x{n_grid} x {n_mc} noise draws, "
-              f"params {args.params if args.params is not None else 'default'}")
+              f"amplifier pool {n_amp} x {n_grid}x{n_grid} x {n_mc} noise draws, "
+              f"params {args.params if args.params is not None else 'default'}, "
+              + (f"read model columns (arrays {args.array or CHIP_ARRAY}, "
+                 f"{args.column_group or 1} column(s) per amplifier)" if per_amplifier else
+                 "read model independent"))
     return rates, source

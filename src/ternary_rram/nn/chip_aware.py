@@ -13,28 +13,59 @@ chip's write-verified ones in ``chip.operating.chip_read_rates``; weight +1 is t
 fresh at every forward pass (a chip read at every inference); the gradient passes straight through
 to the latent weights (``layers.QuantizedLayer``).
 
-The chip model's static part (which amplifier serves a column, which cell stays weak for its
-lifetime) is not modelled here: each read is independent given the programmed state.
+A chip's sense amplifiers are its static part: each column (group) of each array has one, drawn
+once from a pool of K amplifiers whose mismatches differ, and one bad amplifier misreads many of its
+column's weights for the chip's life. Given per-amplifier rates (K, 3, 3)
+(:func:`amplifier_read_rates`) and an :class:`AmplifierLayout`, the injector draws, at each forward
+pass, a pool member for every amplifier of every layer (a new chip) and reads each weight with its
+amplifier's rates, so the errors cluster in columns as on the chip. With (3, 3) rates every weight is
+read independently. What stays out: which cell of a chip is weak for its lifetime (the cells'
+resistances are redrawn at every forward pass).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from ternary_rram.array import encode
-from ternary_rram.circuit.sensemap import SenseMap, mean_probabilities
+from ternary_rram.array import amplifier_index, encode, matrix_shape
+from ternary_rram.circuit.sensemap import SenseMap, map_probabilities, mean_probabilities
 from ternary_rram.device import DeviceModel
-from ternary_rram.errors import InputError
+from ternary_rram.errors import InputError, check_int
 from ternary_rram.nn.layers import quantized_layers
 
 STATES = (-1, 0, 1)
 RATE_SAMPLES = 200_000  # device pairs per state: standard error of a rate p below sqrt(p / 2e5)
 
-__all__ = ["RATE_SAMPLES", "ReadErrorInjector", "check_rates", "pair_read_rates", "set_read_errors",
-           "state_read_rates"]
+__all__ = ["RATE_SAMPLES", "AmplifierLayout", "ReadErrorInjector", "amplifier_read_rates", "check_rates",
+           "pair_read_rates", "set_read_errors", "state_read_rates"]
+
+
+@dataclass(frozen=True)
+class AmplifierLayout:
+    """Where a layer's weights meet the sense amplifiers: its weight matrix (one row per input, one
+    column per output, ``array.weight_matrix``) is tiled into arrays of ``rows`` x ``cols`` with one
+    amplifier per ``column_group`` adjacent columns of each array (as ``chip.deploy`` builds a chip)."""
+
+    rows: int
+    cols: int
+    column_group: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", check_int("array rows", self.rows, 1, 1 << 16))
+        object.__setattr__(self, "cols", check_int("array columns", self.cols, 1, 1 << 16))
+        object.__setattr__(self, "column_group", check_int("column_group", self.column_group, 1, self.cols,
+                                                           why="columns of one array share an amplifier"))
+
+    def index(self, weight_shape: Sequence[int]) -> Tensor:
+        """Amplifier of each weight, int64 of ``weight_shape`` ((out, in) or (C_out, C_in, k, k))."""
+        n_rows, n_cols = matrix_shape(weight_shape)
+        # the matrix is the weight reshaped (n_cols, n_rows) and transposed (array.weight_matrix)
+        amp = amplifier_index(n_rows, n_cols, self.rows, self.cols, self.column_group)
+        return amp.t().reshape(tuple(int(d) for d in weight_shape))
 
 
 def state_read_rates(sense_map: SenseMap | Sequence[SenseMap], device_model: DeviceModel | None = None, *,
@@ -64,12 +95,8 @@ def pair_read_rates(sense_map: SenseMap | Sequence[SenseMap],
     """Read rates (3, 3) float64 over given cells: ``pairs[s] = (r_bl, r_blb)``, the device
     resistances (ohm, any equal shapes) of cells programmed to state s in -1, 0, +1 (e.g. as a chip's
     write-verify leaves them). Each row is the mean of the maps' probabilities over its cells."""
-    maps = [sense_map] if isinstance(sense_map, SenseMap) else list(sense_map)
-    if not maps:
-        raise InputError("sense_map=[] is not allowed: give at least one map")
-    missing = [s for s in STATES if s not in pairs]
-    if missing:
-        raise InputError(f"pairs without states {missing} are not allowed: give cells of -1, 0 and +1")
+    maps = _maps(sense_map)
+    _check_pairs(pairs)
     rows = []
     for s in STATES:
         r_bl, r_blb = (torch.as_tensor(r, dtype=torch.float64).reshape(-1) for r in pairs[s])
@@ -78,65 +105,129 @@ def pair_read_rates(sense_map: SenseMap | Sequence[SenseMap],
     return rates / rates.sum(1, keepdim=True)
 
 
-def check_rates(rates: Sequence[Sequence[float]] | Tensor) -> Tensor:
-    """``rates`` as a float64 (3, 3) tensor; InputError unless every row is a probability vector."""
+def amplifier_read_rates(sense_map: SenseMap | Sequence[SenseMap],
+                         pairs: dict[int, tuple[Tensor, Tensor]]) -> Tensor:
+    """Read rates of each amplifier (K, 3, 3) float64 over given cells, for K maps (the amplifiers of
+    a pool): ``[k, s + 1, r + 1]`` = P(read r | programmed s) through amplifier k. ``pairs`` as in
+    :func:`pair_read_rates`, whose rates are the mean of these over the K amplifiers."""
+    maps = _maps(sense_map)
+    _check_pairs(pairs)
+    rows = []
+    for s in STATES:
+        r_bl, r_blb = (torch.as_tensor(r, dtype=torch.float64).reshape(-1) for r in pairs[s])
+        rows.append(map_probabilities(maps, r_bl, r_blb).mean(0))  # (K, 3)
+    rates = torch.stack(rows, dim=1)
+    return rates / rates.sum(2, keepdim=True)
+
+
+def _maps(sense_map: SenseMap | Sequence[SenseMap]) -> list[SenseMap]:
+    maps = [sense_map] if isinstance(sense_map, SenseMap) else list(sense_map)
+    if not maps:
+        raise InputError("sense_map=[] is not allowed: give at least one map")
+    return maps
+
+
+def _check_pairs(pairs: dict[int, tuple[Tensor, Tensor]]) -> None:
+    missing = [s for s in STATES if s not in pairs]
+    if missing:
+        raise InputError(f"pairs without states {missing} are not allowed: give cells of -1, 0 and +1")
+
+
+def check_rates(rates: Sequence | Tensor) -> Tensor:
+    """``rates`` as a float64 tensor (3, 3), or (K, 3, 3) per amplifier; InputError unless every row
+    is a probability vector."""
+    what = "a 3 x 3 table of probabilities, or K such tables (one per amplifier)"
     try:
         r = torch.as_tensor(rates, dtype=torch.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"read rates {rates!r} are not allowed: must be a 3 x 3 table of probabilities") from None
-    if tuple(r.shape) != (3, 3) or not bool(torch.isfinite(r).all()) or bool((r < 0).any()) \
-            or not bool(torch.allclose(r.sum(1), torch.ones(3, dtype=torch.float64), atol=1e-9)):
-        raise InputError(f"read rates {r.tolist()} are not allowed: must be 3 x 3, rows of "
-                         "probabilities (>= 0, summing to 1) for programmed -1, 0, +1")
+    except (TypeError, ValueError, RuntimeError):
+        raise InputError(f"read rates {rates!r} are not allowed: must be {what}") from None
+    if r.ndim not in (2, 3) or tuple(r.shape[-2:]) != (3, 3) or r.numel() == 0 \
+            or not bool(torch.isfinite(r).all()) or bool((r < 0).any()) \
+            or not bool(torch.allclose(r.sum(-1), torch.ones((), dtype=torch.float64), atol=1e-9)):
+        shown = r.tolist() if r.numel() <= 9 else f"of shape {tuple(r.shape)}"
+        raise InputError(f"read rates {shown} are not allowed: must be {what}, rows of probabilities "
+                         "(>= 0, summing to 1) for programmed -1, 0, +1")
     return r
 
 
 class ReadErrorInjector:
-    """Error hook: quantized weights in {-1, 0, +1} (any shape) -> values read with ``rates``.
+    """Error hook: quantized weights in {-1, 0, +1} (shape (out, in) or (C_out, C_in, k, k)) -> the
+    values read with ``rates``, fresh at every call.
 
     Args:
-        rates: (3, 3) read rates, row = programmed state -1/0/+1, column = read value -1/0/+1.
-        generator: optional ``torch.Generator`` for the uniform draws (on the weights' device).
+        rates: (3, 3) read rates, row = programmed state -1/0/+1, column = read value -1/0/+1, every
+            weight read independently; or (K, 3, 3), one table per amplifier of a pool.
+        generator: optional ``torch.Generator`` for the draws (on the weights' device).
+        layout: with (K, 3, 3) rates: which weights share an amplifier. Each call draws a pool
+            member for every amplifier (uniformly, as a chip is made) and reads each weight with
+            its amplifier's table.
     """
 
-    def __init__(self, rates: Sequence[Sequence[float]] | Tensor,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(self, rates: Sequence | Tensor, generator: torch.Generator | None = None,
+                 layout: AmplifierLayout | None = None) -> None:
         self.rates = check_rates(rates)
+        if (self.rates.ndim == 3) != (layout is not None):
+            raise InputError("per-amplifier read rates (K x 3 x 3) need an amplifier layout, and a layout needs "
+                             "them: give both or neither")
+        self.layout = layout
         self.generator = generator
         self._cum: dict[tuple, Tensor] = {}
+        self._index: dict[tuple, tuple[Tensor, int]] = {}
 
     def _cumulative(self, w: Tensor) -> Tensor:
+        """P(read -1 | table row) and P(read <= 0 | table row): (3, 2), or (3K, 2) row k*3 + s+1."""
         key = (w.device, w.dtype)
         if key not in self._cum:
-            # P(read -1 | s) and P(read <= 0 | s); float32 at least, the rates can be ~1e-6.
+            # float32 at least: the rates can be ~1e-6
             dtype = torch.float64 if w.dtype == torch.float64 else torch.float32
-            self._cum[key] = self.rates.cumsum(1)[:, :2].to(device=w.device, dtype=dtype)
+            self._cum[key] = self.rates.cumsum(-1)[..., :2].reshape(-1, 2).to(device=w.device, dtype=dtype)
         return self._cum[key]
+
+    def _amplifiers(self, w: Tensor) -> tuple[Tensor, int]:
+        """Amplifier of each weight (int64, w's shape, on w's device) and the number of amplifiers."""
+        key = (tuple(w.shape), w.device)
+        if key not in self._index:
+            assert self.layout is not None
+            idx = self.layout.index(w.shape)
+            self._index[key] = (idx.to(w.device), int(idx.max()) + 1)
+        return self._index[key]
+
+    def _draw(self, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+        if self.generator is None:
+            return torch.rand(shape, device=device, dtype=dtype)
+        return torch.rand(shape, generator=self.generator, device=self.generator.device, dtype=dtype).to(device)
 
     def __call__(self, w: Tensor) -> Tensor:
         cum = self._cumulative(w)
-        state = (w.round().to(torch.long) + 1).clamp_(0, 2)
-        c = cum[state]  # (..., 2)
-        if self.generator is None:
-            u = torch.rand(w.shape, device=w.device, dtype=c.dtype)
-        else:
-            u = torch.rand(w.shape, generator=self.generator, device=self.generator.device,
-                           dtype=c.dtype).to(w.device)
-        read = (u >= c[..., 0]).to(w.dtype) + (u >= c[..., 1]).to(w.dtype) - 1
-        return read
+        row = (w.round().to(torch.long) + 1).clamp_(0, 2)
+        if self.layout is not None:
+            amp, n_amp = self._amplifiers(w)
+            k = len(self.rates)
+            if self.generator is None:
+                member = torch.randint(k, (n_amp,), device=w.device)
+            else:
+                member = torch.randint(k, (n_amp,), generator=self.generator,
+                                       device=self.generator.device).to(w.device)
+            row = row + 3 * member[amp]
+        c = cum[row]  # (..., 2)
+        u = self._draw(tuple(w.shape), c.dtype, w.device)
+        return (u >= c[..., 0]).to(w.dtype) + (u >= c[..., 1]).to(w.dtype) - 1
 
     def __repr__(self) -> str:
-        return f"ReadErrorInjector(rates={self.rates.tolist()})"
+        if self.layout is None:
+            return f"ReadErrorInjector(rates={self.rates.tolist()})"
+        return f"ReadErrorInjector({len(self.rates)} amplifiers, {self.layout})"
 
 
-def set_read_errors(model: nn.Module, rates: Sequence[Sequence[float]] | Tensor | None,
-                    generator: torch.Generator | None = None) -> None:
-    """Install read errors with ``rates`` in every quantized layer of ``model`` (None removes them)."""
+def set_read_errors(model: nn.Module, rates: Sequence | Tensor | None,
+                    generator: torch.Generator | None = None, layout: AmplifierLayout | None = None) -> None:
+    """Install read errors with ``rates`` (and ``layout`` for per-amplifier rates; see
+    :class:`ReadErrorInjector`) in every quantized layer of ``model`` (None removes them)."""
     layers = [layer for _, layer in quantized_layers(model) if layer.weight_quantizer.is_quantized]
     if rates is None:
         for layer in layers:
             layer.error_hook = None
         return
-    injector = ReadErrorInjector(rates, generator)
+    injector = ReadErrorInjector(rates, generator, layout)
     for layer in layers:
         layer.error_hook = injector

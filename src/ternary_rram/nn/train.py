@@ -63,7 +63,7 @@ from ternary_rram.nn.checkpoint import (
     model_from_checkpoint,
     save_checkpoint,
 )
-from ternary_rram.nn.chip_aware import check_rates, set_read_errors
+from ternary_rram.nn.chip_aware import AmplifierLayout, check_rates, set_read_errors
 from ternary_rram.nn.data import DATASETS, ImageData, augment_batch, iterate_batches, load_dataset, num_batches
 from ternary_rram.nn.injection import ERROR_KINDS, ERROR_MODES, set_error_model
 from ternary_rram.nn.models import build_model
@@ -108,8 +108,13 @@ class TrainConfig:
         precision: "fp32", "bf16" (bfloat16 autocast of the forward pass) or "auto" (bf16 where
             the hardware supports it natively, see :func:`resolve_precision`).
         read_rates: chip-aware training: (3, 3) read rates of an operating point (row: programmed
-            -1/0/+1, column: read -1/0/+1; ``nn.chip_aware.state_read_rates``), drawn afresh for
-            every forward pass in training and test; None: off. Excludes ``error_model``.
+            -1/0/+1, column: read -1/0/+1; ``nn.chip_aware.pair_read_rates``), drawn afresh for
+            every forward pass in training and test; or (K, 3, 3), one table per amplifier of the
+            chip's pool (``nn.chip_aware.amplifier_read_rates``), with ``read_layout``. None: off.
+            Excludes ``error_model``.
+        read_layout: with per-amplifier ``read_rates``: (array rows, array columns, columns per
+            amplifier) of the chip (``nn.chip_aware.AmplifierLayout``); every forward pass draws
+            each amplifier's pool member anew.
         read_source: where ``read_rates`` come from (VDD, window, parameters), for the record.
         init: start from the weights of this trained network (a training checkpoint or run folder,
             a ``.packed`` file or ``pretrained:NAME``; :func:`start_from`) instead of a random
@@ -134,7 +139,8 @@ class TrainConfig:
     eval_batch_size: int = 1000
     max_batches: int | None = None
     precision: str = "fp32"
-    read_rates: tuple[tuple[float, ...], ...] | None = None
+    read_rates: tuple | None = None
+    read_layout: tuple[int, int, int] | None = None
     read_source: str = ""
     init: str | None = None
 
@@ -166,9 +172,17 @@ class TrainConfig:
         if self.error_mode not in ERROR_MODES:
             raise InputError(f"error_mode={self.error_mode!r} is not allowed: must be one of "
                              f"{', '.join(ERROR_MODES)}")
+        if self.read_layout is not None:
+            if len(self.read_layout) != 3:
+                raise InputError(f"read_layout={list(self.read_layout)} is not allowed: must be (array rows, "
+                                 "array columns, columns per amplifier)")
+            layout = AmplifierLayout(*self.read_layout)
+            object.__setattr__(self, "read_layout", (layout.rows, layout.cols, layout.column_group))
+        per_amplifier = self.read_rates is not None and check_rates(self.read_rates).ndim == 3
+        if per_amplifier != (self.read_layout is not None):
+            raise InputError("read_rates per amplifier (K x 3 x 3) need read_layout, and read_layout needs them")
         if self.read_rates is not None:
-            rates = check_rates(self.read_rates)
-            object.__setattr__(self, "read_rates", tuple(tuple(float(v) for v in row) for row in rates.tolist()))
+            object.__setattr__(self, "read_rates", _nested_tuple(check_rates(self.read_rates).tolist()))
             if self.error_model is not None:
                 raise InputError(f"error_model={self.error_model!r} is not allowed with read_rates "
                                  "(chip-aware training): use one or the other")
@@ -446,6 +460,17 @@ class TrainResult:
         return float(self.history[-1]["test_acc"]) if self.history else float("nan")
 
 
+def _nested_tuple(x: Any) -> Any:
+    """Nested lists of numbers -> nested tuples of floats (configs read from JSON compare equal)."""
+    return tuple(_nested_tuple(v) for v in x) if isinstance(x, list) else float(x)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """repr of a config value, cut to ``limit`` characters (read rates are long tables)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _check_resume(ckpt: dict[str, Any], model: nn.Module, data: ImageData, config: TrainConfig) -> None:
     where = ckpt["path"]
     check_same_architecture(getattr(model, "config", {}), ckpt["model_config"], where)
@@ -456,7 +481,7 @@ def _check_resume(ckpt: dict[str, Any], model: nn.Module, data: ImageData, confi
     old, new = {**TrainConfig().to_dict(), **ckpt["train_config"]}, config.to_dict()
     diffs = sorted(k for k in set(old) | set(new) if k not in _RESUMABLE_CHANGES and old.get(k) != new.get(k))
     if diffs:
-        text = ", ".join(f"{k}={new.get(k)!r} (checkpoint: {old.get(k)!r})" for k in diffs)
+        text = ", ".join(f"{k}={_short(new.get(k))} (checkpoint: {_short(old.get(k))})" for k in diffs)
         raise InputError(f"resume of {where} with another recipe: {text}")
 
 
@@ -515,7 +540,8 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir: str |
     if config.error_model is not None:
         set_error_model(model, config.error_model, config.ber, config.error_mode, generator=gens.errors)
     if config.read_rates is not None:
-        set_read_errors(model, config.read_rates, generator=gens.errors)
+        layout = AmplifierLayout(*config.read_layout) if config.read_layout is not None else None
+        set_read_errors(model, config.read_rates, generator=gens.errors, layout=layout)
 
     flip, padding = _augment_flags(config, data)
     n = data.n_train
