@@ -74,3 +74,21 @@ def test_learning_curves_plot_reads_train_metrics_and_refuses_other_files(tmp_pa
         err = capsys.readouterr().err
         assert stop.value.code == 2 and said in err and err.count("\n") == 1
     assert not (tmp_path / "d.png").exists()
+
+
+def test_read_model_accuracy_example_evaluates_a_run_under_both_read_models(tmp_path, capsys):
+    from ternary_rram.nn.data import make_synthetic
+    from ternary_rram.nn.train import TrainConfig, init_model, train
+
+    data = make_synthetic(n_train=128, n_test=64)
+    model = init_model({"name": "mlp", "width": 16, "weights": "ternary", "activations": "binary",
+                        "in_channels": data.in_channels, "num_classes": data.num_classes,
+                        "image_size": data.image_size}, 0)
+    train(model, data, TrainConfig(epochs=1, cycles=(1,), batch_size=64), tmp_path / "run", progress=False)
+    ns = runpy.run_path(str(EXAMPLE.parent / "read_model_accuracy.py"))
+    res = ns["main"]([str(tmp_path / "run"), "--data", "synthetic", "--passes", "2", "--n-grid", "5",
+                      "--n-mc", "2", "--cache", str(tmp_path / "cache")])
+    assert sorted(res) == ["columns", "independent"] and all(len(a) == 2 for a in res.values())
+    assert all(0.0 <= a <= 1.0 for accs in res.values() for a in accs)
+    out = capsys.readouterr().out
+    assert "ideal" in out and "read model columns:" in out and "read model independent:" in out
