@@ -113,6 +113,11 @@ def test_train_chip_aware_records_the_read_rates_and_resumes(tmp_path: Path, cap
     assert main(alone + ["--epochs", "1", "--read-model", "independent", "--amplifiers", "4"]) == 0
     cfg = json.loads((tmp_path / "alone" / "metrics.json").read_text())["train_config"]
     assert len(cfg["read_rates"]) == 3 and cfg["read_layout"] is None and "pool 4 x" in cfg["read_source"]
+    # A resume without --read-model continues with its run's read model (runs from before the
+    # option read every weight independently).
+    assert main(alone + ["--epochs", "2", "--resume", "--amplifiers", "4"]) == 0
+    cfg = json.loads((tmp_path / "alone" / "metrics.json").read_text())
+    assert len(cfg["history"]) == 2 and cfg["train_config"]["read_layout"] is None
     assert main(alone[:-8] + ["--out", str(tmp_path / "g"), "--epochs", "1", "--column-group", "2"]) == 2
     err = _error_lines(capsys)
     assert len(err) == 1 and "--column-group is not allowed without --chip" in err[0]

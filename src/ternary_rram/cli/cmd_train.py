@@ -345,11 +345,14 @@ def _train(args: argparse.Namespace, config, device, error_model) -> int:
 
 
 def chip_layout(args: argparse.Namespace):
-    """The chip's amplifier layout for --read-model columns (the default); None for independent."""
+    """The chip's amplifier layout for --read-model columns; None for independent. Without
+    --read-model: columns, except that a --resume continues with the read model of its run."""
     from ternary_rram.chip.deploy import parse_array_shape
     from ternary_rram.nn.chip_aware import AmplifierLayout
 
-    model = "columns" if args.read_model is None else args.read_model
+    model = args.read_model
+    if model is None:
+        model = (resumed_read_model(args.out) if args.resume else None) or "columns"
     check_choice("--read-model", model, READ_MODEL_CHOICES)
     if model == "independent":
         if args.array is not None or args.column_group is not None:
@@ -360,6 +363,20 @@ def chip_layout(args: argparse.Namespace):
     group = 1 if args.column_group is None else args.column_group
     check_int("--column-group", group, 1, cols, why="columns of one array share an amplifier")
     return AmplifierLayout(rows, cols, group)
+
+
+def resumed_read_model(out: Path) -> str | None:
+    """Read model of the chip-aware run in ``out`` (its metrics.json), None when not known: runs
+    from before --read-model read every weight independently and keep working when resumed."""
+    import json
+
+    try:
+        config = json.loads((Path(out) / "metrics.json").read_text())["train_config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(config, dict) or config.get("read_rates") is None:
+        return None
+    return "columns" if config.get("read_layout") else "independent"
 
 
 def chip_read_rates(args: argparse.Namespace, per_amplifier: bool = False) -> tuple[list, str]:
