@@ -23,7 +23,7 @@ import torch
 
 from ternary_rram.array.column import noisy_inputs
 from ternary_rram.array.params import DEFAULT_ARRAY, MAX_PULSES, ArrayParams
-from ternary_rram.array.tiling import amplifier_index
+from ternary_rram.array.tiling import amplifier_index, amplifiers_across
 from ternary_rram.circuit.read import lrs_masks
 from ternary_rram.circuit.sensemap import draw_values
 from ternary_rram.device import DeviceModel, State
@@ -313,12 +313,7 @@ class Array2T2R:
     def n_amplifiers(self) -> int:
         """Sense amplifiers: one per column group of each physical array (tile)."""
         tiles_down = -(-self.rows // self.tile_rows)
-        return tiles_down * self._amplifiers_across()
-
-    def _amplifiers_across(self) -> int:
-        """Amplifiers of one row of tiles: column groups per tile x tiles across."""
-        groups_per_tile = -(-self.tile_cols // self.column_group)
-        return -(-self.cols // self.tile_cols) * groups_per_tile
+        return tiles_down * amplifiers_across(self.cols, self.tile_cols, self.column_group)
 
     def amplifier_index(self) -> torch.Tensor:
         """Amplifier of each cell, int64 (rows, cols): its tile's column-group amplifier (cached)."""

@@ -57,11 +57,15 @@ def amplifier_index(n_rows: int, n_cols: int, tile_rows: int, tile_cols: int,
     an array may be narrower), so an amplifier serves up to tile_rows x column_group cells.
     """
     groups_per_tile = -(-tile_cols // column_group)
-    across = -(-n_cols // tile_cols) * groups_per_tile
     r = torch.arange(n_rows) // tile_rows
     c = torch.arange(n_cols)
     col_amp = (c // tile_cols) * groups_per_tile + (c % tile_cols) // column_group
-    return r[:, None] * across + col_amp[None, :]
+    return r[:, None] * amplifiers_across(n_cols, tile_cols, column_group) + col_amp[None, :]
+
+
+def amplifiers_across(n_cols: int, tile_cols: int, column_group: int = 1) -> int:
+    """Amplifiers of one row of arrays over ``n_cols`` columns: arrays across x column groups per array."""
+    return -(-n_cols // tile_cols) * -(-tile_cols // column_group)
 
 
 def tile_slices(n_rows: int, n_cols: int, params: ArrayParams = DEFAULT_ARRAY
