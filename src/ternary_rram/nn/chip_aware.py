@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -95,14 +96,7 @@ def pair_read_rates(sense_map: SenseMap | Sequence[SenseMap],
     """Read rates (3, 3) float64 over given cells: ``pairs[s] = (r_bl, r_blb)``, the device
     resistances (ohm, any equal shapes) of cells programmed to state s in -1, 0, +1 (e.g. as a chip's
     write-verify leaves them). Each row is the mean of the maps' probabilities over its cells."""
-    maps = _maps(sense_map)
-    _check_pairs(pairs)
-    rows = []
-    for s in STATES:
-        r_bl, r_blb = (torch.as_tensor(r, dtype=torch.float64).reshape(-1) for r in pairs[s])
-        rows.append(mean_probabilities(maps, r_bl, r_blb).mean(0))
-    rates = torch.stack(rows)
-    return rates / rates.sum(1, keepdim=True)
+    return _state_rates(mean_probabilities, _maps(sense_map), pairs, dim=0)
 
 
 def amplifier_read_rates(sense_map: SenseMap | Sequence[SenseMap],
@@ -110,14 +104,7 @@ def amplifier_read_rates(sense_map: SenseMap | Sequence[SenseMap],
     """Read rates of each amplifier (K, 3, 3) float64 over given cells, for K maps (the amplifiers of
     a pool): ``[k, s + 1, r + 1]`` = P(read r | programmed s) through amplifier k. ``pairs`` as in
     :func:`pair_read_rates`, whose rates are the mean of these over the K amplifiers."""
-    maps = _maps(sense_map)
-    _check_pairs(pairs)
-    rows = []
-    for s in STATES:
-        r_bl, r_blb = (torch.as_tensor(r, dtype=torch.float64).reshape(-1) for r in pairs[s])
-        rows.append(map_probabilities(maps, r_bl, r_blb).mean(0))  # (K, 3)
-    rates = torch.stack(rows, dim=1)
-    return rates / rates.sum(2, keepdim=True)
+    return _state_rates(map_probabilities, _maps(sense_map), pairs, dim=1)
 
 
 def _maps(sense_map: SenseMap | Sequence[SenseMap]) -> list[SenseMap]:
@@ -127,10 +114,18 @@ def _maps(sense_map: SenseMap | Sequence[SenseMap]) -> list[SenseMap]:
     return maps
 
 
-def _check_pairs(pairs: dict[int, tuple[Tensor, Tensor]]) -> None:
+def _state_rates(probabilities, maps: list[SenseMap], pairs: dict[int, tuple[Tensor, Tensor]], dim: int) -> Tensor:
+    """Rows P(read | s) for s = -1, 0, +1, each the mean over its cells of ``probabilities(maps, r_bl,
+    r_blb)`` (shape (N, ..., 3)), stacked along ``dim`` and renormalised."""
     missing = [s for s in STATES if s not in pairs]
     if missing:
         raise InputError(f"pairs without states {missing} are not allowed: give cells of -1, 0 and +1")
+    rows = []
+    for s in STATES:
+        r_bl, r_blb = (torch.as_tensor(r, dtype=torch.float64).reshape(-1) for r in pairs[s])
+        rows.append(probabilities(maps, r_bl, r_blb).mean(0))
+    rates = torch.stack(rows, dim=dim)
+    return rates / rates.sum(-1, keepdim=True)
 
 
 def check_rates(rates: Sequence | Tensor) -> Tensor:
@@ -192,25 +187,22 @@ class ReadErrorInjector:
             self._index[key] = (idx.to(w.device), int(idx.max()) + 1)
         return self._index[key]
 
-    def _draw(self, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+    def _random(self, sample, *args: Any, device: torch.device, **kw: Any) -> Tensor:
+        """``sample(*args, **kw)`` (torch.rand, torch.randint) from the generator when one is given
+        (on its device), moved to ``device``."""
         if self.generator is None:
-            return torch.rand(shape, device=device, dtype=dtype)
-        return torch.rand(shape, generator=self.generator, device=self.generator.device, dtype=dtype).to(device)
+            return sample(*args, device=device, **kw)
+        return sample(*args, generator=self.generator, device=self.generator.device, **kw).to(device)
 
     def __call__(self, w: Tensor) -> Tensor:
         cum = self._cumulative(w)
         row = (w.round().to(torch.long) + 1).clamp_(0, 2)
         if self.layout is not None:
             amp, n_amp = self._amplifiers(w)
-            k = len(self.rates)
-            if self.generator is None:
-                member = torch.randint(k, (n_amp,), device=w.device)
-            else:
-                member = torch.randint(k, (n_amp,), generator=self.generator,
-                                       device=self.generator.device).to(w.device)
+            member = self._random(torch.randint, len(self.rates), (n_amp,), device=w.device)
             row = row + 3 * member[amp]
         c = cum[row]  # (..., 2)
-        u = self._draw(tuple(w.shape), c.dtype, w.device)
+        u = self._random(torch.rand, tuple(w.shape), dtype=c.dtype, device=w.device)
         return (u >= c[..., 0]).to(w.dtype) + (u >= c[..., 1]).to(w.dtype) - 1
 
     def __repr__(self) -> str:

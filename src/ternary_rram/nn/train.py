@@ -178,11 +178,11 @@ class TrainConfig:
                                  "array columns, columns per amplifier)")
             layout = AmplifierLayout(*self.read_layout)
             object.__setattr__(self, "read_layout", (layout.rows, layout.cols, layout.column_group))
-        per_amplifier = self.read_rates is not None and check_rates(self.read_rates).ndim == 3
-        if per_amplifier != (self.read_layout is not None):
+        rates = check_rates(self.read_rates) if self.read_rates is not None else None
+        if (rates is not None and rates.ndim == 3) != (self.read_layout is not None):
             raise InputError("read_rates per amplifier (K x 3 x 3) need read_layout, and read_layout needs them")
-        if self.read_rates is not None:
-            object.__setattr__(self, "read_rates", _nested_tuple(check_rates(self.read_rates).tolist()))
+        if rates is not None:
+            object.__setattr__(self, "read_rates", _nested_tuple(rates.tolist()))
             if self.error_model is not None:
                 raise InputError(f"error_model={self.error_model!r} is not allowed with read_rates "
                                  "(chip-aware training): use one or the other")
