@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ternary_rram.circuit.params import DEFAULT_VDD_LOW
-from ternary_rram.cli.cmd_train import DATA_DIR_HELP
+from ternary_rram.cli.cmd_train import CHIP_ARRAY, DATA_DIR_HELP
 from ternary_rram.cli.console import add_hidden_alias, add_quiet_argument, show_progress
 from ternary_rram.cli.process import add_process_argument, resolve_params
 from ternary_rram.errors import InputError, check_int, check_range, check_seed
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--t-sense", type=float, default=None, metavar="S",
                         help="sense window, s (default: chosen per VDD as the sense study does)")
     parser.add_argument("--temperature-c", type=float, default=27.0, metavar="C", help="temperature, degrees C")
-    parser.add_argument("--array", default="128x128", metavar="ROWSxCOLS", help="size of one array")
+    parser.add_argument("--array", default=CHIP_ARRAY, metavar="ROWSxCOLS", help="size of one array")
     parser.add_argument("--reads", default="every-inference", choices=("every-inference", "once"),
                         help="every-inference: weights sensed at every use (XNOR in the sense amplifier, "
                              "fresh read noise per batch); once: read once into a digital weight buffer")

@@ -35,7 +35,7 @@ ERROR_MODEL_CHOICES = ("sign-flip", "ternary")
 ERROR_MODE_CHOICES = ("per-forward", "fixed")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 READ_MODEL_CHOICES = ("columns", "independent")
-#: Array size of a chip with --chip (deploy's default).
+#: Array size of a chip: deploy's --array default, and that of --chip here.
 CHIP_ARRAY = "128x128"
 AUGMENT_CHOICES = ("auto", "none", "flip-crop", "flip", "crop")
 #: Largest width per model. Training keeps about 16 bytes per weight (float weight, gradient, two Adam
@@ -300,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--chip is not allowed with --weights float: only binary or ternary weights are read "
                              "from the chip")
         layout = chip_layout(args)
-        rates, source = chip_read_rates(args, per_amplifier=layout is not None)
+        rates, source = chip_read_rates(args, layout)
         config = dataclasses.replace(config, read_rates=rates, read_source=source,
                                      read_layout=None if layout is None else
                                      (layout.rows, layout.cols, layout.column_group))
@@ -379,9 +379,9 @@ def resumed_read_model(out: Path) -> str | None:
     return "columns" if config.get("read_layout") else "independent"
 
 
-def chip_read_rates(args: argparse.Namespace, per_amplifier: bool = False) -> tuple[list, str]:
-    """Read rates (3 x 3, or K x 3 x 3 per amplifier) of the operating point of --chip/--t-sense and
-    where they come from.
+def chip_read_rates(args: argparse.Namespace, layout=None) -> tuple[list, str]:
+    """Read rates of the operating point of --chip/--t-sense and where they come from: 3 x 3, or
+    K x 3 x 3 (one table per amplifier) with the amplifier ``layout`` of --read-model columns.
 
     The amplifier pool is cached in OUT/cache, so a resume finds the same rates.
     """
@@ -396,11 +396,11 @@ def chip_read_rates(args: argparse.Namespace, per_amplifier: bool = False) -> tu
     device_model, pcsa = load_models(args.params)
     rates, op, info = rates_at(args.chip, args.t_sense, args.temperature_c, pcsa=pcsa, device_model=device_model,
                                n_grid=n_grid, n_mc=n_mc, seed=args.seed, cache_dir=Path(args.out) / "cache",
-                               n_amplifiers=n_amp, per_amplifier=per_amplifier)
+                               n_amplifiers=n_amp, per_amplifier=layout is not None)
     source = (f"VDD {op.vdd:g} V, window {op.t_sense:.4g} s ({info.source}), {args.temperature_c:g} degC, "
               f"amplifier pool {n_amp} x {n_grid}x{n_grid} x {n_mc} noise draws, "
               f"params {args.params if args.params is not None else 'default'}, "
-              + (f"read model columns (arrays {args.array or CHIP_ARRAY}, "
-                 f"{args.column_group or 1} column(s) per amplifier)" if per_amplifier else
+              + (f"read model columns (arrays {layout.rows}x{layout.cols}, "
+                 f"{layout.column_group} column(s) per amplifier)" if layout is not None else
                  "read model independent"))
     return rates, source
