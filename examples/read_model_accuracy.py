@@ -52,10 +52,9 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     load_model_state(model, ckpt["model_state"], str(args.network))
     data = load_dataset(args.data, args.data_dir, limit=args.limit)
     with tempfile.TemporaryDirectory() as tmp:
-        cache = args.cache or tmp
-        kw = {"n_grid": args.n_grid, "n_mc": args.n_mc, "cache_dir": cache}
-        per_amp, op, _ = chip_read_rates(args.vdd, per_amplifier=True, **kw)
-        mean, _, _ = chip_read_rates(args.vdd, **kw)
+        per_amp, op, _ = chip_read_rates(args.vdd, per_amplifier=True, n_grid=args.n_grid, n_mc=args.n_mc,
+                                         cache_dir=args.cache or tmp)
+    mean = torch.tensor(per_amp, dtype=torch.float64).mean(0)  # the pool's mean rates (pair_read_rates)
     print(f"{args.network}: ideal {100 * eval_metrics(model, data)[1]:.2f} % ({data.n_test} test images); "
           f"chip at VDD {op.vdd:g} V, window {op.t_sense:.3g} s")
     results = {}
