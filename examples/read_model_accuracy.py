@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 
 import torch
 
 from ternary_rram.chip.operating import chip_read_rates
+from ternary_rram.errors import InputError
 from ternary_rram.nn.checkpoint import load_model_state, model_from_checkpoint
 from ternary_rram.nn.chip_aware import AmplifierLayout, set_read_errors
 from ternary_rram.nn.data import load_dataset
@@ -69,4 +71,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except InputError as exc:  # a bad network, data set or VDD: one line, exit 2
+        print(f"read_model_accuracy.py: error: {exc}", file=sys.stderr)
+        sys.exit(2)
